@@ -1,0 +1,32 @@
+# inkworm: `make demo` and `make test` work from nothing on Debian 12 (they install what is missing).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.bootstrapped
+SHELL  := /bin/bash
+
+.PHONY: setup demo test lint bench fuzz clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/inkworm summary graphs/bowtie.dot --mode naive
+
+lint: setup
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
+
+test: setup lint
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/run.py
+
+fuzz: setup
+	INKWORM_FUZZ_EXAMPLES=5000 $(PY) -m pytest -q tests -k fuzz
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

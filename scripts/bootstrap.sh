@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install everything inkworm needs on a fresh Debian 12 machine, idempotently:
+# apt packages (only those missing), the .venv with the package and its dev extras, and
+# bytecode for the venv (imports are slow when PYTHONDONTWRITEBYTECODE is set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev gcc libc6-dev pkg-config  # the venv; C builds
+  libpango1.0-dev libcairo2-dev                              # manimpango, pycairo
+  graphviz                                                   # neato layouts
+  elixir                                                     # the real BEAM (pulls erlang-base)
+)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "bootstrap: installing apt packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
+echo "bootstrap: ready ($(.venv/bin/python --version), $(elixir --version 2>/dev/null | tail -1))"

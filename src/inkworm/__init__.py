@@ -1,0 +1,21 @@
+"""inkworm: an Erlang cluster traversal (a self-propagating worm) as a microfluidic animation.
+
+The pipeline, one module per stage::
+
+    topology (DOT) -> worm (simulator) -> trace (v1) -> check | views -> layout -> render
+
+Only the render stage imports manim.
+"""
+
+from inkworm.check import Violation, check
+from inkworm.errors import InputError
+from inkworm.topology import EdgeOrder, Topology, load_dot, parse_dot, to_dot
+from inkworm.trace import AutoConnect, Header, Kind, Mode, Source, Trace, load_trace, save_trace
+from inkworm.worm import Latency, simulate
+
+__all__ = [
+    "AutoConnect", "EdgeOrder", "Header", "InputError", "Kind", "Latency", "Mode", "Source",
+    "Topology", "Trace", "Violation", "check", "load_dot", "load_trace", "parse_dot",
+    "save_trace", "simulate", "to_dot",
+]
+__version__ = "0.1.0"

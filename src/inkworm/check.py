@@ -1,0 +1,304 @@
+"""Stage 4a: ordering invariants of a trace, checked in one pass over its events.
+
+The rules are those of a sequential depth-first worm (the seed's probe): contiguous ``seq``;
+each probe's ``neighbors`` before its fold; the fold follows ``nodes()`` in order, skipping
+exactly the nodes in the probe's visited set; ``load_binary X`` then ``call X`` then
+``probe_start`` on X; a caller records nothing between its ``call`` and the matching ``return``
+(runtime observations — ``connect``, ``disconnect``, ``kill`` — are not the caller's doing);
+no node is probed twice; returned keys equal the callee's ``probe_end`` keys; the ``result``
+equals what the probes reported. A call that ends in ``error`` needs no return (and, since the
+callee's events are lost with it, no ``probe_start`` either). Traces imported from console
+logs (``source: log``) have no calls, so a probe start there needs none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+
+from inkworm.trace import (
+    Call,
+    Connect,
+    Crash,
+    Disconnect,
+    Error,
+    Event,
+    Kill,
+    LoadBinary,
+    Neighbors,
+    ProbeEnd,
+    ProbeStart,
+    Result,
+    Return,
+    Skip,
+    Source,
+    Trace,
+)
+
+_RUNTIME = (Connect, Disconnect, Kill)
+"""Events the runtime observes on a node, whatever its probe is doing."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, at one event."""
+
+    seq: int | None
+    line: int | None
+    node: str | None
+    message: str
+
+    def format(self, where: str | None = None) -> str:
+        loc = ":".join(str(p) for p in (where, self.line) if p)
+        at = f"seq {self.seq}" if self.seq is not None else "end of trace"
+        return f"{loc + ': ' if loc else ''}{at}: {self.message}"
+
+
+@dataclass
+class _Probe:
+    """What the checker knows about one node's probe."""
+
+    start_seq: int
+    received: AbstractSet[str]
+    added: set[str] = field(default_factory=set)
+    neighbors: tuple[str, ...] | None = None
+    fold: int = 0
+    loaded: str | None = None
+    pending: Call | None = None
+    failed: bool = False
+    end_keys: AbstractSet[str] | None = None
+
+    def visited(self, node: str) -> set[str]:
+        return set(self.received) | self.added | {node}
+
+    def knows(self, node: str, other: str) -> bool:
+        return other == node or other in self.added or other in self.received
+
+
+def check(trace: Trace) -> list[Violation]:
+    """All violations in ``trace`` (empty when the trace is a valid worm run)."""
+    return _Checker(trace).run()
+
+
+class _Checker:
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        self.launch = trace.header.launch
+        self.from_log = trace.header.source is Source.LOG
+        self.violations: list[Violation] = []
+        self.probes: dict[str, _Probe] = {}
+        self.awaiting: dict[str, Call] = {}
+        self.killed: set[str] = set()
+        self.outcome: Event | None = None
+
+    def flag(self, e: Event | None, message: str) -> None:
+        self.violations.append(Violation(e.seq if e else None, e.line if e else None,
+                                         e.node if e else None, message))
+
+    def run(self) -> list[Violation]:
+        expected_seq, last_t = 0, None
+        for e in self.trace.events:
+            if e.seq != expected_seq:
+                self.flag(e, f"seq {e.seq} where {expected_seq} was expected (seq must count "
+                             "0, 1, 2, ... without gaps)")
+            expected_seq = e.seq + 1
+            if last_t is not None and e.t_us < last_t:
+                self.flag(e, f"t_us goes back in time ({e.t_us} after {last_t})")
+            last_t = e.t_us
+            self.common(e)
+            handler = getattr(self, "on_" + e.kind.value, None)
+            if handler is not None:
+                handler(e)
+        self.finish()
+        return self.violations
+
+    def common(self, e: Event) -> None:
+        if isinstance(self.outcome, Result):
+            self.flag(e, f"{e.kind.value} on {e.node} after the result (result must be last)")
+        elif isinstance(self.outcome, Crash) and e.node == self.launch:
+            self.flag(e, f"launcher {e.node} records {e.kind.value} after its crash")
+        if e.node in self.killed:
+            self.flag(e, f"{e.node} records {e.kind.value} after it was killed")
+        probe = self.probes.get(e.node)
+        if probe and probe.pending and not isinstance(e, _RUNTIME):
+            callee = probe.pending.to
+            answers = isinstance(e, Return) and e.source == callee
+            answers |= isinstance(e, Error) and e.to == callee
+            if not answers:
+                self.flag(e, f"{e.node} records {e.kind.value} between its call to {callee} "
+                             f"(seq {probe.pending.seq}) and the matching return")
+
+    def probing(self, e: Event, doing: str) -> _Probe | None:
+        probe = self.probes.get(e.node)
+        if probe is None:
+            self.flag(e, f"{e.node} {doing} but no probe started there")
+        elif probe.end_keys is not None:
+            self.flag(e, f"{e.node} {doing} after its probe ended")
+            return None
+        return probe
+
+    # --- one handler per kind ---------------------------------------------------------------
+
+    def on_probe_start(self, e: ProbeStart) -> None:
+        if e.node in self.probes:
+            self.flag(e, f"{e.node} probed twice (first at seq {self.probes[e.node].start_seq})")
+            return
+        call = self.awaiting.pop(e.node, None)
+        if e.node == self.launch:
+            if self.probes:
+                self.flag(e, f"launcher {e.node} starts its probe after other probes")
+        elif call is None and not self.from_log:
+            self.flag(e, f"probe starts on {e.node} but no call to {e.node} precedes it")
+        elif call is not None and set(call.visited) != set(e.visited):
+            self.flag(e, f"{e.node} received visited {sorted(e.visited)} but {call.node} sent "
+                         f"{sorted(call.visited)} (seq {call.seq})")
+        if e.node in e.visited:
+            self.flag(e, f"{e.node} is already in the visited set it received")
+        self.probes[e.node] = _Probe(e.seq, e.visited)
+
+    def on_neighbors(self, e: Neighbors) -> None:
+        probe = self.probing(e, "calls nodes()")
+        if probe is None:
+            return
+        if probe.neighbors is not None:
+            self.flag(e, f"{e.node} calls nodes() twice in one probe")
+        probe.neighbors = e.nodes
+
+    def fold_step(self, e: Event, target: str, doing: str) -> _Probe | None:
+        """Common rules for a step of the fold (skip or load_binary) on ``target``."""
+        probe = self.probing(e, doing)
+        if probe is None:
+            return None
+        if probe.neighbors is None:
+            self.flag(e, f"{e.node} {doing} before its nodes() call (the fold must follow it)")
+            return probe
+        if probe.fold < len(probe.neighbors) and probe.neighbors[probe.fold] == target:
+            probe.fold += 1
+        elif target in probe.neighbors[probe.fold :]:
+            nxt = probe.neighbors[probe.fold]
+            self.flag(e, f"{e.node} {doing} out of order: nodes() lists {nxt} before {target}")
+            probe.fold = probe.neighbors.index(target, probe.fold) + 1
+        else:
+            self.flag(e, f"{e.node} {doing} but {target} is not (or no longer) ahead in its "
+                         f"nodes() list {list(probe.neighbors)}")
+        return probe
+
+    def on_skip(self, e: Skip) -> None:
+        probe = self.fold_step(e, e.neighbor, f"skips {e.neighbor}")
+        if probe is not None and not probe.knows(e.node, e.neighbor):
+            self.flag(e, f"{e.node} skips {e.neighbor}, which is not in its visited set")
+
+    def on_load_binary(self, e: LoadBinary) -> None:
+        probe = self.fold_step(e, e.to, f"loads the probe on {e.to}")
+        if probe is None:
+            return
+        if probe.knows(e.node, e.to):
+            self.flag(e, f"{e.node} visits {e.to}, which is already in its visited set")
+        probe.loaded = e.to
+
+    def on_call(self, e: Call) -> None:
+        probe = self.probing(e, f"calls {e.to}")
+        if probe is None:
+            return
+        if probe.loaded != e.to:
+            self.flag(e, f"call to {e.to} not preceded by load_binary to {e.to} from {e.node}")
+        probe.loaded = None
+        if set(e.visited) != probe.visited(e.node):
+            self.flag(e, f"{e.node} sends visited {sorted(e.visited)} but its visited set is "
+                         f"{sorted(probe.visited(e.node))}")
+        probe.pending = e
+        self.awaiting[e.to] = e
+
+    def on_return(self, e: Return) -> None:
+        probe = self.probes.get(e.node)
+        if probe is None or probe.pending is None or probe.pending.to != e.source:
+            self.flag(e, f"return from {e.source} to {e.node} without a matching call")
+            return
+        probe.pending = None
+        callee = self.probes.get(e.source)
+        if callee is None:
+            self.flag(e, f"return from {e.source}, whose probe never started")
+        elif callee.end_keys is None:
+            self.flag(e, f"return from {e.source} before its probe ended")
+        elif set(callee.end_keys) != set(e.keys):
+            self.flag(e, f"return from {e.source} carries keys {sorted(e.keys)} but its probe "
+                         f"ended with {sorted(callee.end_keys)}")
+        probe.added.update(e.keys)
+
+    def on_probe_end(self, e: ProbeEnd) -> None:
+        probe = self.probing(e, "ends its probe")
+        if probe is None:
+            return
+        if probe.neighbors is None and not self.from_log:
+            self.flag(e, f"{e.node} ends its probe without calling nodes()")
+        elif probe.neighbors is not None and probe.fold < len(probe.neighbors) \
+                and not probe.failed:
+            left = list(probe.neighbors[probe.fold :])
+            self.flag(e, f"{e.node} ends its probe before folding over {left}")
+        expected = probe.added | {e.node}
+        if set(e.keys) != expected:
+            self.flag(e, f"{e.node} returns keys {sorted(e.keys)}, expected {sorted(expected)} "
+                         "(itself and what its calls returned)")
+        probe.end_keys = e.keys
+
+    def on_error(self, e: Error) -> None:
+        probe = self.probes.get(e.node)
+        if probe is not None and probe.pending is not None and probe.pending.to == e.to:
+            probe.pending = None
+            self.awaiting.pop(e.to, None)
+        elif probe is not None and probe.loaded == e.to:
+            probe.loaded = None
+        else:
+            self.flag(e, f"error on a call from {e.node} to {e.to} that was never made")
+            return
+        probe.failed = True
+
+    def on_kill(self, e: Kill) -> None:
+        self.killed.add(e.node)
+
+    def on_result(self, e: Result) -> None:
+        self.outcome_event(e)
+        probe = self.probes.get(self.launch)
+        if probe is not None and probe.end_keys is None and not self.from_log:
+            self.flag(e, "result before the launcher's probe ended")
+        probed = set(self.probes)
+        if set(e.map) != probed:
+            extra, lost = sorted(set(e.map) - probed), sorted(probed - set(e.map))
+            self.flag(e, f"result keys differ from the probed nodes (in result only: {extra}; "
+                         f"probed but missing: {lost})")
+        for node, probe in self.probes.items():
+            if node in e.map and probe.neighbors is not None \
+                    and tuple(e.map[node]) != probe.neighbors:
+                self.flag(e, f"result says {node}: {list(e.map[node])} but its probe reported "
+                             f"{list(probe.neighbors)}")
+
+    def on_crash(self, e: Crash) -> None:
+        self.outcome_event(e)
+
+    def outcome_event(self, e: Event) -> None:
+        if e.node != self.launch:
+            self.flag(e, f"{e.kind.value} on {e.node}, not on the launch node {self.launch}")
+        if self.outcome is not None:
+            self.flag(e, f"second outcome: {e.kind.value} after {self.outcome.kind.value} at "
+                         f"seq {self.outcome.seq}")
+            return
+        self.outcome = e
+
+    def finish(self) -> None:
+        if self.outcome is None:
+            self.flag(None, "truncated: the trace has neither a result nor a crash")
+        if not isinstance(self.outcome, Result):
+            return
+        for callee, call in self.awaiting.items():
+            self.flag(call, f"call to {callee} is never followed by a probe start on {callee}")
+        for node, probe in self.probes.items():
+            if probe.pending is not None:
+                self.flag(probe.pending, f"{node}'s call to {probe.pending.to} never returned")
+            elif probe.end_keys is None and not self.from_log:
+                self.flag(None, f"{node}'s probe never ended")
+
+
+def check_all(traces: Iterable[Trace]) -> dict[str, list[Violation]]:
+    """Check several traces, keyed by their path."""
+    return {t.path or f"<trace {i}>": check(t) for i, t in enumerate(traces)}

@@ -1,0 +1,244 @@
+"""The ``inkworm`` command: a thin click shell over the library.
+
+Bad input is one line on stderr naming the file and line, exit code 2, no traceback (``--debug``
+shows one); outputs are written atomically, so a failed command leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from inkworm import views
+from inkworm.check import check
+from inkworm.errors import InputError, read_text
+from inkworm.output import atomic_text
+from inkworm.topology import EdgeOrder, Topology, load_dot, parse_dot, to_dot
+from inkworm.trace import AutoConnect, Mode, Trace, load_trace, parse_trace, write_trace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _warn(topology: Topology) -> None:
+    for warning in topology.warnings:
+        _echo_err(f"warning: {warning}")
+
+
+def _emit(text_writer: Callable[[IO[str]], object], out: str | None) -> None:
+    """Write through ``text_writer`` to ``out`` atomically, or to stdout."""
+    if out is None or out == "-":
+        text_writer(sys.stdout)
+        return
+    with atomic_text(out) as stream:
+        text_writer(stream)
+
+
+def _load_input(path: str) -> Topology | Trace:
+    """A DOT topology or a trace, told apart by suffix, else by content."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return load_trace(path)
+    if suffix in (".dot", ".gv"):
+        return load_dot(path)
+    text = read_text(path, "input")
+    if text.lstrip().startswith("{"):
+        return parse_trace(text.splitlines(keepends=True), path)
+    return parse_dot(text, source=Path(path).name, path=path)
+
+
+def worm_options(func: F) -> F:
+    """Options shared by every command that runs the worm (simulate, record, render)."""
+    decorators = [
+        click.option("--launch", metavar="NODE", help="Launch node (default: first in file)."),
+        click.option("--mode", type=click.Choice([m.value for m in Mode]), default="naive",
+                     show_default=True, help="naive: seed's probe; fixed: group leader reset."),
+        click.option("--edge-order", type=click.Choice([o.value for o in EdgeOrder]),
+                     default="dot", show_default=True, help="Order the edges are connected."),
+        click.option("--auto-connect", type=click.Choice([a.value for a in AutoConnect]),
+                     default="always", show_default=True, help="-kernel dist_auto_connect."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for bad input.")
+@click.version_option(package_name="inkworm")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """inkworm: an Erlang cluster traversal (the worm) as ink in a microfluidic chip."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("graph")
+@worm_options
+@click.option("--latency", default="", metavar="NAME=US,...",
+              help="Latency model, e.g. call=400,load=1200 (see inkworm.worm.Latency).")
+@click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
+def simulate(graph: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
+             latency: str, output: str | None) -> None:
+    """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines)."""
+    from inkworm.worm import Latency
+    from inkworm.worm import simulate as run
+
+    topology = load_dot(graph)
+    _warn(topology)
+    trace = run(topology, launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect),
+                Latency.parse(latency))
+    _emit(lambda out: write_trace(trace, out), output)
+
+
+@cli.command(name="check")
+@click.argument("trace_path", metavar="TRACE")
+@click.option("--graph", metavar="DOT", help="Also diff the result against this topology.")
+@click.option("-q", "--quiet", is_flag=True, help="Print violations only.")
+def check_cmd(trace_path: str, graph: str | None, quiet: bool) -> int:
+    """Check a TRACE's ordering invariants (exit 0 valid, 1 violations, 2 unreadable)."""
+    trace = load_trace(trace_path)
+    topology = load_dot(graph) if graph else None
+    if topology:
+        _warn(topology)
+    violations = check(trace)
+    for v in violations:
+        click.echo(v.format(trace_path))
+    failed = bool(violations)
+    if topology is not None:
+        diff = views.topology_diff(trace, topology)
+        for label, items in (("spurious edge", diff.spurious), ("missing edge", diff.missing)):
+            for a, b in items:
+                click.echo(f"{label}: {a} -- {b}")
+        for node in diff.unreached:
+            click.echo(f"unreached node: {node}")
+        for node in diff.unknown:
+            click.echo(f"unknown node (not in {graph}): {node}")
+    if not quiet:
+        events = len(trace.events)
+        status = f"{len(violations)} violation(s)" if failed else "valid"
+        _echo_err(f"{trace_path}: {events} events, {status}")
+    return 1 if failed else 0
+
+
+@cli.command(name="import-log")
+@click.argument("log")
+@click.option("--mode", type=click.Choice([m.value for m in Mode]), default="naive",
+              show_default=True, help="Which probe produced the log.")
+@click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
+def import_log_cmd(log: str, mode: str, output: str | None) -> None:
+    """Turn the seed probe's console output (LOG) into a trace with source: log."""
+    from inkworm.importlog import import_log
+
+    trace = import_log(log, Mode(mode))
+    _emit(lambda out: write_trace(trace, out), output)
+
+
+@cli.command()
+@click.option("--nodes", type=click.IntRange(min=1), required=True, help="Number of nodes.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--extra", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="Chords per node on top of the spanning tree.")
+@click.option("-o", "--output", metavar="DOT", help="Write the DOT file here (default: stdout).")
+def gen(nodes: int, seed: int, extra: float, output: str | None) -> None:
+    """Generate a large sparse connected cluster as DOT."""
+    from inkworm.gen import sparse_cluster
+
+    topology = sparse_cluster(nodes, seed, extra)
+    _emit(lambda out: out.write(to_dot(topology)), output)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", metavar="DOT", help="Write here (default: stdout).")
+def dot(input_path: str, output: str | None) -> None:
+    """Print INPUT as DOT in the seed's notation: a DOT file normalised, or the map a trace
+    discovered (its result, else what its probes saw)."""
+    loaded = _load_input(input_path)
+    if isinstance(loaded, Topology):
+        topology = loaded
+    else:
+        reported = views.result_map(loaded.events) or views.neighbor_lists(loaded.events)
+        topology = Topology.from_edges(sorted(views.map_edges(reported)), sorted(reported))
+    _emit(lambda out: out.write(to_dot(topology)), output)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@worm_options
+def summary(input_path: str, launch: str | None, mode: str, edge_order: str,
+            auto_connect: str) -> None:
+    """Summarise a trace (or a DOT file, simulated first): visit order, tree, result."""
+    from inkworm.worm import simulate as run
+
+    loaded = _load_input(input_path)
+    topology = loaded if isinstance(loaded, Topology) else None
+    if isinstance(loaded, Topology):
+        _warn(loaded)
+        trace = run(loaded, launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect))
+    else:
+        trace = loaded
+    for line in summary_lines(trace, topology):
+        click.echo(line)
+
+
+def summary_lines(trace: Trace, topology: Topology | None) -> list[str]:
+    """A human summary of one run."""
+    h = trace.header
+    outcome = trace.outcome
+    lines = [
+        f"run: launch {h.launch}, mode {h.mode.value}, source {h.source.value}, "
+        f"{len(trace.events)} events",
+        "visit order: " + " ".join(views.visit_order(trace.events)),
+        "dfs tree: " + ", ".join(f"{a}->{b}" for a, b in views.dfs_tree(trace.events)),
+    ]
+    if outcome is None:
+        lines.append("outcome: truncated (no result, no crash)")
+    elif outcome.kind.value == "crash":
+        lines.append(f"outcome: crash {getattr(outcome, 'reason', '')}")
+    result = views.result_map(trace.events)
+    if result is not None:
+        lines.append("result:")
+        lines += [f"  {n}: [{', '.join(result[n])}]" for n in result]
+    made = views.connections(trace.events)
+    if made:
+        lines.append("connections made by the run: " + ", ".join(f"{a}--{b}" for a, b in made))
+    if topology is not None:
+        diff = views.topology_diff(trace, topology)
+        lines.append("spurious edges: " + (", ".join(f"{a}--{b}" for a, b in diff.spurious)
+                                           or "none"))
+        if diff.unreached:
+            lines.append("unreached: " + " ".join(diff.unreached))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning bad input into one line and exit code 2."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = cli.main(args=argv, prog_name="inkworm", standalone_mode=False)
+    except click.exceptions.Exit as err:
+        code = err.exit_code
+    except click.exceptions.Abort:
+        _echo_err("inkworm: aborted")
+        code = 130
+    except click.ClickException as err:
+        if debug:
+            raise
+        _echo_err(f"inkworm: {err.format_message()}")
+        code = 2
+    except InputError as err:
+        if debug:
+            raise
+        _echo_err(f"inkworm: {err}")
+        code = 2
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code if isinstance(code, int) else 0)

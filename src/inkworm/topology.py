@@ -1,0 +1,286 @@
+"""Stage 1: a cluster topology from a DOT file, as the BEAM would see it.
+
+The DOT file is parsed with pydot; the statements are walked in file order (subgraphs and
+clusters included, so no node is lost), and every edge is a *connection* made one at a time.
+What the worm needs is each node's peer list in connection order (``:erlang.nodes()`` lists
+peers oldest first, new connections append), which :meth:`Topology.peers` gives for either
+edge order. Attributes (labels, colours, ``pos``) are kept for the layout stage.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from inkworm.errors import InputError, read_text
+
+Attrs = Mapping[str, str]
+
+
+class EdgeOrder(enum.Enum):
+    """The order in which the DOT edges are connected when the cluster is built."""
+
+    DOT = "dot"
+    REVERSE = "reverse"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """An undirected cluster topology with its connection order and DOT attributes."""
+
+    nodes: tuple[str, ...]
+    """Node names in order of first appearance in the file."""
+    edges: tuple[tuple[str, str], ...]
+    """Distinct edges in file order, each as written (first endpoint connects to the second)."""
+    name: str = "G"
+    source: str | None = None
+    node_attrs: Mapping[str, Attrs] = field(default_factory=dict)
+    edge_attrs: Mapping[tuple[str, str], Attrs] = field(default_factory=dict)
+    graph_attrs: Attrs = field(default_factory=dict)
+    subgraph_of: Mapping[str, str] = field(default_factory=dict)
+    """Innermost named subgraph or cluster holding each node declared in one."""
+    warnings: tuple[str, ...] = ()
+
+    def peers(self, edge_order: EdgeOrder = EdgeOrder.DOT) -> dict[str, list[str]]:
+        """Each node's peers in connection order, as ``:erlang.nodes()`` returns them."""
+        result: dict[str, list[str]] = {n: [] for n in self.nodes}
+        ordered = self.edges if edge_order is EdgeOrder.DOT else reversed(self.edges)
+        for u, v in ordered:
+            result[u].append(v)
+            result[v].append(u)
+        return result
+
+    def edge_set(self) -> frozenset[frozenset[str]]:
+        """The edges as unordered pairs."""
+        return frozenset(frozenset(e) for e in self.edges)
+
+    def to_networkx(self) -> nx.Graph:
+        """A fresh networkx graph with every node and edge attribute (callers may mutate it)."""
+        graph = nx.Graph(name=self.name, **self.graph_attrs)
+        for n in self.nodes:
+            graph.add_node(n, **self.node_attrs.get(n, {}))
+        for e in self.edges:
+            graph.add_edge(*e, **self.edge_attrs.get(e, {}))
+        return graph
+
+    @classmethod
+    def from_edges(
+        cls, edges: Iterable[tuple[str, str]], nodes: Iterable[str] = (), name: str = "G"
+    ) -> Topology:
+        """A topology from plain edges (and extra isolated nodes), deduplicated, order kept."""
+        builder = _Builder("<edges>", "")
+        for n in nodes:
+            builder.add_node(n, {}, None)
+        for u, v in edges:
+            builder.add_edge(u, v, {})
+        return builder.build(name, {})
+
+
+def load_dot(path: str | os.PathLike[str]) -> Topology:
+    """Load a DOT file; raise :class:`InputError` naming the file and line for bad input."""
+    return parse_dot(read_text(path, "DOT"), source=Path(path).name, path=str(path))
+
+
+def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topology:
+    """Parse DOT text into a :class:`Topology` (see :func:`load_dot`)."""
+    where = path or source
+    graph = _parse_one(text, where)
+    builder = _Builder(where, text)
+    if graph["type"] == "digraph":
+        builder.warnings.append(
+            f"{where}: digraph loaded as undirected (BEAM connections are bidirectional)"
+        )
+    builder.walk(graph, None)
+    if not builder.nodes:
+        raise InputError("empty graph: no nodes", where, 1)
+    name = _unquote(str(graph.get("name") or "G"))
+    return builder.build(name, _attrs(graph.get("attributes", {})), source=source)
+
+
+def to_dot(topology: Topology, name: str | None = None) -> str:
+    """The topology in the seed's DOT notation: ``graph G { a -- b; ... }``.
+
+    Isolated nodes are listed on their own so that no node is lost.
+    """
+    lines = [f"graph {quote_id(name or topology.name)} {{"]
+    connected = {n for e in topology.edges for n in e}
+    lines += [f"  {quote_id(n)};" for n in topology.nodes if n not in connected]
+    lines += [f"  {quote_id(u)} -- {quote_id(v)};" for u, v in topology.edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+_PLAIN_ID = re.compile(
+    r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?)"
+)
+_KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
+
+
+def quote_id(name: str) -> str:
+    """A DOT identifier for ``name``, quoted only when it has to be."""
+    if _PLAIN_ID.fullmatch(name) and name.lower() not in _KEYWORDS:
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _parse_one(text: str, where: str) -> Mapping[str, Any]:
+    import pydot.dot_parser  # the pyparsing grammar is built on first use
+    from pyparsing import ParseBaseException
+
+    try:
+        graphs = list(pydot.dot_parser.GraphParser.parser.parse_string(text, parse_all=True))
+    except ParseBaseException as err:
+        message = str(err.msg)
+        near = err.line.strip()
+        detail = f"DOT syntax error: {message}" + (f" near '{near[:40]}'" if near else "")
+        raise InputError(detail, where, err.lineno, err.col) from None
+    except RecursionError:
+        raise InputError("DOT nesting too deep", where) from None
+    if not graphs:
+        raise InputError("no graph in file", where, 1)
+    if len(graphs) > 1:
+        raise InputError(f"file holds {len(graphs)} graphs; inkworm reads one", where)
+    obj: Mapping[str, Any] = graphs[0].obj_dict
+    return obj
+
+
+def _unquote(raw: str) -> str:
+    """A DOT ID as its value: surrounding quotes removed, ``\\"`` unescaped."""
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        return raw[1:-1].replace('\\"', '"').replace("\\\n", "")
+    return raw
+
+
+def _node_name(raw: str) -> str:
+    """A node reference without its port (``a:p1:n`` → ``a``, ``"x:y":p`` → ``x:y``)."""
+    if raw.startswith('"'):
+        end = raw.find('"', 1)
+        while end > 0 and raw[end - 1] == "\\":
+            end = raw.find('"', end + 1)
+        return _unquote(raw[: end + 1]) if end > 0 else _unquote(raw)
+    if raw.startswith("<"):
+        return raw
+    return raw.split(":", 1)[0]
+
+
+def _attrs(raw: Mapping[str, Any]) -> dict[str, str]:
+    return {_unquote(str(k)): _unquote(str(v)) for k, v in raw.items() if v is not None}
+
+
+def _children(graph: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The statements of one (sub)graph in file order: ("node"|"edge"|"subgraph", obj)."""
+    items: list[tuple[int, str, Mapping[str, Any]]] = []
+    for kind in ("nodes", "edges", "subgraphs"):
+        for objs in graph.get(kind, {}).values():
+            items.extend((o.get("sequence", 0), kind[:-1], o) for o in objs)
+    items.sort(key=lambda item: item[0])
+    for _, kind, obj in items:
+        yield kind, obj
+
+
+class _Builder:
+    """Accumulates nodes and connections while walking the parsed statements."""
+
+    def __init__(self, where: str, text: str) -> None:
+        self.where = where
+        self.text = text
+        self.nodes: dict[str, dict[str, str]] = {}
+        self.edges: dict[frozenset[str], tuple[str, str]] = {}
+        self.edge_attrs: dict[tuple[str, str], dict[str, str]] = {}
+        self.subgraph_of: dict[str, str] = {}
+        self.warnings: list[str] = []
+
+    def add_node(self, name: str, attrs: Mapping[str, str], subgraph: str | None) -> None:
+        self.nodes.setdefault(name, {}).update(attrs)
+        if subgraph:
+            self.subgraph_of.setdefault(name, subgraph)
+
+    def add_edge(self, u: str, v: str, attrs: Mapping[str, str]) -> None:
+        if u == v:
+            raise InputError(f"self-loop {u} -- {v}: a node cannot connect to itself",
+                             self.where, _locate_edge(self.text, u, v))
+        self.add_node(u, {}, None)
+        self.add_node(v, {}, None)
+        key = frozenset((u, v))
+        if key in self.edges:
+            line = _locate_edge(self.text, u, v, nth=2)
+            at = f"{self.where}:{line}" if line else self.where
+            self.warnings.append(f"{at}: repeated edge {u} -- {v} ignored (already connected)")
+            self.edge_attrs[self.edges[key]].update(attrs)
+            return
+        self.edges[key] = (u, v)
+        self.edge_attrs[(u, v)] = dict(attrs)
+
+    def walk(self, graph: Mapping[str, Any], subgraph: str | None) -> list[str]:
+        """Walk one (sub)graph; return the nodes it mentions (for edges to subgraphs)."""
+        mentioned: list[str] = []
+        for kind, obj in _children(graph):
+            if kind == "node":
+                name = _node_name(str(obj["name"]))
+                if name in ("node", "edge", "graph"):
+                    continue  # default-attribute statements, not nodes
+                self.add_node(name, _attrs(obj.get("attributes", {})), subgraph)
+                mentioned.append(name)
+            elif kind == "subgraph":
+                label = _unquote(str(obj.get("name") or "")) or subgraph
+                mentioned += self.walk(obj, label)
+            else:
+                mentioned += self._walk_edge(obj, subgraph)
+        return mentioned
+
+    def _walk_edge(self, obj: Mapping[str, Any], subgraph: str | None) -> list[str]:
+        ends: list[list[str]] = []
+        for point in obj["points"]:
+            if isinstance(point, Mapping):  # an edge to an anonymous subgraph: {x y}
+                ends.append(self.walk(point, subgraph))
+            else:
+                name = _node_name(str(point))
+                self.add_node(name, {}, subgraph)
+                ends.append([name])
+        attrs = _attrs(obj.get("attributes", {}))
+        for u in ends[0]:
+            for v in ends[1]:
+                self.add_edge(u, v, attrs)
+        return ends[0] + ends[1]
+
+    def build(
+        self, name: str, graph_attrs: Mapping[str, str], source: str | None = None
+    ) -> Topology:
+        return Topology(
+            nodes=tuple(self.nodes),
+            edges=tuple(self.edges.values()),
+            name=name,
+            source=source,
+            node_attrs={n: a for n, a in self.nodes.items() if a},
+            edge_attrs={e: a for e, a in self.edge_attrs.items() if a},
+            graph_attrs=dict(graph_attrs),
+            subgraph_of=dict(self.subgraph_of),
+            warnings=tuple(self.warnings),
+        )
+
+
+def _locate_edge(text: str, u: str, v: str, nth: int = 1) -> int | None:
+    """Best-effort line number of the ``nth`` edge statement between ``u`` and ``v``.
+
+    pydot keeps no positions, so the text is searched; ``None`` when it cannot be found.
+    """
+    if not text:
+        return None
+
+    def ref(name: str) -> str:
+        return rf'(?:"{re.escape(name)}"|(?<![\w"]){re.escape(name)}(?![\w"]))(?::[\w"]+)*'
+
+    pattern = re.compile(
+        rf"(?:{ref(u)}\s*--?[->]\s*{ref(v)}|{ref(v)}\s*--?[->]\s*{ref(u)})"
+    )
+    matches = list(pattern.finditer(text))
+    if len(matches) < nth:
+        return None
+    return text.count("\n", 0, matches[nth - 1].start()) + 1

@@ -1,0 +1,136 @@
+"""Views over a trace's event stream: visit order, DFS tree, result map, spurious edges.
+
+Like networkx's ``dfs_preorder_nodes`` over ``dfs_labeled_edges``, each view is a small
+filter over the one stream of typed events. Node names in a trace are matched to a DOT
+topology by :class:`NameMatcher` (exact name first, then the part before ``@``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from inkworm.topology import Topology
+from inkworm.trace import Call, Connect, Event, Neighbors, ProbeStart, Result, Trace
+
+Edge = tuple[str, str]
+
+
+def visit_order(events: Iterable[Event]) -> list[str]:
+    """Nodes in the order their probe started."""
+    return [e.node for e in events if isinstance(e, ProbeStart)]
+
+
+def dfs_tree(events: Iterable[Event]) -> list[Edge]:
+    """The call edges (caller, callee) in call order: the worm's DFS tree."""
+    return [(e.node, e.to) for e in events if isinstance(e, Call)]
+
+
+def result_map(events: Iterable[Event]) -> dict[str, tuple[str, ...]] | None:
+    """The worm's final answer (``None`` when the run crashed or was cut short)."""
+    for e in events:
+        if isinstance(e, Result):
+            return dict(e.map)
+    return None
+
+
+def neighbor_lists(events: Iterable[Event]) -> dict[str, tuple[str, ...]]:
+    """What ``nodes()`` returned on each probed node, in the runtime's order."""
+    return {e.node: e.nodes for e in events if isinstance(e, Neighbors)}
+
+
+def connections(events: Iterable[Event]) -> list[Edge]:
+    """Connections created during the run (``connect`` events), each pair once, sorted pair."""
+    seen: dict[Edge, None] = {}
+    for e in events:
+        if isinstance(e, Connect):
+            seen.setdefault(_pair(e.node, e.peer), None)
+    return list(seen)
+
+
+def map_edges(result: Mapping[str, Iterable[str]]) -> set[Edge]:
+    """The undirected edges a result map claims, as sorted pairs."""
+    return {_pair(node, peer) for node, peers in result.items() for peer in peers if peer != node}
+
+
+def _pair(a: str, b: str) -> Edge:
+    return (a, b) if a <= b else (b, a)
+
+
+class NameMatcher:
+    """Matches trace node names to topology names: exact first, then before-``@`` if unique."""
+
+    def __init__(self, topology_nodes: Iterable[str]) -> None:
+        self.nodes = set(topology_nodes)
+        short: dict[str, list[str]] = {}
+        for n in self.nodes:
+            short.setdefault(n.split("@", 1)[0], []).append(n)
+        self._short = {k: v[0] for k, v in short.items() if len(v) == 1}
+
+    def __call__(self, name: str) -> str | None:
+        if name in self.nodes:
+            return name
+        return self._short.get(name.split("@", 1)[0])
+
+
+@dataclass(frozen=True)
+class TopologyDiff:
+    """A worm's answer compared with the true topology (names as in the topology)."""
+
+    spurious: list[Edge]
+    """Edges in the result, not in the graph (the measurement created them)."""
+    missing: list[Edge]
+    """Edges of the graph between reached nodes that the result does not report."""
+    unreached: list[str]
+    """Graph nodes the worm never reached (other component, node down)."""
+    unknown: list[str]
+    """Trace nodes that match no graph node."""
+
+    @property
+    def exact(self) -> bool:
+        return not (self.spurious or self.missing or self.unreached or self.unknown)
+
+
+def topology_diff(trace: Trace, topology: Topology) -> TopologyDiff:
+    """Compare the trace's result (or, if it has none, what its probes saw) with ``topology``."""
+    match = NameMatcher(topology.nodes)
+    reported = result_map(trace.events)
+    if reported is None:
+        reported = neighbor_lists(trace.events)
+    names = {n for n in trace_nodes(trace)}
+    unknown = sorted(n for n in names if match(n) is None)
+    claimed = {_pair(*(match(x) or x for x in e)) for e in map_edges(reported)}
+    reached = {match(n) or n for n in visit_order(trace.events)} | {
+        match(n) or n for n in reported}
+    truth = {_pair(*e) for e in topology.edges}
+    return TopologyDiff(
+        spurious=sorted(claimed - truth),
+        missing=sorted(e for e in truth - claimed if e[0] in reached and e[1] in reached),
+        unreached=[n for n in topology.nodes if n not in reached],
+        unknown=unknown,
+    )
+
+
+def spurious_edges(trace: Trace, topology: Topology) -> list[Edge]:
+    """Edges the worm reported that the topology does not have."""
+    return topology_diff(trace, topology).spurious
+
+
+def trace_nodes(trace: Trace) -> list[str]:
+    """Every node name the trace mentions, first mention first."""
+    seen: dict[str, None] = {trace.header.launch: None}
+    for e in trace.events:
+        seen.setdefault(e.node, None)
+        for attr in ("to", "source", "peer", "neighbor"):
+            value = getattr(e, attr, None)
+            if isinstance(value, str):
+                seen.setdefault(value, None)
+        if isinstance(e, Neighbors):
+            for n in e.nodes:
+                seen.setdefault(n, None)
+        if isinstance(e, Result):
+            for k, peers in e.map.items():
+                seen.setdefault(k, None)
+                for n in peers:
+                    seen.setdefault(n, None)
+    return list(seen)
