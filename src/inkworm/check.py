@@ -90,6 +90,7 @@ class _Checker:
         self.probes: dict[str, _Probe] = {}
         self.awaiting: dict[str, Call] = {}
         self.killed: set[str] = set()
+        self.links: set[tuple[str, str]] = set()
         self.outcome: Event | None = None
 
     def flag(self, e: Event | None, message: str) -> None:
@@ -253,6 +254,14 @@ class _Checker:
             self.flag(e, f"error on a call from {e.node} to {e.to} that was never made")
             return
         probe.failed = True
+
+    def on_connect(self, e: Connect) -> None:
+        if (e.node, e.peer) in self.links:
+            self.flag(e, f"{e.node} reports a connection to {e.peer} it already has")
+        self.links.add((e.node, e.peer))
+
+    def on_disconnect(self, e: Disconnect) -> None:
+        self.links.discard((e.node, e.peer))
 
     def on_kill(self, e: Kill) -> None:
         self.killed.add(e.node)

@@ -91,6 +91,8 @@ def load_dot(path: str | os.PathLike[str]) -> Topology:
 def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topology:
     """Parse DOT text into a :class:`Topology` (see :func:`load_dot`)."""
     where = path or source
+    if not text.strip():
+        raise InputError("empty file: no graph", where, 1)
     graph = _parse_one(text, where)
     builder = _Builder(where, text)
     if graph["type"] == "digraph":
@@ -195,6 +197,7 @@ class _Builder:
         self.edges: dict[frozenset[str], tuple[str, str]] = {}
         self.edge_attrs: dict[tuple[str, str], dict[str, str]] = {}
         self.subgraph_of: dict[str, str] = {}
+        self.repeats: dict[frozenset[str], int] = {}
         self.warnings: list[str] = []
 
     def add_node(self, name: str, attrs: Mapping[str, str], subgraph: str | None) -> None:
@@ -210,7 +213,8 @@ class _Builder:
         self.add_node(v, {}, None)
         key = frozenset((u, v))
         if key in self.edges:
-            line = _locate_edge(self.text, u, v, nth=2)
+            self.repeats[key] = self.repeats.get(key, 1) + 1
+            line = _locate_edge(self.text, u, v, nth=self.repeats[key])
             at = f"{self.where}:{line}" if line else self.where
             self.warnings.append(f"{at}: repeated edge {u} -- {v} ignored (already connected)")
             self.edge_attrs[self.edges[key]].update(attrs)

@@ -134,3 +134,31 @@ def trace_nodes(trace: Trace) -> list[str]:
                 for n in peers:
                     seen.setdefault(n, None)
     return list(seen)
+
+
+def describe(e: Event) -> str:
+    """One event as a short line: ``b call d [a,b,c]``, ``d neighbors [b,e,f,a]``."""
+
+    def nodes(items: Iterable[str], keep_order: bool = False) -> str:
+        return "[" + ",".join(items if keep_order else sorted(items)) + "]"
+
+    detail = ""
+    if isinstance(e, ProbeStart):
+        detail = nodes(e.visited)
+    elif isinstance(e, Neighbors):
+        detail = nodes(e.nodes, keep_order=True)
+    elif isinstance(e, Call):
+        detail = f"{e.to} {nodes(e.visited)}"
+    elif isinstance(e, Result):
+        detail = " ".join(f"{k}:{nodes(v, keep_order=True)}" for k, v in sorted(e.map.items()))
+    else:
+        parts = [getattr(e, a) for a in ("to", "source", "neighbor", "peer") if hasattr(e, a)]
+        parts += [nodes(e.keys)] if hasattr(e, "keys") else []
+        parts += [e.reason] if hasattr(e, "reason") else []
+        detail = " ".join(parts)
+    return f"{e.node} {e.kind.value}" + (f" {detail}" if detail else "")
+
+
+def transcript(events: Iterable[Event]) -> list[str]:
+    """Every event as :func:`describe` gives it: compare whole runs in tests."""
+    return [describe(e) for e in events]

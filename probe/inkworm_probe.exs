@@ -1,0 +1,470 @@
+# inkworm BEAM recorder: the seed's self-propagating worm, made to record trace v1.
+# One pasteable file: paste it into iex on any node of a cluster (or `Code.require_file/1` it).
+
+defmodule InkwormProbe do
+  @moduledoc """
+  Maps a (sparsely connected) cluster from one node, exactly like the seed's worm, and records
+  what happened as inkworm trace v1 events.
+
+      run = InkwormProbe.run(mode: :fixed)
+      InkwormProbe.write_trace(run, "/tmp/trace.jsonl", header: [graph: "bowtie.dot"])
+
+  `run/1` options:
+    * `mode:` `:naive` (the seed as first written: remote calls inherit the launcher's group
+      leader) or `:fixed` (each probe first resets its group leader to the local `init`).
+    * `timeout:` erpc timeout of every remote call, ms or `:infinity` (default, as the seed).
+    * `delays:` `%{node => ms}`, sleep right after probe_start on that node (fault injection).
+    * `tolerant:` `false` (default, seed-faithful: a failed call propagates up and the run
+      ends in `crash`) or `true` (the failed neighbour is recorded as `error`, treated as not
+      reached, and the walk goes on).
+
+  The worm module (`InkwormProbe.Worm`) is compiled in memory from quoted code with
+  `Code.compile_quoted/2`, which hands back its object code directly: no temp dir, no code
+  path change. It is purged and deleted from every node it reached on the way back up the call
+  tree (each parent evicts its child over the connection it already uses), and from the launch
+  node when the run returns.
+  """
+
+  @worm InkwormProbe.Worm
+
+  @worm_ast (quote do
+    defmodule InkwormProbe.Worm do
+      @moduledoc """
+      The worm itself: shipped with `:code.load_binary` over erpc, runs the seed's sequential
+      depth-first flood fill. Each probe returns `{sub_map, events}` to its caller; a failure
+      travels up as an error `{:inkworm_abort, kind, reason, events}`, where `{kind, reason}`
+      is the failure the seed's code would have raised at that level.
+      """
+
+      @beacon :inkworm_probe
+      @abort :inkworm_abort
+
+      @doc "Runs the worm on this node (the launcher). Returns the raw run."
+      def launch(binary, opts) do
+        t0 = :os.system_time(:microsecond)
+        opts = Map.merge(opts, %{t0: t0, caller: nil})
+        leader = Process.group_leader()
+
+        {outcome, events} =
+          try do
+            run_probe(binary, opts)
+          catch
+            :error, {@abort, _kind, reason, events} -> {{:crash, reason}, events}
+          else
+            {map, events} -> {{:ok, map}, events}
+          after
+            :erlang.group_leader(leader, self())
+          end
+
+        %{launch: node(), t0: t0, outcome: outcome, events: events ++ [last_event(outcome, opts)]}
+      end
+
+      @doc "The seed's launcher entry point."
+      def run_probe(binary, opts), do: probe("Launching from", MapSet.new(), binary, opts)
+
+      @doc "The seed's remote entry point, called by a neighbour with its visited set."
+      def run_probe(binary, visited, opts), do: probe("Hello from", visited, binary, opts)
+
+      defp last_event({:ok, map}, opts), do: event(opts, :result, map: map)
+      defp last_event({:crash, reason}, opts), do: event(opts, :crash, reason: reason)
+
+      defp probe(greeting, visited, binary, opts) do
+        if opts.mode == :fixed, do: :erlang.group_leader(:erlang.whereis(:init), self())
+        started = event(opts, :probe_start, visited: sorted(visited))
+        watcher = watch(opts)
+        orphan = opts.caller && Process.monitor(opts.caller)
+        named = beacon_on()
+
+        try do
+          pause(opts)
+          IO.puts("#{greeting} #{node()}")
+          traverse(node(), visited, binary, opts, [started])
+        catch
+          :throw, {@abort, kind, reason, log} -> abort(kind, reason, log, watcher)
+          kind, reason -> abort(kind, strip(reason), [started], watcher)
+        else
+          {map, log} ->
+            log = [event(opts, :probe_end, keys: sorted(Map.keys(map))) | log]
+            {map, Enum.reverse(log, unwatch(watcher))}
+        after
+          beacon_off(named)
+          leave_if_orphaned(orphan)
+        end
+      end
+
+      defp traverse(me, visited, binary, opts, log) do
+        neighbors = :erlang.nodes()
+        log = [event(opts, :neighbors, nodes: neighbors) | log]
+        initial = {%{me => neighbors}, MapSet.put(visited, me), log}
+        step = fn n, acc -> step(n, acc, binary, opts) end
+        {adjacent, _visited, log} = Enum.reduce(neighbors, initial, step)
+        {adjacent, log}
+      end
+
+      defp step(n, {adj, visited, log}, binary, opts) do
+        if MapSet.member?(visited, n) do
+          {adj, visited, [event(opts, :skip, neighbor: n) | log]}
+        else
+          case visit(n, visited, binary, opts, log) do
+            {:ok, sub, log} ->
+              {Map.merge(adj, sub), MapSet.union(visited, MapSet.new(Map.keys(sub))), log}
+
+            {:unreached, log} ->
+              {adj, visited, log}
+          end
+        end
+      end
+
+      defp visit(n, visited, binary, opts, log) do
+        log = [event(opts, :load_binary, to: n) | log]
+        load = [__MODULE__, ~c"inkworm_probe.module", binary]
+
+        try do
+          case attempt(fn -> :erpc.call(n, :code, :load_binary, load, opts.timeout) end) do
+            {:ok, _} -> call(n, visited, binary, opts, log)
+            {:failed, kind, reason, events} -> failed(n, kind, reason, Enum.reverse(events, log), opts)
+          end
+        after
+          evict(n, opts)
+        end
+      end
+
+      defp call(n, visited, binary, opts, log) do
+        log = [event(opts, :call, to: n, visited: sorted(visited)) | log]
+        args = [binary, visited, %{opts | caller: self()}]
+
+        case attempt(fn -> :erpc.call(n, __MODULE__, :run_probe, args, opts.timeout) end) do
+          {:ok, {sub, events}} ->
+            returned = event(opts, :return, from: n, keys: sorted(Map.keys(sub)))
+            {:ok, sub, [returned | Enum.reverse(events, log)]}
+
+          {:failed, kind, reason, events} ->
+            failed(n, kind, reason, Enum.reverse(events, log), opts)
+        end
+      end
+
+      defp failed(n, kind, reason, log, opts) do
+        log = [event(opts, :error, to: n, reason: reason) | log]
+        if opts.tolerant, do: {:unreached, log}, else: throw({@abort, kind, reason, log})
+      end
+
+      # A child's abort is unwrapped into what erpc would have raised for the seed's probe.
+      defp attempt(fun) do
+        {:ok, fun.()}
+      catch
+        :error, {:exception, {@abort, :error, reason, events}, _stack} ->
+          {:failed, :error, {:exception, reason}, events}
+
+        :error, {:exception, {@abort, :exit, reason, events}, _stack} ->
+          {:failed, :exit, {:exception, reason}, events}
+
+        :error, {:exception, {@abort, :throw, reason, events}, _stack} ->
+          {:failed, :throw, reason, events}
+
+        kind, reason ->
+          {:failed, kind, strip(reason), []}
+      end
+
+      defp abort(kind, reason, log, watcher) do
+        :erlang.error({@abort, kind, reason, Enum.reverse(log, unwatch(watcher))})
+      end
+
+      defp strip({:exception, reason, stack}) when is_list(stack), do: {:exception, reason}
+      defp strip(reason), do: reason
+
+      # Cleanup over the connection the visit used; never (auto-)connect to do it.
+      defp evict(n, opts) do
+        if n in :erlang.nodes() do
+          attempt(fn -> :erpc.call(n, :code, :delete, [__MODULE__], opts.timeout) end)
+          attempt(fn -> :erpc.call(n, :code, :purge, [__MODULE__], opts.timeout) end)
+        end
+      end
+
+      # Nobody will evict a probe whose caller died: it removes itself (the purge ends it).
+      defp leave_if_orphaned(nil), do: :ok
+
+      defp leave_if_orphaned(ref) do
+        receive do
+          {:DOWN, ^ref, :process, _, _} ->
+            :code.delete(__MODULE__)
+            spawn(:code, :purge, [__MODULE__])
+        after
+          0 -> Process.demonitor(ref, [:flush])
+        end
+      end
+
+      defp pause(opts) do
+        case Map.get(opts.delays, node()) do
+          nil -> :ok
+          ms -> Process.sleep(ms)
+        end
+      end
+
+      # Registered while the probe runs, so an outside observer can see it started.
+      defp beacon_on do
+        Process.register(self(), @beacon)
+      rescue
+        ArgumentError -> false
+      end
+
+      defp beacon_off(true), do: Process.unregister(@beacon)
+      defp beacon_off(false), do: :ok
+
+      # A local process subscribed to nodeup/nodedown, stamping each as it arrives.
+      defp watch(opts) do
+        owner = self()
+        pid = spawn_link(fn -> watching(owner, opts) end)
+
+        receive do
+          {:inkworm_watching, ^pid} -> pid
+        end
+      end
+
+      defp watching(owner, opts) do
+        :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
+        send(owner, {:inkworm_watching, self()})
+        watch_loop(owner, opts, [])
+      end
+
+      defp watch_loop(owner, opts, seen) do
+        receive do
+          {:nodeup, peer, _info} ->
+            watch_loop(owner, opts, [event(opts, :connect, peer: peer) | seen])
+
+          {:nodedown, peer, info} ->
+            down = event(opts, :disconnect, peer: peer, reason: info[:nodedown_reason])
+            watch_loop(owner, opts, [down | seen])
+
+          {:inkworm_unwatch, ^owner} ->
+            send(owner, {:inkworm_watched, self(), Enum.reverse(seen)})
+        end
+      end
+
+      defp unwatch(pid) do
+        send(pid, {:inkworm_unwatch, self()})
+
+        receive do
+          {:inkworm_watched, ^pid, seen} -> seen
+        end
+      end
+
+      defp event(opts, kind, fields) do
+        t_us = :os.system_time(:microsecond) - opts.t0
+        Map.merge(Map.new(fields), %{kind: kind, node: node(), t_us: t_us})
+      end
+
+      defp sorted(nodes), do: Enum.sort(Enum.to_list(nodes))
+    end
+  end)
+
+  @defaults %{mode: :naive, timeout: :infinity, delays: %{}, tolerant: false}
+
+  @doc "Compiles the worm, runs it from this node, removes it. Returns the run (ordered events)."
+  def run(opts \\ []) do
+    opts = options(opts)
+    {compile_us, binary} = :timer.tc(&load_worm/0)
+
+    run =
+      try do
+        apply(@worm, :launch, [binary, opts])
+      after
+        forget_worm()
+      end
+
+    run
+    |> Map.merge(%{mode: opts.mode, options: opts, compile_us: compile_us})
+    |> Map.update!(:events, &InkwormProbe.Trace.order/1)
+  end
+
+  @doc "Writes a run as a trace v1 file; see `InkwormProbe.Trace.write/3` for the options."
+  def write_trace(run, path, opts \\ []), do: InkwormProbe.Trace.write(run, path, opts)
+
+  defp load_worm do
+    forget_worm()
+    [{@worm, binary}] = Code.compile_quoted(@worm_ast, "inkworm_probe.exs")
+    binary
+  end
+
+  defp forget_worm do
+    :code.purge(@worm)
+    :code.delete(@worm)
+    :code.purge(@worm)
+  end
+
+  defp options(opts) do
+    opts = Map.merge(@defaults, Map.new(opts))
+    check(opts.mode in [:naive, :fixed], "mode must be :naive or :fixed")
+    check(opts.timeout == :infinity or (is_integer(opts.timeout) and opts.timeout >= 0), "timeout")
+    check(is_boolean(opts.tolerant), "tolerant must be a boolean")
+    check(Enum.all?(opts.delays, fn {n, ms} -> is_atom(n) and is_integer(ms) and ms >= 0 end), "delays")
+    opts
+  end
+
+  defp check(true, _what), do: :ok
+  defp check(false, what), do: raise(ArgumentError, "InkwormProbe.run/1: bad option: #{what}")
+end
+
+defmodule InkwormProbe.Trace do
+  @moduledoc """
+  Orders a run's events and writes them as trace v1 (JSON Lines: header, then one event a line).
+
+  Order: the causal list (each child's events spliced right after its parent's `call`), with
+  the timed observations (`connect`, `disconnect`, `kill`) merged in by `t_us`; a `result`
+  stays last. Node names are written as `Atom.to_string/1` of the node, or as given by the
+  `rename:` map (full name => display name). `visited` and `keys` are sorted (they are sets),
+  `nodes` and the result map's lists keep the runtime order. Reasons are `inspect/1` strings.
+  """
+
+  @timed [:connect, :disconnect, :kill]
+  @fields %{
+    probe_start: [:visited],
+    neighbors: [:nodes],
+    skip: [:neighbor],
+    load_binary: [:to],
+    call: [:to, :visited],
+    return: [:from, :keys],
+    probe_end: [:keys],
+    connect: [:peer],
+    disconnect: [:peer, :reason],
+    error: [:to, :reason],
+    kill: [],
+    result: [:map],
+    crash: [:reason]
+  }
+  @reserved ~w(inkworm_trace launch mode source meta)
+
+  @doc "Causal events with the timed observations (and `extra` ones) merged in by time."
+  def order(events, extra \\ []) do
+    {timed, causal} = Enum.split_with(events ++ extra, &(&1.kind in @timed))
+    timed = Enum.sort_by(timed, & &1.t_us)
+
+    case Enum.split(causal, -1) do
+      {before, [%{kind: :result} = result]} -> merge(before, timed) ++ [result]
+      _ -> merge(causal, timed)
+    end
+  end
+
+  defp merge([], timed), do: timed
+  defp merge(causal, []), do: causal
+  defp merge([c | cs], [t | _] = timed) when c.t_us <= t.t_us, do: [c | merge(cs, timed)]
+  defp merge(causal, [t | ts]), do: [t | merge(causal, ts)]
+
+  @doc """
+  Writes `run` to `path` atomically (temp file + rename). Options:
+    * `header:` extra header fields (`graph`, `edge_order`, `auto_connect`, ...), string values
+    * `meta:` extra fields merged into the header's `meta` object
+    * `rename:` `%{"full@name" => "display"}` applied to every node name
+    * `extra_events:` more timed events (e.g. `%{kind: :kill, node: n, t_us: t}`) to merge in
+  """
+  def write(run, path, opts \\ []) do
+    rename = Map.new(Keyword.get(opts, :rename, %{}), fn {k, v} -> {to_string(k), to_string(v)} end)
+    name = fn n -> Map.get(rename, to_string(n), to_string(n)) end
+    events = order(run.events, Keyword.get(opts, :extra_events, []))
+    lines = [header(run, name, opts) | Enum.with_index(events, &line(&1, &2, name))]
+    body = Enum.map(lines, &[InkwormProbe.JSON.encode(&1), ?\n])
+    tmp = "#{path}.tmp#{System.unique_integer([:positive])}"
+
+    try do
+      File.write!(tmp, body)
+      File.rename!(tmp, path)
+    after
+      File.rm(tmp)
+    end
+
+    {:ok, path}
+  end
+
+  defp header(run, name, opts) do
+    extra = Enum.map(Keyword.get(opts, :header, []), fn {k, v} -> {to_string(k), to_string(v)} end)
+    clash = Enum.find(extra, fn {k, _} -> k in @reserved end)
+    if clash, do: raise(ArgumentError, "header field #{elem(clash, 0)} is reserved")
+
+    required = [
+      {"inkworm_trace", 1},
+      {"launch", name.(run.launch)},
+      {"mode", to_string(run.mode)},
+      {"source", "beam"}
+    ]
+
+    {:object, required ++ extra ++ [{"meta", meta(run, name, opts)}]}
+  end
+
+  defp meta(run, name, opts) do
+    {:ok, host} = :inet.gethostname()
+    delays = Map.new(run.options.delays, fn {n, ms} -> {name.(n), ms} end)
+
+    base = %{
+      "otp" => to_string(:erlang.system_info(:otp_release)),
+      "erts" => to_string(:erlang.system_info(:version)),
+      "elixir" => System.version(),
+      "host" => to_string(host),
+      "timeout_ms" => run.options.timeout,
+      "tolerant" => run.options.tolerant,
+      "delays_ms" => delays,
+      "compile_us" => run.compile_us
+    }
+
+    Map.merge(base, Map.new(Keyword.get(opts, :meta, %{}), fn {k, v} -> {to_string(k), v} end))
+  end
+
+  defp line(event, seq, name) do
+    fields = Map.fetch!(@fields, event.kind)
+    common = [{"seq", seq}, {"t_us", event.t_us}, {"node", name.(event.node)}, {"kind", to_string(event.kind)}]
+    {:object, common ++ Enum.map(fields, &{to_string(&1), field(&1, Map.fetch!(event, &1), name)})}
+  end
+
+  defp field(key, set, name) when key in [:visited, :keys], do: Enum.sort(Enum.map(set, name))
+  defp field(:nodes, nodes, name), do: Enum.map(nodes, name)
+  defp field(:reason, reason, _name), do: inspect(reason)
+  defp field(:map, map, name), do: Map.new(map, fn {n, ns} -> {name.(n), Enum.map(ns, name)} end)
+  defp field(_node_field, node, name), do: name.(node)
+end
+
+defmodule InkwormProbe.JSON do
+  @moduledoc """
+  A small RFC 8259 encoder (Elixir 1.14 has no JSON module). Encodes `nil`/`true`/`false`,
+  integers, floats, UTF-8 strings (escaping `"`, `\\` and control characters, passing other
+  unicode through), other atoms as strings, lists, maps (keys sorted) and `{:object, pairs}`
+  for objects whose key order matters.
+  """
+
+  @doc "Encodes `value` to a JSON binary."
+  def encode(value), do: IO.iodata_to_binary(value(value))
+
+  defp value(nil), do: "null"
+  defp value(true), do: "true"
+  defp value(false), do: "false"
+  defp value(n) when is_integer(n), do: Integer.to_string(n)
+  defp value(x) when is_float(x), do: :erlang.float_to_binary(x, [:short])
+  defp value(s) when is_binary(s), do: string(s)
+  defp value(a) when is_atom(a), do: string(Atom.to_string(a))
+  defp value(list) when is_list(list), do: [?[, Enum.intersperse(Enum.map(list, &value/1), ?,), ?]]
+  defp value({:object, pairs}), do: object(pairs)
+  defp value(map) when is_map(map), do: object(Enum.sort(Enum.map(map, fn {k, v} -> {key(k), v} end)))
+
+  defp object(pairs) do
+    members = Enum.map(pairs, fn {k, v} -> [string(key(k)), ?:, value(v)] end)
+    [?{, Enum.intersperse(members, ?,), ?}]
+  end
+
+  defp key(k) when is_binary(k), do: k
+  defp key(k) when is_atom(k), do: Atom.to_string(k)
+
+  defp string(s) do
+    unless String.valid?(s), do: raise(ArgumentError, "not UTF-8: #{inspect(s)}")
+    [?", escape(s), ?"]
+  end
+
+  defp escape(<<>>), do: []
+  defp escape(<<?", rest::binary>>), do: ["\\\"" | escape(rest)]
+  defp escape(<<?\\, rest::binary>>), do: ["\\\\" | escape(rest)]
+  defp escape(<<?\n, rest::binary>>), do: ["\\n" | escape(rest)]
+  defp escape(<<?\r, rest::binary>>), do: ["\\r" | escape(rest)]
+  defp escape(<<?\t, rest::binary>>), do: ["\\t" | escape(rest)]
+  defp escape(<<?\b, rest::binary>>), do: ["\\b" | escape(rest)]
+  defp escape(<<?\f, rest::binary>>), do: ["\\f" | escape(rest)]
+  defp escape(<<c, rest::binary>>) when c < 0x20, do: [control(c) | escape(rest)]
+  defp escape(<<c, rest::binary>>), do: [c | escape(rest)]
+
+  defp control(c), do: "\\u" <> String.pad_leading(Integer.to_string(c, 16), 4, "0")
+end

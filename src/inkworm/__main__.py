@@ -1,0 +1,5 @@
+"""``python -m inkworm``."""
+
+from inkworm.cli import main
+
+main()
