@@ -27,7 +27,7 @@ defmodule InkwormProbe do
 
   @worm InkwormProbe.Worm
 
-  @worm_ast (quote do
+  @worm_ast (quote location: :keep do
     defmodule InkwormProbe.Worm do
       @moduledoc """
       The worm itself: shipped with `:code.load_binary` over erpc, runs the seed's sequential
@@ -80,12 +80,13 @@ defmodule InkwormProbe do
           IO.puts("#{greeting} #{node()}")
           traverse(node(), visited, binary, opts, [started])
         catch
-          :throw, {@abort, kind, reason, log} -> abort(kind, reason, log, watcher)
-          kind, reason -> abort(kind, strip(reason), [started], watcher)
+          :throw, {@abort, kind, reason, log} -> abort(kind, reason, log, watcher, opts)
+          kind, reason -> abort(kind, strip(reason), [started], watcher, opts)
         else
           {map, log} ->
+            seen = unwatch(watcher, opts)
             log = [event(opts, :probe_end, keys: sorted(Map.keys(map))) | log]
-            {map, Enum.reverse(log, unwatch(watcher))}
+            {map, Enum.reverse(log, seen)}
         after
           beacon_off(named)
           leave_if_orphaned(orphan)
@@ -152,21 +153,17 @@ defmodule InkwormProbe do
       defp attempt(fun) do
         {:ok, fun.()}
       catch
-        :error, {:exception, {@abort, :error, reason, events}, _stack} ->
-          {:failed, :error, {:exception, reason}, events}
-
-        :error, {:exception, {@abort, :exit, reason, events}, _stack} ->
-          {:failed, :exit, {:exception, reason}, events}
-
-        :error, {:exception, {@abort, :throw, reason, events}, _stack} ->
-          {:failed, :throw, reason, events}
+        :error, {:exception, {@abort, kind, reason, events}, _stack} ->
+          {:failed, kind, erpc_reason(kind, reason), events}
 
         kind, reason ->
           {:failed, kind, strip(reason), []}
       end
 
-      defp abort(kind, reason, log, watcher) do
-        :erlang.error({@abort, kind, reason, Enum.reverse(log, unwatch(watcher))})
+      defp erpc_reason(kind, reason), do: if(kind == :throw, do: reason, else: {:exception, reason})
+
+      defp abort(kind, reason, log, watcher, opts) do
+        :erlang.error({@abort, kind, reason, Enum.reverse(log, unwatch(watcher, opts))})
       end
 
       defp strip({:exception, reason, stack}) when is_list(stack), do: {:exception, reason}
@@ -193,12 +190,7 @@ defmodule InkwormProbe do
         end
       end
 
-      defp pause(opts) do
-        case Map.get(opts.delays, node()) do
-          nil -> :ok
-          ms -> Process.sleep(ms)
-        end
-      end
+      defp pause(opts), do: Process.sleep(Map.get(opts.delays, node(), 0))
 
       # Registered while the probe runs, so an outside observer can see it started.
       defp beacon_on do
@@ -220,7 +212,9 @@ defmodule InkwormProbe do
         end
       end
 
+      # High priority, so that a node event is stamped as soon as possible after it arrives.
       defp watching(owner, opts) do
+        Process.flag(:priority, :high)
         :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
         send(owner, {:inkworm_watching, self()})
         watch_loop(owner, opts, [])
@@ -235,13 +229,17 @@ defmodule InkwormProbe do
             down = event(opts, :disconnect, peer: peer, reason: info[:nodedown_reason])
             watch_loop(owner, opts, [down | seen])
 
-          {:inkworm_unwatch, ^owner} ->
-            send(owner, {:inkworm_watched, self(), Enum.reverse(seen)})
+          {:inkworm_unwatch, ^owner, cap} ->
+            send(owner, {:inkworm_watched, self(), Enum.reverse(Enum.map(seen, &cap(&1, cap)))})
         end
       end
 
-      defp unwatch(pid) do
-        send(pid, {:inkworm_unwatch, self()})
+      # What the watcher handled before the unwatch request was in its mailbox by then: its
+      # stamp (taken when the watcher got a core) is capped at the request's time.
+      defp cap(event, t_us), do: %{event | t_us: min(event.t_us, t_us)}
+
+      defp unwatch(pid, opts) do
+        send(pid, {:inkworm_unwatch, self(), :os.system_time(:microsecond) - opts.t0})
 
         receive do
           {:inkworm_watched, ^pid, seen} -> seen
@@ -293,15 +291,12 @@ defmodule InkwormProbe do
 
   defp options(opts) do
     opts = Map.merge(@defaults, Map.new(opts))
-    check(opts.mode in [:naive, :fixed], "mode must be :naive or :fixed")
-    check(opts.timeout == :infinity or (is_integer(opts.timeout) and opts.timeout >= 0), "timeout")
-    check(is_boolean(opts.tolerant), "tolerant must be a boolean")
-    check(Enum.all?(opts.delays, fn {n, ms} -> is_atom(n) and is_integer(ms) and ms >= 0 end), "delays")
+    delays? = Enum.all?(opts.delays, fn {n, ms} -> is_atom(n) and is_integer(ms) and ms >= 0 end)
+    timeout? = opts.timeout == :infinity or (is_integer(opts.timeout) and opts.timeout >= 0)
+    good? = opts.mode in [:naive, :fixed] and is_boolean(opts.tolerant) and delays? and timeout?
+    unless good?, do: raise(ArgumentError, "InkwormProbe.run/1: bad options #{inspect(opts)}")
     opts
   end
-
-  defp check(true, _what), do: :ok
-  defp check(false, what), do: raise(ArgumentError, "InkwormProbe.run/1: bad option: #{what}")
 end
 
 defmodule InkwormProbe.Trace do
@@ -316,19 +311,11 @@ defmodule InkwormProbe.Trace do
   """
 
   @timed [:connect, :disconnect, :kill]
+  # Extra fields of each event kind, in the order they are written.
   @fields %{
-    probe_start: [:visited],
-    neighbors: [:nodes],
-    skip: [:neighbor],
-    load_binary: [:to],
-    call: [:to, :visited],
-    return: [:from, :keys],
-    probe_end: [:keys],
-    connect: [:peer],
-    disconnect: [:peer, :reason],
-    error: [:to, :reason],
-    kill: [],
-    result: [:map],
+    probe_start: [:visited], neighbors: [:nodes], skip: [:neighbor], load_binary: [:to],
+    call: [:to, :visited], return: [:from, :keys], probe_end: [:keys], connect: [:peer],
+    disconnect: [:peer, :reason], error: [:to, :reason], kill: [], result: [:map],
     crash: [:reason]
   }
   @reserved ~w(inkworm_trace launch mode source meta)
@@ -398,7 +385,7 @@ defmodule InkwormProbe.Trace do
       "erts" => to_string(:erlang.system_info(:version)),
       "elixir" => System.version(),
       "host" => to_string(host),
-      "timeout_ms" => run.options.timeout,
+      "timeout_ms" => if(run.options.timeout == :infinity, do: nil, else: run.options.timeout),
       "tolerant" => run.options.tolerant,
       "delays_ms" => delays,
       "compile_us" => run.compile_us
@@ -455,14 +442,11 @@ defmodule InkwormProbe.JSON do
     [?", escape(s), ?"]
   end
 
+  @short %{?" => ~S(\"), ?\\ => ~S(\\), ?\n => ~S(\n), ?\r => ~S(\r), ?\t => ~S(\t),
+           ?\b => ~S(\b), ?\f => ~S(\f)}
+
   defp escape(<<>>), do: []
-  defp escape(<<?", rest::binary>>), do: ["\\\"" | escape(rest)]
-  defp escape(<<?\\, rest::binary>>), do: ["\\\\" | escape(rest)]
-  defp escape(<<?\n, rest::binary>>), do: ["\\n" | escape(rest)]
-  defp escape(<<?\r, rest::binary>>), do: ["\\r" | escape(rest)]
-  defp escape(<<?\t, rest::binary>>), do: ["\\t" | escape(rest)]
-  defp escape(<<?\b, rest::binary>>), do: ["\\b" | escape(rest)]
-  defp escape(<<?\f, rest::binary>>), do: ["\\f" | escape(rest)]
+  defp escape(<<c, rest::binary>>) when is_map_key(@short, c), do: [@short[c] | escape(rest)]
   defp escape(<<c, rest::binary>>) when c < 0x20, do: [control(c) | escape(rest)]
   defp escape(<<c, rest::binary>>), do: [c | escape(rest)]
 

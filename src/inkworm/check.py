@@ -18,6 +18,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from inkworm.trace import (
+    EVENT_CLASSES,
     Call,
     Connect,
     Crash,
@@ -99,6 +100,7 @@ class _Checker:
 
     def run(self) -> list[Violation]:
         expected_seq, last_t = 0, None
+        handlers = {cls: getattr(self, "on_" + kind.value) for kind, cls in EVENT_CLASSES.items()}
         for e in self.trace.events:
             if e.seq != expected_seq:
                 self.flag(e, f"seq {e.seq} where {expected_seq} was expected (seq must count "
@@ -108,9 +110,7 @@ class _Checker:
                 self.flag(e, f"t_us goes back in time ({e.t_us} after {last_t})")
             last_t = e.t_us
             self.common(e)
-            handler = getattr(self, "on_" + e.kind.value, None)
-            if handler is not None:
-                handler(e)
+            handlers[type(e)](e)
         self.finish()
         return self.violations
 

@@ -1,4 +1,4 @@
-"""The one exception type for bad input, and helpers to read input files safely.
+"""The one exception type for bad input, and helpers to read input files safely and fast.
 
 Every stage raises :class:`InputError` for input it cannot use. The CLI turns it into one line
 on stderr (``FILE:LINE[:COL]: problem``) and exit code 2; nothing else is caught there, so a
@@ -7,11 +7,16 @@ bug still shows its traceback.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-#: Inputs larger than this are refused before parsing (a DOT file of 100,000 nodes is ~3 MB).
-MAX_INPUT_BYTES = 64 * 1024 * 1024
+#: Text inputs read whole (DOT files, console logs) larger than this are refused before
+#: parsing: a DOT file of 100,000 nodes is ~2.5 MB, and pydot parses ~1 MB/s. Traces are
+#: streamed and have no limit.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 class InputError(Exception):
@@ -65,3 +70,19 @@ def decode_text(data: bytes, path: str | os.PathLike[str], what: str) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 (byte {err.start})", path, line) from None
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic events.
+
+    The collector's generation-0 passes otherwise rescan the growing event list over and over
+    (measured: 1M events 0.69 s with it, 0.26 s without). Reference counting still frees memory.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -15,9 +15,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from inkworm.errors import InputError, decode_text, read_text
+from inkworm.errors import InputError, decode_text, gc_paused
 from inkworm.output import atomic_text
 
 VERSION = 1
@@ -241,7 +242,7 @@ _FIELDS: dict[Kind, tuple[tuple[str, str, str], ...]] = {
     Kind.CRASH: (("reason", "reason", "str"),),
 }
 
-_CLASSES: dict[Kind, type[Event]] = {
+EVENT_CLASSES: dict[Kind, type[Event]] = {  # the typed class of each kind
     cls.kind: cls
     for cls in (ProbeStart, Neighbors, Skip, LoadBinary, Call, Return, ProbeEnd, Connect,
                 Disconnect, Error, Kill, Result, Crash)
@@ -303,8 +304,15 @@ def save_trace(trace: Trace, path: str | os.PathLike[str]) -> None:
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
-    """Read and validate a trace file (see :func:`parse_trace`)."""
-    return parse_trace(read_text(path, "trace").splitlines(keepends=True), str(path))
+    """Read and validate a trace file, streaming it line by line (see :func:`parse_trace`)."""
+    where = str(path)
+    if Path(path).is_dir():
+        raise InputError("is a directory, expected a trace file", where)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream, gc_paused():
+            return parse_trace(stream, where)
+    except OSError as err:
+        raise InputError(f"cannot read trace file: {err.strerror or err}", where) from None
 
 
 def read_trace_bytes(data: bytes, where: str) -> Trace:
@@ -314,33 +322,57 @@ def read_trace_bytes(data: bytes, where: str) -> Trace:
 
 def parse_trace(lines: Iterable[str], where: str = "<trace>") -> Trace:
     """Validate trace v1 lines; raise :class:`InputError` naming the line of the first fault."""
-    it = iter(enumerate(lines, start=1))
-    header = None
-    for lineno, text in it:
-        if text.strip():
-            header = _parse_header(_json_line(text, where, lineno), where, lineno)
-            break
-    if header is None:
-        raise InputError("empty trace: no header line", where, 1)
-    events: list[Event] = []
-    for lineno, text in it:
-        if not text.strip():
-            continue
-        if not text.endswith("\n") and not _is_json(text):
-            raise InputError("truncated last line (not valid JSON)", where, lineno)
-        events.append(_parse_event(_json_line(text, where, lineno), where, lineno))
+    numbered = enumerate(lines, start=1)
+    lineno = 0
+    try:
+        header = None
+        for lineno, text in numbered:
+            if text.strip():
+                header = _parse_header(_json_line(text, where, lineno), where, lineno)
+                break
+        if header is None:
+            raise InputError("empty trace: no header line", where, 1)
+        events: list[Event] = []
+        append = events.append
+        for lineno, text in numbered:
+            try:
+                obj, end = _scan(text, 0)
+                if end < len(text) and text[end:].strip():
+                    raise ValueError("extra data")
+            except (ValueError, StopIteration):
+                if not text.strip():
+                    continue
+                if not text.endswith("\n"):
+                    raise InputError("truncated last line (not valid JSON)", where,
+                                     lineno) from None
+                obj = _json_line(text, where, lineno)
+            append(_parse_event(obj, where, lineno))
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8", where, _bad_utf8_line(lines, lineno + 1)) from None
     return Trace(header, events, where)
 
 
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+def _bad_utf8_line(lines: Iterable[str], guess: int) -> int:
+    """The line of the first invalid UTF-8 byte (a text stream decodes ahead, by chunks)."""
+    name = getattr(lines, "name", None)
+    if not isinstance(name, str):
+        return guess
+    with open(name, "rb") as raw:
+        for lineno, data in enumerate(raw, start=1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno
+    return guess
+
+
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""The C scanner behind ``json.loads``, without its per-call wrappers (lines start with ``{``)."""
 
 
 def _json_line(text: str, where: str, lineno: int) -> dict[str, Any]:
+    if "\x00" in text:
+        raise InputError("binary data (NUL byte), not a trace file", where, lineno)
     try:
         obj = json.loads(text)
     except ValueError as err:
@@ -400,32 +432,27 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _names(v: Any) -> bool:
+    """A JSON list of strings (checked in C: the set of the items' types)."""
+    return type(v) is list and (not v or set(map(type, v)) == {str})
+
+
 def _check_str(v: Any) -> str | None:
-    return v if isinstance(v, str) else None
+    return v if type(v) is str else None
 
 
 def _check_nodes(v: Any) -> tuple[str, ...] | None:
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
-        return tuple(v)
-    return None
+    return tuple(v) if _names(v) else None
 
 
 def _check_set(v: Any) -> frozenset[str] | None:
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
-        return frozenset(v)
-    return None
+    return frozenset(v) if _names(v) else None
 
 
 def _check_map(v: Any) -> dict[str, tuple[str, ...]] | None:
-    if not isinstance(v, dict):
+    if type(v) is not dict or not all(_names(nodes) for nodes in v.values()):
         return None
-    out: dict[str, tuple[str, ...]] = {}
-    for k, nodes in v.items():
-        checked = _check_nodes(nodes)
-        if checked is None:
-            return None
-        out[k] = checked
-    return out
+    return {k: tuple(nodes) for k, nodes in v.items()}
 
 
 _CHECKERS: dict[str, tuple[Callable[[Any], Any], str]] = {
@@ -435,32 +462,53 @@ _CHECKERS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "map": (_check_map, "an object mapping node names to lists of node names"),
 }
 
+_MISSING = object()
+_PARSERS: dict[Any, tuple[Kind, Any, tuple[tuple[str, Callable[[Any], Any]], ...]]] = {
+    kind.value: (kind, EVENT_CLASSES[kind],
+                 tuple((name, _CHECKERS[typ][0]) for name, _attr, typ in _FIELDS[kind]))
+    for kind in Kind
+}
 
-def _parse_event(obj: dict[str, Any], where: str, line: int) -> Event:
+
+def _parse_event(obj: Any, where: str, line: int) -> Event:
+    """Fast path: a well-formed event; anything else goes to :func:`_event_error`."""
+    if type(obj) is dict:
+        parser = _PARSERS.get(obj.get("kind"))
+        seq, t_us, node = obj.get("seq"), obj.get("t_us"), obj.get("node")
+        if parser is not None and type(seq) is int and type(t_us) is int \
+                and type(node) is str and node:
+            values = [check(obj.get(name, _MISSING)) for name, check in parser[2]]
+            if None not in values:
+                event: Event = parser[1](seq, t_us, node, *values, line=line)
+                return event
+    raise _event_error(obj, where, line)
+
+
+def _event_error(obj: Any, where: str, line: int) -> InputError:
+    """The one-line error for an event line that is not valid trace v1."""
+    if not isinstance(obj, dict):
+        return InputError(f"expected a JSON object, got {type(obj).__name__}", where, line)
     raw_kind = obj.get("kind")
     try:
         kind = Kind(raw_kind)
     except ValueError:
         what = "missing field 'kind'" if raw_kind is None else f"unknown event kind {raw_kind!r}"
-        raise InputError(what, where, line) from None
+        return InputError(what, where, line)
     for name in ("seq", "t_us"):
         if name not in obj:
-            raise InputError(f"{kind.value} event: missing field '{name}'", where, line)
+            return InputError(f"{kind.value} event: missing field '{name}'", where, line)
         if not _is_int(obj[name]):
-            raise InputError(f"{kind.value} event: field '{name}' must be an integer, got "
-                             f"{obj[name]!r}", where, line)
+            return InputError(f"{kind.value} event: field '{name}' must be an integer, got "
+                              f"{obj[name]!r}", where, line)
     node = obj.get("node")
     if not isinstance(node, str) or not node:
         what = "missing field 'node'" if node is None else "field 'node' must be a node name"
-        raise InputError(f"{kind.value} event: {what}", where, line)
-    values = []
+        return InputError(f"{kind.value} event: {what}", where, line)
     for name, _attr, typ in _FIELDS[kind]:
         if name not in obj:
-            raise InputError(f"{kind.value} event: missing field '{name}'", where, line)
+            return InputError(f"{kind.value} event: missing field '{name}'", where, line)
         check, expected = _CHECKERS[typ]
-        value = check(obj[name])
-        if value is None:
-            raise InputError(f"{kind.value} event: field '{name}' must be {expected}", where,
-                             line)
-        values.append(value)
-    return _CLASSES[kind](obj["seq"], obj["t_us"], node, *values, line=line)
+        if check(obj[name]) is None:
+            return InputError(f"{kind.value} event: field '{name}' must be {expected}", where,
+                              line)
+    return InputError(f"{kind.value} event: invalid", where, line)

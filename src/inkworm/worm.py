@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
-from inkworm.errors import InputError
+from inkworm.errors import InputError, gc_paused
 from inkworm.topology import EdgeOrder, Topology
 from inkworm.trace import (
     AutoConnect,
@@ -90,7 +90,7 @@ class Latency:
         return cls(**values)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """One running probe: its node, its ``nodes()`` snapshot and its place in the fold."""
 
@@ -115,6 +115,7 @@ def simulate(
     if launch not in topology.nodes:
         raise InputError(f"launch node '{launch}' is not in the graph",
                          topology.source or None)
+    lat = latency or Latency()
     header = Header(
         launch=launch,
         mode=mode,
@@ -122,86 +123,79 @@ def simulate(
         graph=topology.source,
         edge_order=edge_order.value,
         auto_connect=auto_connect,
-        meta={"simulator": "inkworm", "latency_us": dict(vars(latency or Latency()))},
+        meta={"simulator": "inkworm", "latency_us": dict(vars(lat))},
     )
-    events = list(_run(topology, launch, mode, edge_order, auto_connect, latency or Latency()))
+    with gc_paused():
+        events = _run(topology.peers(edge_order), launch, mode, auto_connect, lat)
     return Trace(header, events)
 
 
 def _run(
-    topology: Topology,
+    peers: dict[str, list[str]],
     launch: str,
     mode: Mode,
-    edge_order: EdgeOrder,
     auto_connect: AutoConnect,
     lat: Latency,
-) -> Iterator[Event]:
-    peers = topology.peers(edge_order)
+) -> list[Event]:
+    """The seed's recursion as a loop over an explicit stack (no depth limit)."""
+    events: list[Event] = []
+    emit = events.append
     order: list[str] = []
     pos: dict[str, int] = {}
     snapshots: dict[str, tuple[str, ...]] = {}
-    seq = 0
+    naive = mode is Mode.NAIVE
     t = 0
-
-    def visited() -> NodeSet:
-        return NodeSet(order, pos, 0, len(order))
-
-    stack: list[_Frame] = []
-
-    def start(node: str) -> Iterator[Event]:
-        """A probe starts on ``node``; yields its start (and naive connections)."""
-        nonlocal seq, t
-        yield ProbeStart(seq, t, node, visited())
-        seq += 1
-        t += lat.start
-        pos[node] = len(order)
-        order.append(node)
-        stack.append(_Frame(node, pos[node]))
-
-    yield from start(launch)
+    # The launcher's probe starts with an empty visited set.
+    emit(ProbeStart(0, t, launch, NodeSet(order, pos, 0, 0)))
+    t += lat.start
+    pos[launch] = 0
+    order.append(launch)
+    stack = [_Frame(launch, 0)]
     while stack:
         frame = stack[-1]
-        if frame.neighbors is None:
+        node = frame.node
+        neighbors = frame.neighbors
+        if neighbors is None:
             # Start of traverse: the naive probe's "Hello from" output goes to the launcher.
-            node = frame.node
-            if mode is Mode.NAIVE and node != launch and launch not in peers[node]:
+            if naive and node != launch and launch not in peers[node]:
                 if auto_connect is AutoConnect.NEVER:
-                    yield from _propagate_failure(stack, seq, t, lat, NEVER_CONNECT_REASON)
-                    return
+                    events += _propagate_failure(stack, len(events), t, lat,
+                                                 NEVER_CONNECT_REASON)
+                    return events
                 t += lat.connect
                 for a, b in ((node, launch), (launch, node)):
                     peers[a].append(b)
-                    yield Connect(seq, t, a, b)
-                    seq += 1
-            frame.neighbors = snapshots[node] = tuple(peers[node])
-            yield Neighbors(seq, t, node, frame.neighbors)
-            seq += 1
+                    emit(Connect(len(events), t, a, b))
+            neighbors = frame.neighbors = snapshots[node] = tuple(peers[node])
+            emit(Neighbors(len(events), t, node, neighbors))
             t += lat.nodes
-        if frame.i < len(frame.neighbors):
-            neighbor = frame.neighbors[frame.i]
+        if frame.i < len(neighbors):
+            neighbor = neighbors[frame.i]
             frame.i += 1
             if neighbor in pos:
-                yield Skip(seq, t, frame.node, neighbor)
-                seq += 1
+                emit(Skip(len(events), t, node, neighbor))
                 t += lat.skip
                 continue
-            yield LoadBinary(seq, t, frame.node, neighbor)
+            emit(LoadBinary(len(events), t, node, neighbor))
             t += lat.load
-            yield Call(seq + 1, t, frame.node, neighbor, visited())
-            seq += 2
+            visited = NodeSet(order, pos, 0, len(order))
+            emit(Call(len(events), t, node, neighbor, visited))
             t += lat.call
-            yield from start(neighbor)
+            emit(ProbeStart(len(events), t, neighbor, visited))
+            t += lat.start
+            pos[neighbor] = len(order)
+            stack.append(_Frame(neighbor, len(order)))
+            order.append(neighbor)
             continue
         # The fold is over: this probe returns its sub-map to its caller.
         stack.pop()
         keys = NodeSet(order, pos, frame.start, len(order))
-        yield ProbeEnd(seq, t, frame.node, keys)
-        seq += 1
+        emit(ProbeEnd(len(events), t, node, keys))
         if stack:
             t += lat.call
-            yield Return(seq, t, stack[-1].node, frame.node, keys)
-            seq += 1
-    yield Result(seq, t, launch, {node: snapshots[node] for node in order})
+            emit(Return(len(events), t, stack[-1].node, node, keys))
+    emit(Result(len(events), t, launch, {n: snapshots[n] for n in order}))
+    return events
 
 
 def _propagate_failure(stack: list[_Frame], seq: int, t: int, lat: Latency,

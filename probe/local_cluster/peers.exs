@@ -1,0 +1,120 @@
+# The peers of one local cluster (the seed's LocalCluster).
+
+defmodule LocalCluster do
+  @moduledoc """
+  One `:peer` per spec node (stdio connection, `-connect_all false`), meshed by calling
+  `:net_kernel.connect_node/1` on the nodes in edge order, as in the seed. The controller is
+  not part of the cluster: it only talks to the peers over their stdio channels.
+  """
+
+  defstruct [:prefix, :peers, :names, :console, start_us: %{}, os_pids: []]
+
+  @doc "Starts the peers; their console output is captured (see `console/1`)."
+  def start(spec) do
+    prefix = "iw#{System.pid()}#{Base.encode16(:crypto.strong_rand_bytes(2), case: :lower)}_"
+    console = LocalCluster.Console.start()
+    leader = Process.group_leader()
+    cluster = %__MODULE__{prefix: prefix, peers: %{}, names: %{}, console: console}
+    # The peer gen_servers inherit this group leader: peer output must not reach our stdout.
+    Process.group_leader(self(), console)
+
+    try do
+      Enum.reduce(spec.nodes, cluster, &start_peer(&2, &1, spec))
+    after
+      Process.group_leader(self(), leader)
+    end
+  end
+
+  defp start_peer(cluster, name, spec) do
+    never = if spec.auto_connect == :never, do: ~w(-kernel dist_auto_connect never), else: []
+    args = Enum.map(~w(-connect_all false -start_epmd false) ++ never, &String.to_charlist/1)
+    name_atom = String.to_atom(cluster.prefix <> name)
+    options = %{name: name_atom, connection: :standard_io, args: args, exec: exec()}
+    t = now()
+
+    case catch_exit(fn -> :peer.start(options) end) do
+      {:ok, {:ok, pid, node}} ->
+        :peer.call(pid, :code, :add_pathsa, [:code.get_path()])
+        us = now() - t
+        os_pid = List.to_string(:peer.call(pid, :os, :getpid, []))
+
+        %{cluster | peers: Map.put(cluster.peers, name, pid),
+                    names: Map.put(cluster.names, node, name),
+                    start_us: Map.put(cluster.start_us, name, us),
+                    os_pids: [os_pid | cluster.os_pids]}
+
+      {:error, reason} ->
+        stop(cluster)
+        said = Enum.join(console(cluster), " ")
+        raise LocalCluster.Failure, message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
+    end
+  end
+
+  # erl with its stderr sent into the stdio channel, where the console collector gets it (the
+  # channel passes text through), so that a peer never writes on our stderr.
+  defp exec do
+    erl = System.find_executable("erl") || raise(LocalCluster.Failure, message: "erl not found")
+    {~c"/bin/sh", [~c"-c", ~c"exec \"$0\" \"$@\" 2>&1", String.to_charlist(erl)]}
+  end
+
+  @doc "Connects the edges in order, as the seed's mesh does."
+  def mesh(cluster, edges) do
+    for {a, b} <- edges do
+      unless call(cluster, a, :net_kernel, :connect_node, [full(cluster, b)]) == true do
+        raise LocalCluster.Failure, message: "connect_node #{a} -> #{b} failed"
+      end
+    end
+  end
+
+  @doc "Each live node's `nodes()`, display names, runtime order."
+  def observe(cluster, skip \\ []) do
+    for {name, _pid} <- cluster.peers, name not in skip, into: %{} do
+      {name, Enum.map(call(cluster, name, :erlang, :nodes, []), &display(cluster, &1))}
+    end
+  end
+
+  @doc "Runs `m.f(a)` on a peer over its stdio channel."
+  def call(cluster, name, m, f, a, timeout \\ 15_000) do
+    :peer.call(Map.fetch!(cluster.peers, name), m, f, a, timeout)
+  end
+
+  def full(cluster, name), do: String.to_atom(cluster.prefix <> name <> "@" <> host(cluster))
+  def display(cluster, node), do: Map.get(cluster.names, node, Atom.to_string(node))
+  def rename(cluster), do: Map.new(cluster.names, fn {node, name} -> {Atom.to_string(node), name} end)
+
+  defp host(cluster) do
+    cluster.names |> Map.keys() |> hd() |> Atom.to_string() |> String.split("@") |> List.last()
+  end
+
+  @doc "Console lines the peers printed (the seed's Launching/Hello lines among them)."
+  def console(cluster), do: LocalCluster.Console.lines(cluster.console)
+
+  @doc """
+  Stops every peer still running (already stopped ones are skipped), then waits until their
+  OS processes are gone (a peer halts when its stdin closes); after 5 s it kills them.
+  """
+  def stop(cluster) do
+    for {_name, pid} <- cluster.peers, do: catch_exit(fn -> :peer.stop(pid) end)
+    await_exit(cluster.os_pids, now() + 5_000_000)
+  end
+
+  defp await_exit(os_pids, deadline) do
+    alive = Enum.filter(os_pids, &File.exists?("/proc/#{&1}"))
+
+    cond do
+      alive == [] -> :ok
+      now() > deadline -> Enum.each(alive, &System.cmd("kill", ["-KILL", &1]))
+      true ->
+        Process.sleep(10)
+        await_exit(alive, deadline)
+    end
+  end
+
+  defp catch_exit(fun) do
+    {:ok, fun.()}
+  catch
+    :exit, reason -> {:error, reason}
+  end
+
+  def now, do: :os.system_time(:microsecond)
+end
