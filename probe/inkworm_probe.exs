@@ -27,233 +27,259 @@ defmodule InkwormProbe do
 
   @worm InkwormProbe.Worm
 
-  @worm_ast (quote location: :keep do
-    defmodule InkwormProbe.Worm do
-      @moduledoc """
-      The worm itself: shipped with `:code.load_binary` over erpc, runs the seed's sequential
-      depth-first flood fill. Each probe returns `{sub_map, events}` to its caller; a failure
-      travels up as an error `{:inkworm_abort, kind, reason, events}`, where `{kind, reason}`
-      is the failure the seed's code would have raised at that level.
-      """
+  # The worm, quoted so that it can be compiled in memory and its object code kept.
+  defp worm_ast do
+    quote location: :keep do
+      defmodule InkwormProbe.Worm do
+        @moduledoc """
+        The worm itself: shipped with `:code.load_binary` over erpc, runs the seed's sequential
+        depth-first flood fill. Each probe returns `{sub_map, events}` to its caller; a failure
+        travels up as an error `{:inkworm_abort, kind, reason, events}`, where `{kind, reason}`
+        is the failure the seed's code would have raised at that level.
+        """
 
-      @beacon :inkworm_probe
-      @abort :inkworm_abort
+        @beacon :inkworm_probe
+        @abort :inkworm_abort
 
-      @doc "Runs the worm on this node (the launcher). Returns the raw run."
-      def launch(binary, opts) do
-        t0 = :os.system_time(:microsecond)
-        opts = Map.merge(opts, %{t0: t0, caller: nil})
-        leader = Process.group_leader()
+        @doc "Runs the worm on this node (the launcher). Returns the raw run."
+        def launch(binary, opts) do
+          t0 = :os.system_time(:microsecond)
+          opts = Map.merge(opts, %{t0: t0, caller: nil})
+          leader = Process.group_leader()
 
-        {outcome, events} =
+          {outcome, events} =
+            try do
+              run_probe(binary, opts)
+            catch
+              :error, {@abort, _kind, reason, events} -> {{:crash, reason}, events}
+            else
+              {map, events} -> {{:ok, map}, events}
+            after
+              :erlang.group_leader(leader, self())
+            end
+
+          %{
+            launch: node(),
+            t0: t0,
+            outcome: outcome,
+            events: events ++ [last_event(outcome, opts)]
+          }
+        end
+
+        @doc "The seed's launcher entry point."
+        def run_probe(binary, opts),
+          do: probe("Launching from", MapSet.new(), binary, opts)
+
+        @doc "The seed's remote entry point, called by a neighbour with its visited set."
+        def run_probe(binary, visited, opts),
+          do: probe("Hello from", visited, binary, opts)
+
+        defp last_event({:ok, map}, opts), do: event(opts, :result, map: map)
+        defp last_event({:crash, reason}, opts), do: event(opts, :crash, reason: reason)
+
+        defp probe(greeting, visited, binary, opts) do
+          if opts.mode == :fixed,
+            do: :erlang.group_leader(:erlang.whereis(:init), self())
+
+          started = event(opts, :probe_start, visited: sorted(visited))
+          watcher = watch(opts)
+          orphan = opts.caller && Process.monitor(opts.caller)
+          named = beacon_on()
+
           try do
-            run_probe(binary, opts)
+            pause(opts)
+            IO.puts("#{greeting} #{node()}")
+            traverse(node(), visited, binary, opts, [started])
           catch
-            :error, {@abort, _kind, reason, events} -> {{:crash, reason}, events}
+            :throw, {@abort, kind, reason, log} ->
+              abort(kind, reason, log, watcher, opts)
+
+            kind, reason ->
+              abort(kind, strip(reason), [started], watcher, opts)
           else
-            {map, events} -> {{:ok, map}, events}
+            {map, log} ->
+              seen = unwatch(watcher, opts)
+              log = [event(opts, :probe_end, keys: sorted(Map.keys(map))) | log]
+              {map, Enum.reverse(log, seen)}
           after
-            :erlang.group_leader(leader, self())
+            beacon_off(named)
+            leave_if_orphaned(orphan)
           end
+        end
 
-        %{launch: node(), t0: t0, outcome: outcome, events: events ++ [last_event(outcome, opts)]}
-      end
+        defp traverse(me, visited, binary, opts, log) do
+          neighbors = :erlang.nodes()
+          log = [event(opts, :neighbors, nodes: neighbors) | log]
+          initial = {%{me => neighbors}, MapSet.put(visited, me), log}
+          step = fn n, acc -> step(n, acc, binary, opts) end
+          {adjacent, _visited, log} = Enum.reduce(neighbors, initial, step)
+          {adjacent, log}
+        end
 
-      @doc "The seed's launcher entry point."
-      def run_probe(binary, opts), do: probe("Launching from", MapSet.new(), binary, opts)
+        defp step(n, {adj, visited, log}, binary, opts) do
+          if MapSet.member?(visited, n) do
+            {adj, visited, [event(opts, :skip, neighbor: n) | log]}
+          else
+            case visit(n, visited, binary, opts, log) do
+              {:ok, sub, log} ->
+                {Map.merge(adj, sub), MapSet.union(visited, MapSet.new(Map.keys(sub))), log}
 
-      @doc "The seed's remote entry point, called by a neighbour with its visited set."
-      def run_probe(binary, visited, opts), do: probe("Hello from", visited, binary, opts)
+              {:unreached, log} ->
+                {adj, visited, log}
+            end
+          end
+        end
 
-      defp last_event({:ok, map}, opts), do: event(opts, :result, map: map)
-      defp last_event({:crash, reason}, opts), do: event(opts, :crash, reason: reason)
+        defp visit(n, visited, binary, opts, log) do
+          log = [event(opts, :load_binary, to: n) | log]
+          load = [__MODULE__, ~c"inkworm_probe.module", binary]
 
-      defp probe(greeting, visited, binary, opts) do
-        if opts.mode == :fixed, do: :erlang.group_leader(:erlang.whereis(:init), self())
-        started = event(opts, :probe_start, visited: sorted(visited))
-        watcher = watch(opts)
-        orphan = opts.caller && Process.monitor(opts.caller)
-        named = beacon_on()
+          try do
+            case remote(n, :code, :load_binary, load, opts) do
+              {:ok, _} ->
+                call(n, visited, binary, opts, log)
 
-        try do
-          pause(opts)
-          IO.puts("#{greeting} #{node()}")
-          traverse(node(), visited, binary, opts, [started])
+              {:failed, kind, reason, events} ->
+                failed(n, kind, reason, Enum.reverse(events, log), opts)
+            end
+          after
+            evict(n, opts)
+          end
+        end
+
+        defp call(n, visited, binary, opts, log) do
+          log = [event(opts, :call, to: n, visited: sorted(visited)) | log]
+          args = [binary, visited, %{opts | caller: self()}]
+
+          case remote(n, __MODULE__, :run_probe, args, opts) do
+            {:ok, {sub, events}} ->
+              returned = event(opts, :return, from: n, keys: sorted(Map.keys(sub)))
+              {:ok, sub, [returned | Enum.reverse(events, log)]}
+
+            {:failed, kind, reason, events} ->
+              failed(n, kind, reason, Enum.reverse(events, log), opts)
+          end
+        end
+
+        defp failed(n, kind, reason, log, opts) do
+          log = [event(opts, :error, to: n, reason: reason) | log]
+
+          if opts.tolerant,
+            do: {:unreached, log},
+            else: throw({@abort, kind, reason, log})
+        end
+
+        # An erpc call that never raises. A child's abort is unwrapped into what erpc would
+        # have raised for the seed's probe.
+        defp remote(n, m, f, args, opts) do
+          {:ok, :erpc.call(n, m, f, args, opts.timeout)}
         catch
-          :throw, {@abort, kind, reason, log} -> abort(kind, reason, log, watcher, opts)
-          kind, reason -> abort(kind, strip(reason), [started], watcher, opts)
-        else
-          {map, log} ->
-            seen = unwatch(watcher, opts)
-            log = [event(opts, :probe_end, keys: sorted(Map.keys(map))) | log]
-            {map, Enum.reverse(log, seen)}
-        after
-          beacon_off(named)
-          leave_if_orphaned(orphan)
+          :error, {:exception, {@abort, kind, reason, events}, _stack} ->
+            {:failed, kind, erpc_reason(kind, reason), events}
+
+          kind, reason ->
+            {:failed, kind, strip(reason), []}
         end
-      end
 
-      defp traverse(me, visited, binary, opts, log) do
-        neighbors = :erlang.nodes()
-        log = [event(opts, :neighbors, nodes: neighbors) | log]
-        initial = {%{me => neighbors}, MapSet.put(visited, me), log}
-        step = fn n, acc -> step(n, acc, binary, opts) end
-        {adjacent, _visited, log} = Enum.reduce(neighbors, initial, step)
-        {adjacent, log}
-      end
+        defp erpc_reason(kind, reason),
+          do: if(kind == :throw, do: reason, else: {:exception, reason})
 
-      defp step(n, {adj, visited, log}, binary, opts) do
-        if MapSet.member?(visited, n) do
-          {adj, visited, [event(opts, :skip, neighbor: n) | log]}
-        else
-          case visit(n, visited, binary, opts, log) do
-            {:ok, sub, log} ->
-              {Map.merge(adj, sub), MapSet.union(visited, MapSet.new(Map.keys(sub))), log}
+        defp abort(kind, reason, log, watcher, opts) do
+          :erlang.error({@abort, kind, reason, Enum.reverse(log, unwatch(watcher, opts))})
+        end
 
-            {:unreached, log} ->
-              {adj, visited, log}
+        defp strip({:exception, reason, stack}) when is_list(stack),
+          do: {:exception, reason}
+
+        defp strip(reason), do: reason
+
+        # Cleanup over the connection the visit used; never (auto-)connect to do it.
+        defp evict(n, opts) do
+          if n in :erlang.nodes() do
+            remote(n, :code, :delete, [__MODULE__], opts)
+            remote(n, :code, :purge, [__MODULE__], opts)
           end
         end
-      end
 
-      defp visit(n, visited, binary, opts, log) do
-        log = [event(opts, :load_binary, to: n) | log]
-        load = [__MODULE__, ~c"inkworm_probe.module", binary]
+        # Nobody will evict a probe whose caller died: it removes itself (the purge ends it).
+        defp leave_if_orphaned(nil), do: :ok
 
-        try do
-          case attempt(fn -> :erpc.call(n, :code, :load_binary, load, opts.timeout) end) do
-            {:ok, _} -> call(n, visited, binary, opts, log)
-            {:failed, kind, reason, events} -> failed(n, kind, reason, Enum.reverse(events, log), opts)
+        defp leave_if_orphaned(ref) do
+          receive do
+            {:DOWN, ^ref, :process, _, _} ->
+              :code.delete(__MODULE__)
+              spawn(:code, :purge, [__MODULE__])
+          after
+            0 -> Process.demonitor(ref, [:flush])
           end
-        after
-          evict(n, opts)
         end
-      end
 
-      defp call(n, visited, binary, opts, log) do
-        log = [event(opts, :call, to: n, visited: sorted(visited)) | log]
-        args = [binary, visited, %{opts | caller: self()}]
+        defp pause(opts), do: Process.sleep(Map.get(opts.delays, node(), 0))
 
-        case attempt(fn -> :erpc.call(n, __MODULE__, :run_probe, args, opts.timeout) end) do
-          {:ok, {sub, events}} ->
-            returned = event(opts, :return, from: n, keys: sorted(Map.keys(sub)))
-            {:ok, sub, [returned | Enum.reverse(events, log)]}
-
-          {:failed, kind, reason, events} ->
-            failed(n, kind, reason, Enum.reverse(events, log), opts)
+        # Registered while the probe runs, so an outside observer can see it started.
+        defp beacon_on do
+          Process.register(self(), @beacon)
+        rescue
+          ArgumentError -> false
         end
-      end
 
-      defp failed(n, kind, reason, log, opts) do
-        log = [event(opts, :error, to: n, reason: reason) | log]
-        if opts.tolerant, do: {:unreached, log}, else: throw({@abort, kind, reason, log})
-      end
+        defp beacon_off(true), do: Process.unregister(@beacon)
+        defp beacon_off(false), do: :ok
 
-      # A child's abort is unwrapped into what erpc would have raised for the seed's probe.
-      defp attempt(fun) do
-        {:ok, fun.()}
-      catch
-        :error, {:exception, {@abort, kind, reason, events}, _stack} ->
-          {:failed, kind, erpc_reason(kind, reason), events}
+        # A local process subscribed to nodeup/nodedown, stamping each as it arrives.
+        defp watch(opts) do
+          owner = self()
+          pid = spawn_link(fn -> watching(owner, opts) end)
 
-        kind, reason ->
-          {:failed, kind, strip(reason), []}
-      end
-
-      defp erpc_reason(kind, reason), do: if(kind == :throw, do: reason, else: {:exception, reason})
-
-      defp abort(kind, reason, log, watcher, opts) do
-        :erlang.error({@abort, kind, reason, Enum.reverse(log, unwatch(watcher, opts))})
-      end
-
-      defp strip({:exception, reason, stack}) when is_list(stack), do: {:exception, reason}
-      defp strip(reason), do: reason
-
-      # Cleanup over the connection the visit used; never (auto-)connect to do it.
-      defp evict(n, opts) do
-        if n in :erlang.nodes() do
-          attempt(fn -> :erpc.call(n, :code, :delete, [__MODULE__], opts.timeout) end)
-          attempt(fn -> :erpc.call(n, :code, :purge, [__MODULE__], opts.timeout) end)
+          receive do
+            {:inkworm_watching, ^pid} -> pid
+          end
         end
-      end
 
-      # Nobody will evict a probe whose caller died: it removes itself (the purge ends it).
-      defp leave_if_orphaned(nil), do: :ok
-
-      defp leave_if_orphaned(ref) do
-        receive do
-          {:DOWN, ^ref, :process, _, _} ->
-            :code.delete(__MODULE__)
-            spawn(:code, :purge, [__MODULE__])
-        after
-          0 -> Process.demonitor(ref, [:flush])
+        # High priority, so that a node event is stamped as soon as possible after it arrives.
+        defp watching(owner, opts) do
+          Process.flag(:priority, :high)
+          :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
+          send(owner, {:inkworm_watching, self()})
+          watch_loop(owner, opts, [])
         end
-      end
 
-      defp pause(opts), do: Process.sleep(Map.get(opts.delays, node(), 0))
+        defp watch_loop(owner, opts, seen) do
+          receive do
+            {:nodeup, peer, _info} ->
+              watch_loop(owner, opts, [event(opts, :connect, peer: peer) | seen])
 
-      # Registered while the probe runs, so an outside observer can see it started.
-      defp beacon_on do
-        Process.register(self(), @beacon)
-      rescue
-        ArgumentError -> false
-      end
+            {:nodedown, peer, info} ->
+              down = event(opts, :disconnect, peer: peer, reason: info[:nodedown_reason])
+              watch_loop(owner, opts, [down | seen])
 
-      defp beacon_off(true), do: Process.unregister(@beacon)
-      defp beacon_off(false), do: :ok
-
-      # A local process subscribed to nodeup/nodedown, stamping each as it arrives.
-      defp watch(opts) do
-        owner = self()
-        pid = spawn_link(fn -> watching(owner, opts) end)
-
-        receive do
-          {:inkworm_watching, ^pid} -> pid
+            {:inkworm_unwatch, ^owner, t_asked} ->
+              seen = Enum.map(seen, &cap(&1, t_asked))
+              send(owner, {:inkworm_watched, self(), Enum.reverse(seen)})
+          end
         end
-      end
 
-      # High priority, so that a node event is stamped as soon as possible after it arrives.
-      defp watching(owner, opts) do
-        Process.flag(:priority, :high)
-        :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
-        send(owner, {:inkworm_watching, self()})
-        watch_loop(owner, opts, [])
-      end
+        # What the watcher handled before the unwatch request was in its mailbox by then: its
+        # stamp (taken when the watcher got a core) is capped at the request's time.
+        defp cap(event, t_us), do: %{event | t_us: min(event.t_us, t_us)}
 
-      defp watch_loop(owner, opts, seen) do
-        receive do
-          {:nodeup, peer, _info} ->
-            watch_loop(owner, opts, [event(opts, :connect, peer: peer) | seen])
+        defp unwatch(pid, opts) do
+          send(pid, {:inkworm_unwatch, self(), :os.system_time(:microsecond) - opts.t0})
 
-          {:nodedown, peer, info} ->
-            down = event(opts, :disconnect, peer: peer, reason: info[:nodedown_reason])
-            watch_loop(owner, opts, [down | seen])
-
-          {:inkworm_unwatch, ^owner, cap} ->
-            send(owner, {:inkworm_watched, self(), Enum.reverse(Enum.map(seen, &cap(&1, cap)))})
+          receive do
+            {:inkworm_watched, ^pid, seen} -> seen
+          end
         end
-      end
 
-      # What the watcher handled before the unwatch request was in its mailbox by then: its
-      # stamp (taken when the watcher got a core) is capped at the request's time.
-      defp cap(event, t_us), do: %{event | t_us: min(event.t_us, t_us)}
-
-      defp unwatch(pid, opts) do
-        send(pid, {:inkworm_unwatch, self(), :os.system_time(:microsecond) - opts.t0})
-
-        receive do
-          {:inkworm_watched, ^pid, seen} -> seen
+        defp event(opts, kind, fields) do
+          t_us = :os.system_time(:microsecond) - opts.t0
+          Map.merge(Map.new(fields), %{kind: kind, node: node(), t_us: t_us})
         end
-      end
 
-      defp event(opts, kind, fields) do
-        t_us = :os.system_time(:microsecond) - opts.t0
-        Map.merge(Map.new(fields), %{kind: kind, node: node(), t_us: t_us})
+        defp sorted(nodes), do: Enum.sort(Enum.to_list(nodes))
       end
-
-      defp sorted(nodes), do: Enum.sort(Enum.to_list(nodes))
     end
-  end)
+  end
 
   @defaults %{mode: :naive, timeout: :infinity, delays: %{}, tolerant: false}
 
@@ -279,7 +305,7 @@ defmodule InkwormProbe do
 
   defp load_worm do
     forget_worm()
-    [{@worm, binary}] = Code.compile_quoted(@worm_ast, "inkworm_probe.exs")
+    [{@worm, binary}] = Code.compile_quoted(worm_ast(), "inkworm_probe.exs")
     binary
   end
 
@@ -313,9 +339,18 @@ defmodule InkwormProbe.Trace do
   @timed [:connect, :disconnect, :kill]
   # Extra fields of each event kind, in the order they are written.
   @fields %{
-    probe_start: [:visited], neighbors: [:nodes], skip: [:neighbor], load_binary: [:to],
-    call: [:to, :visited], return: [:from, :keys], probe_end: [:keys], connect: [:peer],
-    disconnect: [:peer, :reason], error: [:to, :reason], kill: [], result: [:map],
+    probe_start: [:visited],
+    neighbors: [:nodes],
+    skip: [:neighbor],
+    load_binary: [:to],
+    call: [:to, :visited],
+    return: [:from, :keys],
+    probe_end: [:keys],
+    connect: [:peer],
+    disconnect: [:peer, :reason],
+    error: [:to, :reason],
+    kill: [],
+    result: [:map],
     crash: [:reason]
   }
   @reserved ~w(inkworm_trace launch mode source meta)
@@ -344,7 +379,9 @@ defmodule InkwormProbe.Trace do
     * `extra_events:` more timed events (e.g. `%{kind: :kill, node: n, t_us: t}`) to merge in
   """
   def write(run, path, opts \\ []) do
-    rename = Map.new(Keyword.get(opts, :rename, %{}), fn {k, v} -> {to_string(k), to_string(v)} end)
+    rename =
+      Map.new(Keyword.get(opts, :rename, %{}), fn {k, v} -> {to_string(k), to_string(v)} end)
+
     name = fn n -> Map.get(rename, to_string(n), to_string(n)) end
     events = order(run.events, Keyword.get(opts, :extra_events, []))
     lines = [header(run, name, opts) | Enum.with_index(events, &line(&1, &2, name))]
@@ -362,7 +399,9 @@ defmodule InkwormProbe.Trace do
   end
 
   defp header(run, name, opts) do
-    extra = Enum.map(Keyword.get(opts, :header, []), fn {k, v} -> {to_string(k), to_string(v)} end)
+    extra =
+      Enum.map(Keyword.get(opts, :header, []), fn {k, v} -> {to_string(k), to_string(v)} end)
+
     clash = Enum.find(extra, fn {k, _} -> k in @reserved end)
     if clash, do: raise(ArgumentError, "header field #{elem(clash, 0)} is reserved")
 
@@ -396,8 +435,16 @@ defmodule InkwormProbe.Trace do
 
   defp line(event, seq, name) do
     fields = Map.fetch!(@fields, event.kind)
-    common = [{"seq", seq}, {"t_us", event.t_us}, {"node", name.(event.node)}, {"kind", to_string(event.kind)}]
-    {:object, common ++ Enum.map(fields, &{to_string(&1), field(&1, Map.fetch!(event, &1), name)})}
+
+    common = [
+      {"seq", seq},
+      {"t_us", event.t_us},
+      {"node", name.(event.node)},
+      {"kind", to_string(event.kind)}
+    ]
+
+    {:object,
+     common ++ Enum.map(fields, &{to_string(&1), field(&1, Map.fetch!(event, &1), name)})}
   end
 
   defp field(key, set, name) when key in [:visited, :keys], do: Enum.sort(Enum.map(set, name))
@@ -425,9 +472,14 @@ defmodule InkwormProbe.JSON do
   defp value(x) when is_float(x), do: :erlang.float_to_binary(x, [:short])
   defp value(s) when is_binary(s), do: string(s)
   defp value(a) when is_atom(a), do: string(Atom.to_string(a))
-  defp value(list) when is_list(list), do: [?[, Enum.intersperse(Enum.map(list, &value/1), ?,), ?]]
+
+  defp value(list) when is_list(list),
+    do: [?[, Enum.intersperse(Enum.map(list, &value/1), ?,), ?]]
+
   defp value({:object, pairs}), do: object(pairs)
-  defp value(map) when is_map(map), do: object(Enum.sort(Enum.map(map, fn {k, v} -> {key(k), v} end)))
+
+  defp value(map) when is_map(map),
+    do: object(Enum.sort(Enum.map(map, fn {k, v} -> {key(k), v} end)))
 
   defp object(pairs) do
     members = Enum.map(pairs, fn {k, v} -> [string(key(k)), ?:, value(v)] end)
@@ -442,8 +494,15 @@ defmodule InkwormProbe.JSON do
     [?", escape(s), ?"]
   end
 
-  @short %{?" => ~S(\"), ?\\ => ~S(\\), ?\n => ~S(\n), ?\r => ~S(\r), ?\t => ~S(\t),
-           ?\b => ~S(\b), ?\f => ~S(\f)}
+  @short %{
+    ?" => ~S(\"),
+    ?\\ => ~S(\\),
+    ?\n => ~S(\n),
+    ?\r => ~S(\r),
+    ?\t => ~S(\t),
+    ?\b => ~S(\b),
+    ?\f => ~S(\f)
+  }
 
   defp escape(<<>>), do: []
   defp escape(<<c, rest::binary>>) when is_map_key(@short, c), do: [@short[c] | escape(rest)]

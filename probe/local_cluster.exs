@@ -1,7 +1,8 @@
 # The seed's LocalCluster, driven by a spec file: start peers, mesh, check, run the worm, trace.
 # Usage: elixir probe/local_cluster.exs SPEC_FILE   (needs ERL_EPMD_PORT: a private epmd)
 
-for part <- ~w(spec console peers killer), do: Code.require_file("local_cluster/#{part}.exs", __DIR__)
+for part <- ~w(spec console peers killer),
+    do: Code.require_file("local_cluster/#{part}.exs", __DIR__)
 
 defmodule LocalCluster.Main do
   @moduledoc """
@@ -30,7 +31,12 @@ defmodule LocalCluster.Main do
         LocalCluster.stop(cluster)
       end
 
-    report = Map.merge(report, %{"peer_start_us" => cluster.start_us, "total_us" => LocalCluster.now() - t_start})
+    report =
+      Map.merge(report, %{
+        "peer_start_us" => cluster.start_us,
+        "total_us" => LocalCluster.now() - t_start
+      })
+
     IO.puts(InkwormProbe.JSON.encode(report))
   rescue
     e in Failure -> halt(e.code, e.message)
@@ -40,7 +46,9 @@ defmodule LocalCluster.Main do
   end
 
   defp spec_path([path]), do: path
-  defp spec_path(_), do: raise(Failure, message: "usage: elixir local_cluster.exs SPEC_FILE", code: 2)
+
+  defp spec_path(_),
+    do: raise(Failure, message: "usage: elixir local_cluster.exs SPEC_FILE", code: 2)
 
   defp check_epmd! do
     unless System.get_env("ERL_EPMD_PORT") do
@@ -106,7 +114,9 @@ defmodule LocalCluster.Main do
   end
 
   defp unpaste(cluster, launch) do
-    for m <- @pasted, f <- [:delete, :purge], do: LocalCluster.call(cluster, launch, :code, f, [m])
+    for m <- @pasted,
+        f <- [:delete, :purge],
+        do: LocalCluster.call(cluster, launch, :code, f, [m])
   end
 
   defp launch(cluster, spec) do
@@ -114,11 +124,16 @@ defmodule LocalCluster.Main do
     opts = [mode: spec.mode, timeout: spec.timeout, tolerant: spec.tolerant, delays: delays]
     LocalCluster.call(cluster, spec.launch, InkwormProbe, :run, [opts], :infinity)
   catch
-    :exit, reason -> raise Failure, message: "the run on #{spec.launch} failed: #{inspect(reason)}"
+    :exit, reason ->
+      raise Failure, message: "the run on #{spec.launch} failed: #{inspect(reason)}"
   end
 
   defp write(cluster, spec, run, kills) do
-    extra = for {x, _, t} <- kills, t, do: %{kind: :kill, node: LocalCluster.full(cluster, x), t_us: t - run.t0}
+    extra =
+      for {x, _, t} <- kills,
+          t,
+          do: %{kind: :kill, node: LocalCluster.full(cluster, x), t_us: t - run.t0}
+
     kills_meta = for {x, y} <- spec.kills, do: %{"node" => x, "after" => y}
 
     opts = [
@@ -128,7 +143,8 @@ defmodule LocalCluster.Main do
       extra_events: extra
     ]
 
-    {:ok, _} = LocalCluster.call(cluster, spec.launch, InkwormProbe, :write_trace, [run, spec.out, opts])
+    {:ok, _} =
+      LocalCluster.call(cluster, spec.launch, InkwormProbe, :write_trace, [run, spec.out, opts])
   end
 
   # Waits (up to 10 s) for orphaned probes to finish and remove themselves; returns the
@@ -147,7 +163,12 @@ defmodule LocalCluster.Main do
 
   defp residue?(cluster, n) do
     running = LocalCluster.call(cluster, n, :erlang, :whereis, [:inkworm_probe]) != :undefined
-    loaded = for m <- @residue, f <- [:module_loaded, :check_old_code], do: LocalCluster.call(cluster, n, :erlang, f, [m])
+
+    loaded =
+      for m <- @residue,
+          f <- [:module_loaded, :check_old_code],
+          do: LocalCluster.call(cluster, n, :erlang, f, [m])
+
     running or Enum.any?(loaded)
   end
 end

@@ -38,15 +38,20 @@ defmodule LocalCluster do
         us = now() - t
         os_pid = List.to_string(:peer.call(pid, :os, :getpid, []))
 
-        %{cluster | peers: Map.put(cluster.peers, name, pid),
-                    names: Map.put(cluster.names, node, name),
-                    start_us: Map.put(cluster.start_us, name, us),
-                    os_pids: [os_pid | cluster.os_pids]}
+        %{
+          cluster
+          | peers: Map.put(cluster.peers, name, pid),
+            names: Map.put(cluster.names, node, name),
+            start_us: Map.put(cluster.start_us, name, us),
+            os_pids: [os_pid | cluster.os_pids]
+        }
 
       {:error, reason} ->
         stop(cluster)
         said = Enum.join(console(cluster), " ")
-        raise LocalCluster.Failure, message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
+
+        raise LocalCluster.Failure,
+          message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
     end
   end
 
@@ -80,7 +85,9 @@ defmodule LocalCluster do
 
   def full(cluster, name), do: String.to_atom(cluster.prefix <> name <> "@" <> host(cluster))
   def display(cluster, node), do: Map.get(cluster.names, node, Atom.to_string(node))
-  def rename(cluster), do: Map.new(cluster.names, fn {node, name} -> {Atom.to_string(node), name} end)
+
+  def rename(cluster),
+    do: Map.new(cluster.names, fn {node, name} -> {Atom.to_string(node), name} end)
 
   defp host(cluster) do
     cluster.names |> Map.keys() |> hd() |> Atom.to_string() |> String.split("@") |> List.last()
@@ -102,8 +109,12 @@ defmodule LocalCluster do
     alive = Enum.filter(os_pids, &File.exists?("/proc/#{&1}"))
 
     cond do
-      alive == [] -> :ok
-      now() > deadline -> Enum.each(alive, &System.cmd("kill", ["-KILL", &1]))
+      alive == [] ->
+        :ok
+
+      now() > deadline ->
+        Enum.each(alive, &System.cmd("kill", ["-KILL", &1]))
+
       true ->
         Process.sleep(10)
         await_exit(alive, deadline)

@@ -24,8 +24,17 @@ defmodule LocalCluster.Spec do
       observe_only false|true     true: start, mesh, print the observed topology, stop
   """
 
-  defstruct nodes: [], edges: [], launch: nil, mode: :naive, auto_connect: :always,
-            timeout: :infinity, tolerant: false, delays: %{}, kills: [], header: [], out: nil,
+  defstruct nodes: [],
+            edges: [],
+            launch: nil,
+            mode: :naive,
+            auto_connect: :always,
+            timeout: :infinity,
+            tolerant: false,
+            delays: %{},
+            kills: [],
+            header: [],
+            out: nil,
             observe_only: false
 
   @name ~r/\A[A-Za-z0-9_-]+\z/
@@ -59,16 +68,25 @@ defmodule LocalCluster.Spec do
   defp directive(spec, ["edge", a, b]), do: %{spec | edges: spec.edges ++ [{name(a), name(b)}]}
   defp directive(spec, ["launch", n]), do: %{spec | launch: name(n)}
   defp directive(spec, ["mode", m]), do: %{spec | mode: choice(m, ~w(naive fixed))}
-  defp directive(spec, ["auto_connect", a]), do: %{spec | auto_connect: choice(a, ~w(always never))}
+
+  defp directive(spec, ["auto_connect", a]),
+    do: %{spec | auto_connect: choice(a, ~w(always never))}
+
   defp directive(spec, ["timeout_ms", ms]), do: %{spec | timeout: integer(ms)}
   defp directive(spec, ["tolerant", b]), do: %{spec | tolerant: choice(b, ~w(false true))}
   defp directive(spec, ["observe_only", b]), do: %{spec | observe_only: choice(b, ~w(false true))}
   defp directive(spec, ["out", path]), do: %{spec | out: Path.expand(path)}
-  defp directive(spec, ["delay", n, ms]), do: %{spec | delays: Map.put(spec.delays, name(n), integer(ms))}
-  defp directive(spec, ["kill", x, "after", y]), do: %{spec | kills: spec.kills ++ [{name(x), name(y)}]}
+
+  defp directive(spec, ["delay", n, ms]),
+    do: %{spec | delays: Map.put(spec.delays, name(n), integer(ms))}
+
+  defp directive(spec, ["kill", x, "after", y]),
+    do: %{spec | kills: spec.kills ++ [{name(x), name(y)}]}
 
   defp directive(spec, ["header", key | value]) when value != [] do
-    if key in @reserved or not Regex.match?(~r/\A[a-z_]+\z/, key), do: fail("bad header field #{key}")
+    if key in @reserved or not Regex.match?(~r/\A[a-z_]+\z/, key),
+      do: fail("bad header field #{key}")
+
     %{spec | header: spec.header ++ [{key, Enum.join(value, " ")}]}
   end
 
@@ -77,7 +95,9 @@ defmodule LocalCluster.Spec do
   defp name(n), do: if(Regex.match?(@name, n), do: n, else: fail("bad name #{inspect(n)}"))
 
   defp choice(word, [_, _] = allowed) do
-    if word in allowed, do: String.to_atom(word), else: fail("expected #{Enum.join(allowed, "|")}")
+    if word in allowed,
+      do: String.to_atom(word),
+      else: fail("expected #{Enum.join(allowed, "|")}")
   end
 
   defp integer(word) do
@@ -90,18 +110,37 @@ defmodule LocalCluster.Spec do
   defp finish(spec) do
     known = MapSet.new(spec.nodes)
     pairs = Enum.map(spec.edges, fn {a, b} -> Enum.sort([a, b]) end)
-    used = List.flatten(pairs) ++ Map.keys(spec.delays) ++ Enum.flat_map(spec.kills, &Tuple.to_list/1)
+
+    used =
+      List.flatten(pairs) ++ Map.keys(spec.delays) ++ Enum.flat_map(spec.kills, &Tuple.to_list/1)
 
     cond do
-      spec.nodes == [] -> fail("no node")
-      length(spec.nodes) != MapSet.size(known) -> fail("duplicate node")
-      Enum.any?(used, &(&1 not in known)) -> fail("unknown node in #{inspect(Enum.reject(used, &(&1 in known)))}")
-      Enum.any?(spec.edges, fn {a, b} -> a == b end) -> fail("self edge")
-      length(Enum.uniq(pairs)) != length(pairs) -> fail("duplicate edge")
-      spec.observe_only -> spec
-      spec.launch not in known -> fail("launch node missing or unknown")
-      spec.out == nil -> fail("out missing")
-      true -> spec
+      spec.nodes == [] ->
+        fail("no node")
+
+      length(spec.nodes) != MapSet.size(known) ->
+        fail("duplicate node")
+
+      Enum.any?(used, &(&1 not in known)) ->
+        fail("unknown node in #{inspect(Enum.reject(used, &(&1 in known)))}")
+
+      Enum.any?(spec.edges, fn {a, b} -> a == b end) ->
+        fail("self edge")
+
+      length(Enum.uniq(pairs)) != length(pairs) ->
+        fail("duplicate edge")
+
+      spec.observe_only ->
+        spec
+
+      spec.launch not in known ->
+        fail("launch node missing or unknown")
+
+      spec.out == nil ->
+        fail("out missing")
+
+      true ->
+        spec
     end
   end
 
