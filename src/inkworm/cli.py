@@ -98,6 +98,63 @@ def simulate(graph: str, launch: str | None, mode: str, edge_order: str, auto_co
     _emit(lambda out: write_trace(trace, out), output)
 
 
+@cli.command()
+@click.argument("graph")
+@worm_options
+@click.option("--kill", metavar="NODE", help="Stop NODE during the run (fault injection)...")
+@click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
+@click.option("--delay", "delays", multiple=True, metavar="NODE=MS",
+              help="Sleep MS after NODE's probe starts (repeatable; places a --kill).")
+@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1), default=10_000,
+              show_default=True, help="erpc timeout per call, in ms.")
+@click.option("--tolerant", is_flag=True,
+              help="Record failed calls and keep going (partial map) instead of crashing.")
+@click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
+def record(graph: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
+           kill: str | None, after: str | None, delays: tuple[str, ...], timeout_ms: int,
+           tolerant: bool, output: str | None) -> None:
+    """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
+    from inkworm.record import Fault, RecordOptions
+    from inkworm.record import record as run
+
+    if (kill is None) != (after is None):
+        raise click.UsageError("--kill and --after go together")
+    topology = load_dot(graph)
+    _warn(topology)
+    options = RecordOptions(
+        launch=launch, mode=Mode(mode), edge_order=EdgeOrder(edge_order),
+        auto_connect=AutoConnect(auto_connect), timeout_ms=timeout_ms, tolerant=tolerant,
+        delays_ms=_delays(delays), fault=Fault(kill, after) if kill and after else None,
+    )
+    recording = run(topology, options)
+    _emit(lambda out: write_trace(recording.trace, out), output)
+    report = recording.report
+    _echo_err(f"recorded {len(recording.trace.events)} events on {len(topology.nodes)} real "
+              f"nodes (peers started in {report.get('peer_start_us', 0) / 1e6:.2f} s, "
+              f"worm {report.get('worm_us', 0) / 1e3:.1f} ms)")
+
+
+def _delays(items: tuple[str, ...]) -> dict[str, int]:
+    delays: dict[str, int] = {}
+    for item in items:
+        node, sep, ms = item.partition("=")
+        if not sep or not ms.isdigit():
+            raise click.UsageError(f"--delay {item}: expected NODE=MS")
+        delays[node] = int(ms)
+    return delays
+
+
+@cli.command()
+@click.argument("graph")
+def cluster(graph: str) -> None:
+    """Start a local cluster from GRAPH and print its observed topology as DOT."""
+    from inkworm.record import observe
+
+    observed = observe(load_dot(graph))
+    edges = sorted({tuple(sorted((a, b))) for a, peers in observed.items() for b in peers})
+    click.echo(to_dot(Topology.from_edges([(a, b) for a, b in edges], sorted(observed))), nl=False)
+
+
 @cli.command(name="check")
 @click.argument("trace_path", metavar="TRACE")
 @click.option("--graph", metavar="DOT", help="Also diff the result against this topology.")
