@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.bootstrapped
 SHELL  := /bin/bash
 
-.PHONY: setup demo test lint bench fuzz clean
+.PHONY: setup demo test lint bench fuzz record-graphs clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -27,6 +27,11 @@ bench: setup
 
 fuzz: setup
 	INKWORM_FUZZ_EXAMPLES=5000 $(PY) -m pytest -q tests -k fuzz
+
+# Re-record the committed real-BEAM traces (for users without Elixir).
+record-graphs: setup
+	$(VENV)/bin/inkworm record graphs/bowtie.dot --mode naive -o graphs/bowtie-naive.beam.jsonl
+	$(VENV)/bin/inkworm record graphs/bowtie.dot --mode fixed -o graphs/bowtie-fixed.beam.jsonl
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -34,6 +34,7 @@ defmodule LocalCluster.Main do
     report =
       Map.merge(report, %{
         "peer_start_us" => cluster.start_us,
+        "peer_start_total_us" => Enum.sum(Map.values(cluster.start_us)),
         "total_us" => LocalCluster.now() - t_start
       })
 
@@ -65,7 +66,7 @@ defmodule LocalCluster.Main do
     LocalCluster.mesh(cluster, spec.edges)
     before = LocalCluster.observe(cluster)
     compare!(spec, before)
-    report = %{"ok" => true, "nodes" => LocalCluster.rename(cluster), "topology_before" => before}
+    report = %{"ok" => true, "nodes" => LocalCluster.rename(cluster), "observed_before" => before}
     if spec.observe_only, do: report, else: Map.merge(report, worm(cluster, spec))
   end
 
@@ -102,7 +103,7 @@ defmodule LocalCluster.Main do
       "compile_us" => run.compile_us,
       "kills" => for({x, y, t} <- kills, do: %{"node" => x, "after" => y, "done" => t != nil}),
       "probe_loaded_after" => residue(cluster, killed),
-      "topology_after" => LocalCluster.observe(cluster, killed),
+      "observed_after" => LocalCluster.observe(cluster, killed),
       "console" => LocalCluster.console(cluster)
     }
   end
@@ -143,8 +144,10 @@ defmodule LocalCluster.Main do
       extra_events: extra
     ]
 
-    {:ok, _} =
-      LocalCluster.call(cluster, spec.launch, InkwormProbe, :write_trace, [run, spec.out, opts])
+    args = [run, spec.out, opts]
+    {:ok, _} = LocalCluster.call(cluster, spec.launch, InkwormProbe, :write_trace, args)
+  rescue
+    e -> raise Failure, message: "cannot write the trace: #{Exception.message(e)}"
   end
 
   # Waits (up to 10 s) for orphaned probes to finish and remove themselves; returns the

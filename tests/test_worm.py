@@ -115,8 +115,8 @@ BOWTIE_NAIVE_NEVER_TAIL = """\
 b call d [a,b,c]
 d probe_start [a,b,c]
 b error d {:exception, :terminated}
-a error b {:exception, :terminated}
-a crash {:exception, :terminated}
+a error b {:exception, {:exception, :terminated}}
+a crash {:exception, {:exception, :terminated}}
 """
 
 

@@ -11,7 +11,7 @@ defmodule LocalCluster do
 
   @doc "Starts the peers; their console output is captured (see `console/1`)."
   def start(spec) do
-    prefix = "iw#{System.pid()}#{Base.encode16(:crypto.strong_rand_bytes(2), case: :lower)}_"
+    prefix = "iw#{System.pid()}-#{Base.encode16(:crypto.strong_rand_bytes(2), case: :lower)}_"
     console = LocalCluster.Console.start()
     leader = Process.group_leader()
     cluster = %__MODULE__{prefix: prefix, peers: %{}, names: %{}, console: console}
@@ -32,17 +32,13 @@ defmodule LocalCluster do
     options = %{name: name_atom, connection: :standard_io, args: args, exec: exec()}
     t = now()
 
-    case catch_exit(fn -> :peer.start(options) end) do
-      {:ok, {:ok, pid, node}} ->
-        :peer.call(pid, :code, :add_pathsa, [:code.get_path()])
-        us = now() - t
-        os_pid = List.to_string(:peer.call(pid, :os, :getpid, []))
-
+    case catch_exit(fn -> boot(options) end) do
+      {:ok, {pid, node, os_pid}} ->
         %{
           cluster
           | peers: Map.put(cluster.peers, name, pid),
             names: Map.put(cluster.names, node, name),
-            start_us: Map.put(cluster.start_us, name, us),
+            start_us: Map.put(cluster.start_us, name, now() - t),
             os_pids: [os_pid | cluster.os_pids]
         }
 
@@ -53,6 +49,13 @@ defmodule LocalCluster do
         raise LocalCluster.Failure,
           message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
     end
+  end
+
+  # A peer is started once it runs and has the Elixir code path (the seed's gotcha).
+  defp boot(options) do
+    {:ok, pid, node} = :peer.start(options)
+    :peer.call(pid, :code, :add_pathsa, [:code.get_path()])
+    {pid, node, List.to_string(:peer.call(pid, :os, :getpid, []))}
   end
 
   # erl with its stderr sent into the stdio channel, where the console collector gets it (the
@@ -124,7 +127,7 @@ defmodule LocalCluster do
   defp catch_exit(fun) do
     {:ok, fun.()}
   catch
-    :exit, reason -> {:error, reason}
+    kind, reason when kind in [:exit, :error] -> {:error, reason}
   end
 
   def now, do: :os.system_time(:microsecond)

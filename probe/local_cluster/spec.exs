@@ -54,14 +54,26 @@ defmodule LocalCluster.Spec do
   end
 
   defp parse_line(spec, line, no) do
-    words = line |> String.replace(~r/(^|\s)#.*/u, "") |> String.split()
+    text = String.replace(line, ~r/(^|\s)#.*/u, "")
 
     try do
-      directive(spec, words)
+      directive(spec, String.split(text), text)
     rescue
       e in LocalCluster.Failure -> fail("spec line #{no}: #{e.message}")
     end
   end
+
+  # `out` and `header` values are the rest of the line (a path or a value may hold blanks).
+  defp directive(spec, ["out", _ | _], text), do: %{spec | out: Path.expand(rest(text, 1))}
+
+  defp directive(spec, ["header", key, _ | _], text) do
+    if key in @reserved or not Regex.match?(~r/\A[a-z_]+\z/, key),
+      do: fail("bad header field #{key}")
+
+    %{spec | header: spec.header ++ [{key, rest(text, 2)}]}
+  end
+
+  defp directive(spec, words, _text), do: directive(spec, words)
 
   defp directive(spec, []), do: spec
   defp directive(spec, ["node", n]), do: %{spec | nodes: spec.nodes ++ [name(n)]}
@@ -75,7 +87,6 @@ defmodule LocalCluster.Spec do
   defp directive(spec, ["timeout_ms", ms]), do: %{spec | timeout: integer(ms)}
   defp directive(spec, ["tolerant", b]), do: %{spec | tolerant: choice(b, ~w(false true))}
   defp directive(spec, ["observe_only", b]), do: %{spec | observe_only: choice(b, ~w(false true))}
-  defp directive(spec, ["out", path]), do: %{spec | out: Path.expand(path)}
 
   defp directive(spec, ["delay", n, ms]),
     do: %{spec | delays: Map.put(spec.delays, name(n), integer(ms))}
@@ -83,14 +94,9 @@ defmodule LocalCluster.Spec do
   defp directive(spec, ["kill", x, "after", y]),
     do: %{spec | kills: spec.kills ++ [{name(x), name(y)}]}
 
-  defp directive(spec, ["header", key | value]) when value != [] do
-    if key in @reserved or not Regex.match?(~r/\A[a-z_]+\z/, key),
-      do: fail("bad header field #{key}")
-
-    %{spec | header: spec.header ++ [{key, Enum.join(value, " ")}]}
-  end
-
   defp directive(_spec, words), do: fail("unknown directive: #{Enum.join(words, " ")}")
+
+  defp rest(text, words), do: String.trim(Regex.replace(~r/\A\s*(\S+\s+){#{words}}/u, text, ""))
 
   defp name(n), do: if(Regex.match?(@name, n), do: n, else: fail("bad name #{inspect(n)}"))
 

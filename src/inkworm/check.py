@@ -7,7 +7,8 @@ exactly the nodes in the probe's visited set; ``load_binary X`` then ``call X`` 
 (runtime observations — ``connect``, ``disconnect``, ``kill`` — are not the caller's doing);
 no node is probed twice; returned keys equal the callee's ``probe_end`` keys; the ``result``
 equals what the probes reported. A call that ends in ``error`` needs no return (and, since the
-callee's events are lost with it, no ``probe_start`` either). Traces imported from console
+callee's events are lost with it, no ``probe_start`` either; if they did come home, the
+callee's probe needs no end). Traces imported from console
 logs (``source: log``) have no calls, so a probe start there needs none.
 """
 
@@ -92,6 +93,7 @@ class _Checker:
         self.awaiting: dict[str, Call] = {}
         self.killed: set[str] = set()
         self.links: set[tuple[str, str]] = set()
+        self.failed_calls: set[str] = set()
         self.outcome: Event | None = None
 
     def flag(self, e: Event | None, message: str) -> None:
@@ -245,6 +247,7 @@ class _Checker:
 
     def on_error(self, e: Error) -> None:
         probe = self.probes.get(e.node)
+        self.failed_calls.add(e.to)
         if probe is not None and probe.pending is not None and probe.pending.to == e.to:
             probe.pending = None
             self.awaiting.pop(e.to, None)
@@ -304,7 +307,7 @@ class _Checker:
         for node, probe in self.probes.items():
             if probe.pending is not None:
                 self.flag(probe.pending, f"{node}'s call to {probe.pending.to} never returned")
-            elif probe.end_keys is None and not self.from_log:
+            elif probe.end_keys is None and not self.from_log and node not in self.failed_calls:
                 self.flag(None, f"{node}'s probe never ended")
 
 

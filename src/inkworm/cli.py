@@ -130,7 +130,7 @@ def record(graph: str, launch: str | None, mode: str, edge_order: str, auto_conn
     _emit(lambda out: write_trace(recording.trace, out), output)
     report = recording.report
     _echo_err(f"recorded {len(recording.trace.events)} events on {len(topology.nodes)} real "
-              f"nodes (peers started in {report.get('peer_start_us', 0) / 1e6:.2f} s, "
+              f"nodes (peers started in {report.get('peer_start_total_us', 0) / 1e6:.2f} s, "
               f"worm {report.get('worm_us', 0) / 1e3:.1f} ms)")
 
 

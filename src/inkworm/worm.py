@@ -54,7 +54,7 @@ from inkworm.trace import (
     Trace,
 )
 
-#: The reason the BEAM gives when a naive probe's output cannot reach the launcher's group
+#: What the caller's erpc raises when a naive probe's output cannot reach the launcher's group
 #: leader under ``dist_auto_connect never`` (observed on OTP 25 by the recorder).
 NEVER_CONNECT_REASON = "{:exception, :terminated}"
 
@@ -200,7 +200,12 @@ def _run(
 
 def _propagate_failure(stack: list[_Frame], seq: int, t: int, lat: Latency,
                        reason: str) -> Iterator[Event]:
-    """The probe on top of the stack raised: every caller's erpc raises in turn."""
+    """The probe on top of the stack raised: every caller's erpc raises in turn.
+
+    The caller of the failing probe sees ``reason``; each caller above sees the exception of
+    the probe below it, ``{:exception, <its reason>}`` (as the recorder observes on OTP 25),
+    and the launcher's ``crash`` carries what its own call raised.
+    """
     failed = stack.pop().node
     while stack:
         t += lat.call
@@ -208,4 +213,6 @@ def _propagate_failure(stack: list[_Frame], seq: int, t: int, lat: Latency,
         yield Error(seq, t, caller, failed, reason)
         seq += 1
         failed = caller
+        if stack:
+            reason = f"{{:exception, {reason}}}"
     yield Crash(seq, t, failed, reason)
