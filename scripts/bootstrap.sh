@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc libc6-dev pkg-config  # the venv; C builds
   libpango1.0-dev libcairo2-dev                              # manimpango, pycairo
+  fonts-dejavu-core fontconfig                               # the renderer's text
   graphviz                                                   # neato layouts
   elixir                                                     # the real BEAM (pulls erlang-base)
 )
@@ -30,6 +31,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,render]'
 .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
 echo "bootstrap: ready ($(.venv/bin/python --version), $(elixir --version 2>/dev/null | tail -1))"

@@ -41,7 +41,7 @@ def _emit(text_writer: Callable[[IO[str]], object], out: str | None) -> None:
         text_writer(stream)
 
 
-def _load_input(path: str) -> Topology | Trace:
+def load_input(path: str) -> Topology | Trace:
     """A DOT topology or a trace, told apart by suffix, else by content."""
     suffix = Path(path).suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
@@ -155,6 +155,45 @@ def cluster(graph: str) -> None:
     click.echo(to_dot(Topology.from_edges([(a, b) for a, b in edges], sorted(observed))), nl=False)
 
 
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@worm_options
+@click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]), default="l",
+              show_default=True, help="480p15, 720p30, 1080p60, 2160p60.")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "gif", "webm", "png"]),
+              default="mp4", show_default=True, help="png: the last frame.")
+@click.option("--transparent", is_flag=True, help="No background outside the chip.")
+@click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
+              show_default=True, help="Equal steps, or proportional to t_us.")
+@click.option("--duration", type=click.FloatRange(min=0.5), metavar="SECONDS",
+              help="Fit the whole run in this many seconds.")
+@click.option("--layout", "layout_name", default="auto", show_default=True,
+              help="auto (DOT pos, else neato), neato, spring, circular.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Layout seed.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Output file (default: renders/<input>-<mode>.<format>).")
+def render(input_path: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
+           quality: str, fmt: str, transparent: bool, timing: str, duration: float | None,
+           layout_name: str, seed: int, output: str | None) -> None:
+    """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
+    from inkworm.layout import LAYOUTS
+    from inkworm.render.scene import RenderOptions
+    from inkworm.render.timeline import Timing
+    from inkworm.render.video import RunSpec, default_output, load_run, print_progress
+    from inkworm.render.video import render as run
+
+    if layout_name not in LAYOUTS:
+        raise click.UsageError(f"--layout must be one of {', '.join(LAYOUTS)}")
+    topology, trace = load_run(input_path, RunSpec(launch, Mode(mode), EdgeOrder(edge_order),
+                                                   AutoConnect(auto_connect)))
+    _warn(topology)
+    target = output or str(default_output(input_path, trace, fmt))
+    options = RenderOptions(timing=Timing(timing), duration=duration, layout=layout_name,
+                            seed=seed, transparent=transparent)
+    done = run(topology, trace, target, quality, fmt, options, progress=print_progress)
+    _echo_err(f"wrote {done}")
+
+
 @cli.command(name="check")
 @click.argument("trace_path", metavar="TRACE")
 @click.option("--graph", metavar="DOT", help="Also diff the result against this topology.")
@@ -218,7 +257,7 @@ def gen(nodes: int, seed: int, extra: float, output: str | None) -> None:
 def dot(input_path: str, output: str | None) -> None:
     """Print INPUT as DOT in the seed's notation: a DOT file normalised, or the map a trace
     discovered (its result, else what its probes saw)."""
-    loaded = _load_input(input_path)
+    loaded = load_input(input_path)
     if isinstance(loaded, Topology):
         topology = loaded
     else:
@@ -235,7 +274,7 @@ def summary(input_path: str, launch: str | None, mode: str, edge_order: str,
     """Summarise a trace (or a DOT file, simulated first): visit order, tree, result."""
     from inkworm.worm import simulate as run
 
-    loaded = _load_input(input_path)
+    loaded = load_input(input_path)
     topology = loaded if isinstance(loaded, Topology) else None
     if isinstance(loaded, Topology):
         _warn(loaded)

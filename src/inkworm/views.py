@@ -162,3 +162,16 @@ def describe(e: Event) -> str:
 def transcript(events: Iterable[Event]) -> list[str]:
     """Every event as :func:`describe` gives it: compare whole runs in tests."""
     return [describe(e) for e in events]
+
+
+def derived_topology(trace: Trace) -> Topology:
+    """The cluster as it was before the run, from the trace alone.
+
+    Every ``nodes()`` list (or the result map) gives edges; connections the run itself made
+    (``connect`` events) are taken out. Nodes are listed in visit order.
+    """
+    reported = neighbor_lists(trace.events) or result_map(trace.events) or {}
+    made = set(connections(trace.events))
+    edges = sorted(e for e in map_edges(reported) if e not in made)
+    nodes = list(dict.fromkeys([*visit_order(trace.events), *reported]))
+    return Topology.from_edges(edges, nodes or [trace.header.launch], name="derived")

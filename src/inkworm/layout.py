@@ -1,0 +1,124 @@
+"""Stage 5: node positions for the chip, a pure function behind a small registry.
+
+``layout(topology, name, seed)`` returns positions in a unit box (y up). Pinned positions win:
+when every node has a DOT ``pos`` they are used as they are; when some have one, the others are
+placed around them (networkx spring with those nodes fixed). Otherwise ``auto`` takes graphviz
+``neato`` when it is installed (deterministic for a given ``start`` seed) and a seeded
+networkx layout when it is not. The topology is never mutated.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+
+import networkx as nx
+
+from inkworm.errors import InputError
+from inkworm.topology import Topology
+
+Point = tuple[float, float]
+Positions = dict[str, Point]
+LayoutFunction = Callable[[Topology, int], Positions]
+
+
+def pinned_positions(topology: Topology) -> Positions:
+    """DOT ``pos="x,y"`` (or ``"x,y!"``) attributes that parse, by node."""
+    pinned: Positions = {}
+    for node in topology.nodes:
+        raw = topology.node_attrs.get(node, {}).get("pos")
+        if raw is None:
+            continue
+        parts = raw.rstrip("!").split(",")
+        try:
+            x, y = float(parts[0]), float(parts[1])
+        except (ValueError, IndexError):
+            raise InputError(f"node {node}: pos={raw!r} is not 'x,y'", topology.source) from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise InputError(f"node {node}: pos={raw!r} is not finite", topology.source)
+        pinned[node] = (x, y)
+    return pinned
+
+
+def spring_layout(topology: Topology, seed: int) -> Positions:
+    """networkx spring layout, seeded; pinned nodes stay where the DOT file puts them."""
+    graph = topology.to_networkx()
+    pinned = pinned_positions(topology)
+    if len(topology.nodes) == 1:
+        return {topology.nodes[0]: (0.0, 0.0)}
+    pos = nx.spring_layout(graph, seed=seed, pos=pinned or None, fixed=list(pinned) or None,
+                           iterations=100 if len(topology.nodes) < 2000 else 40)
+    return {n: (float(p[0]), float(p[1])) for n, p in pos.items()}
+
+
+def circular_layout(topology: Topology, seed: int) -> Positions:
+    """Nodes on a circle in file order (``seed`` unused)."""
+    count = len(topology.nodes)
+    return {n: (math.cos(2 * math.pi * i / count + math.pi / 2),
+                math.sin(2 * math.pi * i / count + math.pi / 2))
+            for i, n in enumerate(topology.nodes)}
+
+
+def neato_layout(topology: Topology, seed: int) -> Positions:
+    """graphviz ``neato`` (stress majorisation), seeded, with overlap removal."""
+    if shutil.which("neato") is None:
+        return spring_layout(topology, seed)
+    ids = {n: f"n{i}" for i, n in enumerate(topology.nodes)}
+    pinned = pinned_positions(topology)
+    lines = [f"graph G {{ start={seed}; overlap=false; sep=\"+6\"; node [shape=circle, "
+             "width=0.3, fixedsize=true];"]
+    for n, i in ids.items():
+        pin = f' [pos="{pinned[n][0]},{pinned[n][1]}!"]' if n in pinned else ""
+        lines.append(f"{i}{pin};")
+    lines += [f"{ids[u]} -- {ids[v]};" for u, v in topology.edges]
+    lines.append("}")
+    try:
+        proc = subprocess.run(["neato", "-Tplain"], input="\n".join(lines), text=True,
+                              capture_output=True, timeout=120, check=True)
+    except (subprocess.SubprocessError, OSError):
+        return spring_layout(topology, seed)
+    back = {i: n for n, i in ids.items()}
+    pos: Positions = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "node":
+            pos[back[parts[1]]] = (float(parts[2]), float(parts[3]))
+    if set(pos) != set(topology.nodes):
+        return spring_layout(topology, seed)
+    return pos
+
+
+def auto_layout(topology: Topology, seed: int) -> Positions:
+    """Pinned positions if every node has one, else neato (or spring without graphviz)."""
+    pinned = pinned_positions(topology)
+    if len(pinned) == len(topology.nodes):
+        return pinned
+    return neato_layout(topology, seed)
+
+
+LAYOUTS: Mapping[str, LayoutFunction] = {
+    "auto": auto_layout,
+    "neato": neato_layout,
+    "spring": spring_layout,
+    "circular": circular_layout,
+}
+
+
+def layout(topology: Topology, name: str = "auto", seed: int = 0) -> Positions:
+    """Positions normalised to the unit box ([0, 1] on the longer side, centred, y up)."""
+    try:
+        func = LAYOUTS[name]
+    except KeyError:
+        raise InputError(f"unknown layout {name!r} (one of {', '.join(LAYOUTS)})") from None
+    return normalise(func(topology, seed))
+
+
+def normalise(pos: Mapping[str, Point]) -> Positions:
+    """Scale and centre positions into [0, 1] x [0, 1], keeping the aspect ratio."""
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return {n: (0.5 + (p[0] - cx) / span, 0.5 + (p[1] - cy) / span) for n, p in pos.items()}

@@ -1,0 +1,133 @@
+"""Text on the chip's frame: title, legend, well tags, the caption and the side panel.
+
+Text is drawn with FreeType (PIL) straight into the frame at the output resolution, in DejaVu
+Sans, and cached by content: a caption costs about a millisecond once, where a manim ``Text``
+costs ~45 ms to build (SVG parsing) and a redraw of its glyph paths on every frame it moves.
+That difference is most of the budget of a whole bowtie render (see ``make bench``).
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
+
+from inkworm.render import palette as P
+
+Span = tuple[str, str]
+"""A run of text and its colour."""
+Line = Sequence[Span]
+
+
+@functools.cache
+def font_path(bold: bool = False) -> str:
+    """DejaVu Sans from fontconfig (Debian: fonts-dejavu-core)."""
+    name = "DejaVu Sans:bold" if bold else "DejaVu Sans"
+    try:
+        out = subprocess.run(["fc-match", "-f", "%{file}", name], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        if out:
+            return out
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+
+
+@functools.cache
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(font_path(bold), size)
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of coloured spans rendered once into an RGBA image."""
+
+    image: NDArray[np.uint8]
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def render_lines(lines: tuple[tuple[Span, ...], ...], size: int, bold: bool = False,
+                 spacing: float = 1.3, max_width: int = 0) -> TextBlock:
+    """Render lines of spans (cached). Lines wider than ``max_width`` are scaled down."""
+    face = font(size, bold)
+    ascent, descent = face.getmetrics()
+    step = round(size * spacing)
+    widths = [sum(face.getlength(text) for text, _ in line) for line in lines]
+    width = int(max(widths, default=0)) + 2
+    height = step * (len(lines) - 1) + ascent + descent + 2 if lines else 1
+    image = Image.new("RGBA", (max(width, 1), max(height, 1)), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        x = 1.0
+        for text, colour in line:
+            draw.text((x, 1 + row * step), text, font=face, fill=colour)
+            x += face.getlength(text)
+    if max_width and image.width > max_width:
+        ratio = max_width / image.width
+        image = image.resize((max_width, max(1, int(image.height * ratio))),
+                             Image.Resampling.LANCZOS)
+    return TextBlock(np.array(image, dtype=np.uint8))
+
+
+def plain(text: str, colour: str = P.TEXT) -> tuple[Span, ...]:
+    return ((text, colour),)
+
+
+def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
+         anchor: str = "lt") -> tuple[int, int, int, int]:
+    """Alpha-blend ``block`` onto ``frame`` (RGBA, straight alpha); return the box it covers.
+
+    ``anchor``: ``lt`` left-top, ``mt`` middle-top, ``lb`` left-bottom, ``mm`` middle-middle.
+    """
+    h, w = block.height, block.width
+    left = round(x - (w / 2 if anchor[0] == "m" else 0))
+    top = round(y - {"t": 0, "b": h, "m": h / 2}[anchor[1]])
+    fh, fw = frame.shape[:2]
+    x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + w, fw), min(top + h, fh)
+    if x1 <= x0 or y1 <= y0:
+        return (x0, y0, x0, y0)
+    src = block.image[y0 - top : y1 - top, x0 - left : x1 - left].astype(np.float32)
+    dst = frame[y0:y1, x0:x1].astype(np.float32)
+    alpha = src[..., 3:4] / 255.0
+    dst[..., :3] = src[..., :3] * alpha + dst[..., :3] * (1 - alpha)
+    dst[..., 3] = np.maximum(dst[..., 3], src[..., 3])
+    frame[y0:y1, x0:x1] = np.clip(dst + 0.5, 0, 255).astype(np.uint8)
+    return (x0, y0, x1, y1)
+
+
+def tag(label: str, size: int) -> TextBlock:
+    """A well's name on a small dark pill (readable over ink, substrate and glass alike)."""
+    return _tag(label, size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag(label: str, size: int) -> TextBlock:
+    text = render_lines((plain(label),), size, bold=True)
+    pad_x, pad_y = max(3, size // 3), max(1, size // 6)
+    w, h = text.width + 2 * pad_x, text.height + 2 * pad_y
+    image = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle((0, 0, w - 1, h - 1), radius=min(h // 2, 6),
+                                            fill=(*P.BACKGROUND, 235))
+    pill = np.array(image, dtype=np.uint8)
+    blit(pill, text, pad_x, pad_y)
+    return TextBlock(pill)
+
+
+def swatch(colour: str, width: int, height: int) -> TextBlock:
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle((0, 0, width - 1, height - 1),
+                                            radius=max(1, height // 3), fill=colour)
+    return TextBlock(np.array(image, dtype=np.uint8))

@@ -1,0 +1,91 @@
+"""Plays timed steps onto a :class:`~inkworm.render.raster.Chip` (no manim here).
+
+``Painter.advance(tau)`` brings the chip to timeline time ``tau``: steps that ended are drawn
+in their final state once, the step under way is drawn at its progress. Time only moves
+forward, so each step's pixels are touched while it runs and once more when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from inkworm.render.raster import Chip
+from inkworm.render.timeline import Step, StepKind
+
+CALL_TRAVEL = 0.72
+"""Share of a call step the ink front spends in the channel; the rest is the well's bloom."""
+SKIP_REACH = 0.3
+"""How far into a channel a skip probes before it stops."""
+
+
+class Painter:
+    """Draws steps on a chip as timeline time advances."""
+
+    def __init__(self, chip: Chip, steps: Sequence[Step], launch: str) -> None:
+        self.chip = chip
+        self.steps = list(steps)
+        self.launch = launch
+        self.relayed = {s.node for s in steps if s.kind is StepKind.FAULT and s.peer}
+        """Nodes that recorded a failed call themselves: they relay a failure, not cause it."""
+        self.done = 0
+        """Steps before this index are drawn in their final state."""
+        self.time = 0.0
+
+    def advance(self, tau: float) -> None:
+        """Draw everything up to timeline time ``tau`` (never goes back)."""
+        tau = max(tau, self.time)
+        self.time = tau
+        while self.done < len(self.steps) and self.steps[self.done].end <= tau:
+            self.draw(self.steps[self.done], 1.0)
+            self.done += 1
+        if self.done < len(self.steps):
+            step = self.steps[self.done]
+            if step.start <= tau and step.duration > 0:
+                self.draw(step, (tau - step.start) / step.duration)
+        self.chip.composite()
+
+    def finish(self) -> None:
+        self.advance(self.steps[-1].end if self.steps else 0.0)
+
+    def draw(self, step: Step, p: float) -> None:
+        """Draw ``step`` at progress ``p`` (0..1); ``p == 1`` is its lasting state."""
+        chip, node, peer = self.chip, step.node, step.peer
+        if step.kind is StepKind.INJECT:
+            chip.bloom(node, p)
+        elif step.kind is StepKind.CALL and peer is not None:
+            travel = min(p / CALL_TRAVEL, 1.0)
+            reach = travel if step.ok else min(travel, 0.55)
+            chip.flow("ink", node, peer, reach)
+            if p < 1.0 and travel < 1.0:
+                chip.front(node, peer, reach)
+            else:
+                chip.clear_front(node, peer)
+            if step.ok and p > CALL_TRAVEL:
+                chip.bloom(peer, (p - CALL_TRAVEL) / (1 - CALL_TRAVEL))
+        elif step.kind is StepKind.SKIP and peer is not None:
+            reach = SKIP_REACH * min(p / 0.6, 1.0)
+            chip.flow("tint", node, peer, reach, soft_px=4.0)
+        elif step.kind is StepKind.RETURN and peer is not None:
+            chip.flow("dye", node, peer, p, stream=0.45)
+        elif step.kind is StepKind.ETCH and peer is not None:
+            chip.etch(node, peer, min(p / 0.55, 1.0))
+            if p > 0.45:
+                chip.flow("leak", node, peer, (p - 0.45) / 0.55, stream=0.6)
+        elif step.kind is StepKind.ASK:
+            chip.ring(node, 0.0 if p >= 1.0 else _pulse(p))
+        elif step.kind in (StepKind.FAULT, StepKind.CRASH) and p >= 0.3:
+            self._fault(step)
+        # RESULT: nothing new on the chip
+
+    def _fault(self, step: Step) -> None:
+        chip, node, peer = self.chip, step.node, step.peer
+        if step.kind is StepKind.CRASH or peer is None:  # the launcher failed, or a node stopped
+            chip.grey(node)
+        elif chip.g.has_channel(node, peer):
+            chip.clot(node, peer)
+            if peer not in self.relayed:
+                chip.grey(peer)
+
+
+def _pulse(p: float) -> float:
+    return float(max(0.0, 1.0 - abs(2 * p - 1)))

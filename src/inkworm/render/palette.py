@@ -1,0 +1,49 @@
+"""Colours of the chip, chosen for a projector: a pale glass chip on a dark slate, deep ink,
+a light return dye, and one warning colour reserved for what the measurement created."""
+
+from __future__ import annotations
+
+RGB = tuple[int, int, int]
+
+
+def hex_rgb(code: str) -> RGB:
+    code = code.lstrip("#")
+    return (int(code[0:2], 16), int(code[2:4], 16), int(code[4:6], 16))
+
+
+BACKGROUND = hex_rgb("#151b24")
+SHADOW = hex_rgb("#0b0f14")
+SUBSTRATE = hex_rgb("#e3e9ee")
+CHIP_EDGE = hex_rgb("#aeb9c3")
+WALL = hex_rgb("#8d9aa7")
+CHANNEL = hex_rgb("#f8fafc")
+WELL = hex_rgb("#fdfeff")
+
+INK = "#1d3bb8"          # the probe's ink: calls and visited wells
+FRONT = "#08124a"        # the code travelling ahead of the call (a darker bolus)
+DYE = "#27b5d9"          # the answer flowing back
+TINT = "#9aa8e8"         # a skipped channel: probed, not visited
+WARN = "#ff7a1a"         # made by the measurement: etched channel, leaking ink
+LEAK = "#e8590c"
+CUT = "#fff4ea"          # the interior of an etched channel
+FAULT = "#7d8590"        # a failed node greys out
+CLOT = "#8b1414"         # a blocked channel
+
+LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
+    ("etch", hex_rgb(WARN), 1.0),
+    ("cut", hex_rgb(CUT), 1.0),
+    ("tint", hex_rgb(TINT), 0.55),
+    ("ink", hex_rgb(INK), 0.92),
+    ("leak", hex_rgb(LEAK), 0.9),
+    ("dye", hex_rgb(DYE), 0.8),
+    ("front", hex_rgb(FRONT), 0.95),
+    ("grey", hex_rgb(FAULT), 1.0),
+    ("clot", hex_rgb(CLOT), 1.0),
+)
+"""Ink layers in compositing order: (layer, colour, opacity)."""
+
+TEXT = "#e8edf2"
+ERROR = "#ff9b9b"
+GOOD = "#8fd694"
+TEXT_DIM = "#9aa6b2"
+FONT = "DejaVu Sans"

@@ -1,0 +1,146 @@
+"""``inkworm render``: any DOT file or trace to a video, GIF or still, written atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from inkworm.errors import InputError
+from inkworm.output import atomic_path
+from inkworm.render.scene import RenderOptions
+from inkworm.topology import EdgeOrder, Topology, load_dot
+from inkworm.trace import AutoConnect, Mode, Trace
+from inkworm.views import derived_topology
+from inkworm.worm import simulate
+
+QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
+             "k": "fourk_quality"}
+FORMATS = ("mp4", "gif", "webm", "png")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How to turn a DOT file into a run (ignored for traces)."""
+
+    launch: str | None = None
+    mode: Mode = Mode.NAIVE
+    edge_order: EdgeOrder = EdgeOrder.DOT
+    auto_connect: AutoConnect = AutoConnect.ALWAYS
+
+
+def topology_for(trace: Trace, trace_path: Path) -> Topology:
+    """The DOT file a trace names (beside it, in ``graphs/``), else what the trace shows."""
+    if trace.header.graph:
+        name = Path(trace.header.graph).name  # never follow a path taken from inside a file
+        for folder in (trace_path.parent, Path.cwd() / "graphs", _repo_graphs()):
+            candidate = folder / name
+            if candidate.is_file():
+                return load_dot(candidate)
+    return derived_topology(trace)
+
+
+def _repo_graphs() -> Path:
+    return Path(__file__).resolve().parents[3] / "graphs"
+
+
+def load_run(input_path: str, spec: RunSpec) -> tuple[Topology, Trace]:
+    """A DOT file (simulated with ``spec``) or a trace, with its topology."""
+    from inkworm.cli import load_input
+
+    loaded = load_input(input_path)
+    if isinstance(loaded, Topology):
+        trace = simulate(loaded, spec.launch, spec.mode, spec.edge_order, spec.auto_connect)
+        return loaded, trace
+    return topology_for(loaded, Path(input_path)), loaded
+
+
+def default_output(input_path: str, trace: Trace, fmt: str) -> Path:
+    stem = Path(input_path).name.split(".")[0] or "run"
+    return Path("renders") / f"{stem}-{trace.header.mode.value}.{fmt}"
+
+
+def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quality: str = "l",
+           fmt: str = "mp4", options: RenderOptions | None = None,
+           progress: Callable[[int, int], None] | None = None) -> Path:
+    """Render the run to ``out``; the file appears only when complete."""
+    from manim import tempconfig
+
+    from inkworm.render.scene import InkScene
+
+    if quality not in QUALITIES:
+        raise InputError(f"unknown quality {quality!r} (one of {', '.join(QUALITIES)})")
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    options = options or RenderOptions()
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".inkworm-render-", dir=target.parent) as media:
+        settings = {
+            "quality": QUALITIES[quality],
+            "media_dir": media,
+            "disable_caching": True,
+            "verbosity": "WARNING",
+            "progress_bar": "none",
+            "output_file": "render",
+            "transparent": options.transparent,
+            # GIFs are made from the MP4 below: manim's own are ~100x larger
+            "format": None if fmt in ("png", "gif") else fmt,
+            "write_to_movie": fmt != "png",
+            "save_last_frame": fmt == "png",
+        }
+        if fmt == "webm" or (options.transparent and fmt != "gif"):
+            settings["movie_file_extension"] = ".webm" if fmt == "webm" else ".mov"
+        with tempconfig(settings):
+            scene = InkScene(topology, trace, options)
+            scene.on_progress = progress
+            scene.render()
+            writer = scene.renderer.file_writer
+            produced = Path(writer.image_file_path if fmt == "png" else writer.movie_file_path)
+        if not produced.is_file():
+            raise InputError(f"manim produced no file (expected {produced})")
+        if fmt == "gif":
+            produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
+        with atomic_path(target, suffix=target.suffix) as tmp:
+            shutil.move(produced, tmp)
+    return target
+
+
+def mp4_to_gif(video: Path, gif: Path, colours: int = 96, noise: int = 10) -> Path:
+    """Every frame of ``video`` as a small looping GIF at the same frame rate.
+
+    One palette (from the last frame, which holds every colour of the run); pixels that moved
+    less than ``noise`` (video compression noise) keep the previous frame's value, so each GIF
+    frame stores only what really changed.
+    """
+    import av
+    import numpy as np
+    from PIL import Image
+
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or 15)
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+    palette = Image.fromarray(frames[-1]).quantize(colours, method=Image.Quantize.MEDIANCUT)
+    images = []
+    previous = None
+    for rgb in frames:
+        if previous is not None:
+            still = (np.abs(rgb.astype(np.int16) - previous).max(axis=2) < noise)
+            rgb = np.where(still[..., None], previous, rgb).astype(np.uint8)
+        previous = rgb.astype(np.int16)
+        images.append(Image.fromarray(rgb).quantize(palette=palette, dither=Image.Dither.NONE))
+    images[0].save(gif, save_all=True, append_images=images[1:], loop=0,
+                   duration=round(1000 / rate), disposal=1)
+    return gif
+
+
+def print_progress(done: int, total: int) -> None:
+    """A one-line progress display on stderr."""
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\rrendering: section {done}/{total}{end}")
+    sys.stderr.flush()
