@@ -61,9 +61,9 @@ def circular_layout(topology: Topology, seed: int) -> Positions:
             for i, n in enumerate(topology.nodes)}
 
 
-def neato_layout(topology: Topology, seed: int) -> Positions:
+def neato_layout(topology: Topology, seed: int, program: str = "neato") -> Positions:
     """graphviz ``neato`` (stress majorisation), seeded, with overlap removal."""
-    if shutil.which("neato") is None:
+    if shutil.which(program) is None:
         return spring_layout(topology, seed)
     ids = {n: f"n{i}" for i, n in enumerate(topology.nodes)}
     pinned = pinned_positions(topology)
@@ -75,7 +75,7 @@ def neato_layout(topology: Topology, seed: int) -> Positions:
     lines += [f"{ids[u]} -- {ids[v]};" for u, v in topology.edges]
     lines.append("}")
     try:
-        proc = subprocess.run(["neato", "-Tplain"], input="\n".join(lines), text=True,
+        proc = subprocess.run([program, "-Tplain"], input="\n".join(lines), text=True,
                               capture_output=True, timeout=120, check=True)
     except (subprocess.SubprocessError, OSError):
         return spring_layout(topology, seed)
@@ -90,17 +90,30 @@ def neato_layout(topology: Topology, seed: int) -> Positions:
     return pos
 
 
+def sfdp_layout(topology: Topology, seed: int) -> Positions:
+    """graphviz ``sfdp`` (multilevel force-directed): seconds faster than neato on 1,000s."""
+    return neato_layout(topology, seed, program="sfdp")
+
+
+#: Above this many nodes ``auto`` uses sfdp (neato takes ~3 s on 1,000 nodes, sfdp ~0.3 s).
+SFDP_FROM = 300
+
+
 def auto_layout(topology: Topology, seed: int) -> Positions:
-    """Pinned positions if every node has one, else neato (or spring without graphviz)."""
+    """Pinned positions if every node has one, else neato (sfdp for large clusters, spring
+    without graphviz)."""
     pinned = pinned_positions(topology)
     if len(pinned) == len(topology.nodes):
         return pinned
+    if len(topology.nodes) > SFDP_FROM and not pinned:
+        return sfdp_layout(topology, seed)
     return neato_layout(topology, seed)
 
 
 LAYOUTS: Mapping[str, LayoutFunction] = {
     "auto": auto_layout,
     "neato": neato_layout,
+    "sfdp": sfdp_layout,
     "spring": spring_layout,
     "circular": circular_layout,
 }

@@ -91,40 +91,55 @@ def build(centers: Mapping[str, Point], edges: Iterable[tuple[str, str]], width:
     closest = min_distance(pts)
     radius = float(np.clip(0.3 * closest, 2.0, max_radius))
     channel = max(1.2, radius * 0.34)
-    routes = {(u, v): route(centers, pts, names, u, v, radius + channel) for u, v in edges}
+    index = {n: i for i, n in enumerate(names)}
+    routes = {(u, v): route(pts, index[u], index[v], radius + channel) for u, v in edges}
     return Geometry(width, height, dict(centers), radius, channel, routes)
 
 
-def _bezier(p0: NDArray[np.float64], c: NDArray[np.float64], p2: NDArray[np.float64],
-            samples: int) -> NDArray[np.float64]:
-    t = np.linspace(0.0, 1.0, samples)[:, None]
-    result: NDArray[np.float64] = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t**2 * p2
-    return result
+def route(pts: NDArray[np.float64], u: int, v: int, clearance: float) -> NDArray[np.float64]:
+    """A polyline from well ``u`` to well ``v`` keeping ``clearance`` from every other well.
 
-
-def route(centers: Mapping[str, Point], pts: NDArray[np.float64], names: list[str], u: str,
-          v: str, clearance: float) -> NDArray[np.float64]:
-    """A polyline from ``u`` to ``v`` that keeps ``clearance`` from every other well."""
-    p0, p2 = np.array(centers[u]), np.array(centers[v])
+    The straight segment when it clears (exact point-to-segment distances); otherwise every
+    bend at once (one array of curves against the nearby wells), the first that clears, or
+    the one that comes closest to clearing.
+    """
+    p0, p2 = pts[u], pts[v]
     length = float(np.hypot(*(p2 - p0))) or 1.0
+    straight = np.array([p0, p2])
+    others = np.ones(len(pts), dtype=bool)
+    others[[u, v]] = False
+    lo, hi = np.minimum(p0, p2) - clearance, np.maximum(p0, p2) + clearance
+    near = others & np.all((pts >= lo) & (pts <= hi), axis=1)
+    if not near.any() or _segment_gap(pts[near], p0, p2) >= clearance:
+        return straight
     normal = np.array([-(p2 - p0)[1], (p2 - p0)[0]]) / length
     samples = int(np.clip(length / max(clearance * 0.5, 1.0), 8, 160))
-    lo = np.minimum(p0, p2) - length
-    hi = np.maximum(p0, p2) + length
-    near = np.all((pts >= lo) & (pts <= hi), axis=1)
-    others = np.array([n not in (u, v) for n in names]) & near
-    obstacles = pts[others]
-    best, best_gap = None, -math.inf
-    for bend in _BENDS:
-        line = _bezier(p0, (p0 + p2) / 2 + normal * bend * length, p2, samples)
-        if len(obstacles) == 0:
-            return line
-        d = np.hypot(line[:, None, 0] - obstacles[None, :, 0],
-                     line[:, None, 1] - obstacles[None, :, 1])
-        gap = float(d.min()) - clearance
-        if gap >= 0:
-            return line
-        if gap > best_gap:
-            best, best_gap = line, gap
-    assert best is not None
-    return best
+    reach = length * max(abs(b) for b in _BENDS) / 2 + clearance
+    lo, hi = np.minimum(p0, p2) - reach, np.maximum(p0, p2) + reach
+    obstacles = pts[others & np.all((pts >= lo) & (pts <= hi), axis=1)]
+    bends = np.array(_BENDS[1:])
+    t = np.linspace(0.0, 1.0, samples)[None, :, None]
+    control = ((p0 + p2) / 2)[None, :] + bends[:, None] * length * normal[None, :]
+    curves = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * control[:, None, :] + t**2 * p2
+    d = np.hypot(curves[..., None, 0] - obstacles[:, 0], curves[..., None, 1] - obstacles[:, 1])
+    gaps = d.min(axis=(1, 2)) - clearance
+    clear = np.nonzero(gaps >= 0)[0]
+    best = int(clear[0]) if clear.size else int(np.argmax(gaps))
+    return _decimate(curves[best])
+
+
+def _segment_gap(points: NDArray[np.float64], a: NDArray[np.float64],
+                 b: NDArray[np.float64]) -> float:
+    """Smallest distance from ``points`` to the segment a-b."""
+    ab = b - a
+    t = np.clip(((points - a) @ ab) / float(ab @ ab or 1.0), 0.0, 1.0)
+    closest = a + t[:, None] * ab
+    return float(np.hypot(*(points - closest).T).min())
+
+
+def _decimate(line: NDArray[np.float64], keep: int = 17) -> NDArray[np.float64]:
+    """At most ``keep`` points of a densely sampled curve (ends kept)."""
+    if len(line) <= keep:
+        return line
+    index = np.unique(np.linspace(0, len(line) - 1, keep).round().astype(int))
+    return line[index]

@@ -68,6 +68,9 @@ class Painter:
         elif step.kind is StepKind.RETURN and peer is not None:
             chip.flow("dye", node, peer, p, stream=0.45)
         elif step.kind is StepKind.ETCH and peer is not None:
+            if step.emphasis:  # both wells pulse while the channel is etched
+                for well in (node, peer):
+                    chip.ring(well, 0.0 if p >= 1.0 else _pulse((p * 3) % 1.0), "glow")
             chip.etch(node, peer, min(p / 0.55, 1.0))
             if p > 0.45:
                 chip.flow("leak", node, peer, (p - 0.45) / 0.55, stream=0.6)

@@ -37,6 +37,7 @@ LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
     ("leak", hex_rgb(LEAK), 0.9),
     ("dye", hex_rgb(DYE), 0.8),
     ("front", hex_rgb(FRONT), 0.95),
+    ("glow", hex_rgb(WARN), 1.0),
     ("grey", hex_rgb(FAULT), 1.0),
     ("clot", hex_rgb(CLOT), 1.0),
 )

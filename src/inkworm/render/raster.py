@@ -102,7 +102,7 @@ def _smooth(x: F32) -> F32:
     return result
 
 
-LAYERS = ("etch", "cut", "tint", "ink", "leak", "dye", "front", "grey", "clot")
+LAYERS = ("etch", "cut", "tint", "ink", "leak", "dye", "front", "glow", "grey", "clot")
 
 
 class Chip:
@@ -177,11 +177,11 @@ class Chip:
                  * strength).astype(np.float32)
         self._put(layer, region.idx, alpha, reset=False)
 
-    def ring(self, node: str, pulse: float) -> None:
+    def ring(self, node: str, pulse: float, layer: str = "front") -> None:
         """A transient ring at the rim of ``node``'s well (0 = off)."""
         region = self.wells[node]
-        alpha = region.cover * np.clip(1 - np.abs(region.param - 0.82) / 0.18, 0, 1) * pulse
-        self._put("front", region.idx, alpha * 0.8, reset=True)
+        alpha = region.cover * np.clip(1 - np.abs(region.param - 0.8) / 0.22, 0, 1) * pulse
+        self._put(layer, region.idx, alpha * 0.9, reset=True)
 
     def etch(self, a: str, b: str, progress: float) -> None:
         """Dashed warning walls of a channel made by the measurement, etched from ``a``."""

@@ -25,7 +25,7 @@ from inkworm.render.painter import Painter
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step, StepKind, Timing, steps_from_trace, time_steps
 from inkworm.topology import EdgeOrder, Topology, load_dot
-from inkworm.trace import AutoConnect, Mode, Result, Trace, load_trace
+from inkworm.trace import AutoConnect, Mode, ProbeEnd, ProbeStart, Result, Trace, load_trace
 from inkworm.views import NameMatcher, map_edges
 from inkworm.worm import simulate
 
@@ -60,6 +60,9 @@ class InkLayer(Mobject):
         w, h = config.frame_width / 2, config.frame_height / 2
         # points only so that manim counts it as something to display (the frame's corners)
         self.set_points(np.array([[-w, -h, 0.0], [w, -h, 0.0], [w, h, 0.0], [-w, h, 0.0]]))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InkLayer:
+        return InkLayer(self.chip)  # the chip is shared, never copied (it is large)
 
 
 class InkCamera(Camera):
@@ -102,14 +105,20 @@ class InkCamera(Camera):
 
 
 class InkAdvance(Animation):
-    """Moves the chip from ``t0`` to ``t1`` of the timeline over the animation."""
+    """Moves the chip along the timeline: ``frames`` frames from timeline time ``t0``."""
 
-    def __init__(self, layer: InkLayer, board: Board, t0: float, t1: float) -> None:
-        super().__init__(layer, run_time=max(t1 - t0, 1e-3), rate_func=lambda x: x)
-        self.board, self.t0, self.t1 = board, t0, t1
+    def __init__(self, layer: InkLayer, board: Board, t0: float, frames: int) -> None:
+        # manim renders the times arange(0, run_time, 1/fps): half a frame short gives exactly
+        # ``frames`` frames, each at its exact timeline time
+        self.span = (frames - 0.5) / config.frame_rate
+        super().__init__(layer, run_time=self.span, rate_func=lambda x: x)
+        self.board, self.t0 = board, t0
+
+    def create_starting_mobject(self) -> Mobject:
+        return self.mobject  # nothing to interpolate from: the board keeps its own state
 
     def interpolate_mobject(self, alpha: float) -> None:
-        self.board.advance(self.t0 + alpha * (self.t1 - self.t0))
+        self.board.advance(self.t0 + alpha * self.span)
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,9 @@ class Board:
         self.painter = Painter(self.chip, self.steps, self.launch)
         self.schedule = caption_schedule(self.steps, options.min_caption)
         self.shown = -1
+        self._cursor = 0
+        self._visited: list[str] = []
+        self._stack: list[str] = []
         self._panel_box: tuple[int, int, int, int] | None = None
         self._caption_box: tuple[int, int, int, int] | None = None
         self._draw_static(geometry.centers, geometry.radius)
@@ -226,16 +238,16 @@ class Board:
             self.chip.frame[y0:y1, x0:x1] = self.chip.base[y0:y1, x0:x1]
 
     def _panel_lines(self, step: Step) -> tuple[tuple[hud.Span, ...], ...]:
+        """The visited set and the call stack after ``step`` (captions only move forward)."""
         upto = step.seqs[-1]
-        visited: list[str] = []
-        stack: list[str] = []
-        for e in self.trace.events:
-            if e.seq > upto:
-                break
-            if e.kind.value == "probe_start":
+        visited, stack, events = self._visited, self._stack, self.trace.events
+        while self._cursor < len(events) and events[self._cursor].seq <= upto:
+            e = events[self._cursor]
+            self._cursor += 1
+            if isinstance(e, ProbeStart):
                 visited.append(e.node)
                 stack.append(e.node)
-            elif e.kind.value == "probe_end" and stack and stack[-1] == e.node:
+            elif isinstance(e, ProbeEnd) and stack and stack[-1] == e.node:
                 stack.pop()
         return (
             hud.plain(f"visited ({len(visited)})", P.TEXT_DIM),
@@ -341,12 +353,16 @@ class InkScene(Scene):
         layer = InkLayer(board.chip)
         self.add(layer)
         groups = section_groups(board.steps, opts.min_section)
+        fps = config.frame_rate
         for number, group in enumerate(groups):
             visits = [s.visit for s in group if s.visit]
             if visits:
-                names = " ".join(visits[:6]) + (" …" if len(visits) > 6 else "")
+                names = " ".join(visits[:6]) + (" \u2026" if len(visits) > 6 else "")
                 self.next_section(f"visit {names}")
-            self.play(InkAdvance(layer, board, group[0].start, group[-1].end))
+            # sections start on frame boundaries, so the run lasts exactly its duration
+            first, last = round(group[0].start * fps), round(group[-1].end * fps)
+            if last > first:
+                self.play(InkAdvance(layer, board, first / fps, last - first))
             if self.on_progress:
                 self.on_progress(number + 1, len(groups))
         board.finish()

@@ -72,6 +72,8 @@ class Step:
     visit: str | None = None
     """The node whose probe starts with this step (a section boundary)."""
     ok: bool = True
+    emphasis: bool = False
+    """The step the viewer must not miss (the last channel the measurement etched)."""
     start: float = 0.0
     duration: float = 0.0
 
@@ -100,12 +102,16 @@ def steps_from_trace(trace: Trace) -> list[Step]:
     events = trace.events
     i = 0
     while i < len(events):
-        e = events[i]
         step, used = _step_at(events, i, state, launch)
         if step is not None:
             steps.append(step)
         i += used
-        del e
+    etched = [k for k, s in enumerate(steps) if s.kind is StepKind.ETCH]
+    if etched:  # the farthest node the walk wired to the launcher: make it unmissable
+        last = steps[etched[-1]]
+        steps[etched[-1]] = replace(last, emphasis=True, caption=(
+            f"{last.node} prints through {launch}'s group leader: channel "
+            f"{last.node}\u2013{launch} wires the far end of the walk to {launch}"))
     return steps
 
 
@@ -126,7 +132,7 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
             if start is not None:
                 state.visited.append(e.to)
                 state.stack.append(e.to)
-            caption = f"{e.node} ships the probe to {e.to} and calls it"
+            caption = f"{e.node} asks {e.to}: who can you see?"
             used = 3 if start is not None and start is events[i + 2] else 2
             return Step(StepKind.CALL, e.node, e.to, caption, seqs, e.t_us,
                         visit=e.to if start else None, ok=start is not None), used
@@ -140,9 +146,9 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
                     e.t_us, visit=e.node), 1
     if isinstance(e, Neighbors):
         new = [n for n in e.nodes if frozenset((e.node, n)) in state.made]
-        caption = f"{e.node}: who can you see?  [{_names(e.nodes)}]"
+        caption = f"{e.node} sees [{_names(e.nodes)}]"
         if new:
-            caption += f"  — {_names(new)}: made by the measurement"
+            caption += f" \u2014 {_names(new)} is new: measurement artefact"
         return Step(StepKind.ASK, e.node, None, caption, (e.seq,), e.t_us), 1
     if isinstance(e, Skip):
         return Step(StepKind.SKIP, e.node, e.neighbor,
@@ -151,7 +157,7 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
         if state.stack and state.stack[-1] == e.source:
             state.stack.pop()
         return Step(StepKind.RETURN, e.source, e.node,
-                    f"{e.source} answers {e.node} with [{_names(sorted(e.keys))}]", (e.seq,),
+                    f"{e.source} reports back to {e.node}: [{_names(sorted(e.keys))}]", (e.seq,),
                     e.t_us), 1
     if isinstance(e, Connect):
         pair = frozenset((e.node, e.peer))
@@ -206,7 +212,7 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
     if not steps:
         return []
     if timing is Timing.UNIFORM:
-        raw = [unit * WEIGHTS[s.kind] for s in steps]
+        raw = [unit * WEIGHTS[s.kind] * (1.8 if s.emphasis else 1.0) for s in steps]
     else:
         gaps = [max(b.t_us - a.t_us, 0) for a, b in itertools.pairwise(steps)]
         gaps.append(sorted(gaps)[len(gaps) // 2] if gaps else 1)
