@@ -142,4 +142,5 @@ def _decimate(line: NDArray[np.float64], keep: int = 17) -> NDArray[np.float64]:
     if len(line) <= keep:
         return line
     index = np.unique(np.linspace(0, len(line) - 1, keep).round().astype(int))
-    return line[index]
+    decimated: NDArray[np.float64] = line[index]
+    return decimated

@@ -111,11 +111,12 @@ class InkAdvance(Animation):
         # manim renders the times arange(0, run_time, 1/fps): half a frame short gives exactly
         # ``frames`` frames, each at its exact timeline time
         self.span = (frames - 0.5) / config.frame_rate
+        self.layer = layer
         super().__init__(layer, run_time=self.span, rate_func=lambda x: x)
         self.board, self.t0 = board, t0
 
     def create_starting_mobject(self) -> Mobject:
-        return self.mobject  # nothing to interpolate from: the board keeps its own state
+        return self.layer  # nothing to interpolate from: the board keeps its own state
 
     def interpolate_mobject(self, alpha: float) -> None:
         self.board.advance(self.t0 + alpha * self.span)
