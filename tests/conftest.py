@@ -21,3 +21,13 @@ def expect_text(topology_text: str, warnings: tuple[str, ...], where: str) -> st
 @pytest.fixture
 def bowtie() -> Path:
     return GRAPHS / "bowtie.dot"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--inkworm-regen-golden", action="store_true",
+                     help="Rewrite the golden frames under tests/golden/ instead of comparing.")
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--inkworm-regen-golden"))

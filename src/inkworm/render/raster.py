@@ -244,9 +244,9 @@ class Chip:
         out[idx, :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
         out[idx, 3] = np.maximum(flat_base[idx, 3], top[:, 3].astype(np.uint8))
 
-    def snapshot(self) -> dict[str, F32]:
-        """A copy of the ink layers (for tests)."""
-        return {k: v.copy() for k, v in self.layers.items()}
+    def geometry_routes(self) -> list[tuple[str, str]]:
+        """The channels the chip knows (the topology's and the measurement's)."""
+        return list(self.g.routes)
 
 
 def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: str | None,

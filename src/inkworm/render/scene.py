@@ -59,7 +59,7 @@ class InkLayer(Mobject):
         self.chip = chip
         w, h = config.frame_width / 2, config.frame_height / 2
         # points only so that manim counts it as something to display (the frame's corners)
-        self.set_points(np.array([[-w, -h, 0.0], [w, -h, 0.0], [w, h, 0.0], [-w, h, 0.0]]))
+        self.points = np.array([[-w, -h, 0.0], [w, -h, 0.0], [w, h, 0.0], [-w, h, 0.0]])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> InkLayer:
         return InkLayer(self.chip)  # the chip is shared, never copied (it is large)

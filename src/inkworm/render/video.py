@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
@@ -134,8 +135,11 @@ def mp4_to_gif(video: Path, gif: Path, colours: int = 96, noise: int = 10) -> Pa
             rgb = np.where(still[..., None], previous, rgb).astype(np.uint8)
         previous = rgb.astype(np.int16)
         images.append(Image.fromarray(rgb).quantize(palette=palette, dither=Image.Dither.NONE))
-    images[0].save(gif, save_all=True, append_images=images[1:], loop=0,
-                   duration=round(1000 / rate), disposal=1)
+    # GIF delays are whole centiseconds: spread them so that every frame starts on time
+    ticks = [round(i * 100 / rate) * 10 for i in range(len(images) + 1)]
+    delays = [b - a for a, b in itertools.pairwise(ticks)]
+    images[0].save(gif, save_all=True, append_images=images[1:], loop=0, duration=delays,
+                   disposal=1)
     return gif
 
 

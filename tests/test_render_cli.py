@@ -1,0 +1,131 @@
+"""End to end through manim: the CLI's outputs, the scenes/ scripts, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import GRAPHS, ROOT
+from inkworm import Mode, load_dot, simulate
+from inkworm.render.scene import Board, RenderOptions
+from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.render.video import render
+
+pytestmark = pytest.mark.render
+HOLD = RenderOptions().hold
+
+
+def inkworm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
+                          text=True, check=False, cwd=cwd)
+
+
+def test_cli_gif_has_the_right_duration(tmp_path: Path) -> None:
+    out = tmp_path / "tri.gif"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "--format", "gif", "--duration",
+                   "4", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}" in proc.stderr
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        end = frames[-1]
+        duration = float((end.pts + end.duration) * stream.time_base)
+    assert duration == pytest.approx(4 + HOLD, abs=0.1)
+    assert 20 <= len(frames) <= round((4 + HOLD) * 15) + 1
+    assert (frames[0].width, frames[0].height) == (854, 480)
+    assert out.stat().st_size < 600_000
+
+
+def test_cli_mp4_frame_count(tmp_path: Path) -> None:
+    out = tmp_path / "bowtie.mp4"
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--duration", "6", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(out)) as container:
+        count = sum(1 for _ in container.decode(video=0))
+    assert count == round((6 + HOLD) * 15)
+
+
+def test_png_is_the_boards_last_frame(tmp_path: Path) -> None:
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    trace = simulate(topology, mode=Mode.NAIVE)
+    out = render(topology, trace, tmp_path / "last.png", "l", "png")
+    image = np.asarray(Image.open(out).convert("RGB"))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 854,
+                  480)
+    board.finish()
+    assert image.shape == (480, 854, 3)
+    assert np.abs(image.astype(int) - board.chip.frame[..., :3]).max() <= 2
+
+
+def test_recorded_trace_renders_with_its_graph(tmp_path: Path) -> None:
+    out = tmp_path / "beam.png"
+    proc = inkworm("render", str(GRAPHS / "bowtie-naive.beam.jsonl"), "--format", "png",
+                   "--timing", "measured", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(out).size == (854, 480)
+
+
+def test_transparent_png_is_clear_outside_the_chip(tmp_path: Path) -> None:
+    out = tmp_path / "clear.png"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "--format", "png",
+                   "--transparent", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    image = np.asarray(Image.open(out))
+    assert image.shape[2] == 4
+    assert image[240, 845, 3] == 0 and image[240, 200, 3] == 255
+
+
+def test_failed_render_leaves_the_previous_file(tmp_path: Path) -> None:
+    target = tmp_path / "keep.mp4"
+    target.write_bytes(b"previous render")
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    trace = simulate(topology, mode=Mode.NAIVE)
+
+    def interrupt(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render(topology, trace, target, progress=interrupt)
+    assert target.read_bytes() == b"previous render"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
+
+
+def test_bad_render_input_is_one_line(tmp_path: Path) -> None:
+    proc = inkworm("render", str(tmp_path / "missing.dot"), "-o", str(tmp_path / "x.mp4"))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "cannot read DOT file" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+SCENES = sorted((ROOT / "scenes").glob("*.py"))
+
+
+def scene_classes(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [line.split("(")[0].removeprefix("class ").strip()
+            for line in text.splitlines() if line.startswith("class ")]
+
+
+@pytest.mark.parametrize(("script", "scene"),
+                         [(p, c) for p in SCENES for c in scene_classes(p)],
+                         ids=[f"{p.stem}:{c}" for p in SCENES for c in scene_classes(p)])
+def test_every_scene_script_renders(script: Path, scene: str, tmp_path: Path) -> None:
+    manim = Path(sys.executable).parent / "manim"
+    proc = subprocess.run([str(manim), "render", "-ql", "--media_dir", str(tmp_path),
+                           "--progress_bar", "none", str(script), scene],
+                          capture_output=True, text=True, check=False, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    videos = list(tmp_path.rglob(f"{scene}.mp4"))
+    assert len(videos) == 1
+    with av.open(str(videos[0])) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 100

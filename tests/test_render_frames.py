@@ -1,0 +1,113 @@
+"""The chip's pixels: which channels end inked, clear or etched; a few golden frames.
+
+Most checks read the ink layers (structure); golden frames are few, small (427x240) and
+compared with a tolerance, in the manner of manim's frames_comparison. Regenerate them with
+``pytest --inkworm-regen-golden`` and look at them before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import GRAPHS
+from inkworm import AutoConnect, Mode, Topology, load_dot, simulate
+from inkworm.render.scene import Board, RenderOptions
+from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+W, H = 427, 240
+
+
+def board(mode: Mode, topology: Topology | None = None, **kwargs: object) -> Board:
+    topology = topology or load_dot(GRAPHS / "bowtie.dot")
+    trace = simulate(topology, mode=mode, **kwargs)  # type: ignore[arg-type]
+    steps = time_steps(steps_from_trace(trace))
+    return Board(trace, topology, steps, RenderOptions(), W, H)
+
+
+def channel_max(b: Board, layer: str, a: str, c: str, lo: float = 0.35,
+                hi: float = 0.65) -> float:
+    """The most ink in the middle of channel a-c (its ends touch neighbouring channels)."""
+    region, backwards = b.chip.channel(a, c)
+    s = 1 - region.param if backwards else region.param
+    middle = region.idx[(s >= lo) & (s <= hi)]
+    return float(b.chip.layers[layer][middle].max()) if middle.size else 0.0
+
+
+def test_bowtie_naive_end_state() -> None:
+    b = board(Mode.NAIVE)
+    b.finish()
+    tree = [("a", "b"), ("b", "c"), ("b", "d"), ("d", "e"), ("e", "f")]
+    for a, c in tree:
+        assert channel_max(b, "ink", a, c) > 0.9, f"{a}-{c} should be inked"
+        assert channel_max(b, "dye", a, c) > 0.5, f"{a}-{c} should carry the answer back"
+    for a, c in [("a", "c"), ("d", "f")]:  # only ever skipped, from both ends
+        assert channel_max(b, "ink", a, c) == 0.0
+        assert channel_max(b, "tint", a, c) == 0.0  # a skip stops short of the middle
+        assert channel_max(b, "tint", a, c, 0.05, 0.25) > 0.2
+    for v in "def":
+        assert channel_max(b, "etch", v, "a") > 0.9
+        assert channel_max(b, "leak", v, "a") > 0.5
+    for node in "abcdef":
+        assert b.chip.layers["ink"][b.chip.wells[node].idx].max() > 0.9
+
+
+def test_bowtie_fixed_etches_nothing() -> None:
+    b = board(Mode.FIXED)
+    b.finish()
+    assert b.chip.layers["etch"].max() == 0.0
+    assert b.chip.layers["leak"].max() == 0.0
+    assert not any(key for key in b.chip.geometry_routes() if "a" in key and "f" in key)
+
+
+def test_unreached_wells_stay_dry_and_faults_grey() -> None:
+    split = board(Mode.FIXED, Topology.from_edges([("a", "b"), ("c", "d")]))
+    split.finish()
+    for node in "cd":
+        assert split.chip.layers["ink"][split.chip.wells[node].idx].max() == 0.0
+    never = board(Mode.NAIVE, auto_connect=AutoConnect.NEVER)
+    never.finish()
+    grey = never.chip.layers["grey"]
+    assert grey[never.chip.wells["d"].idx].max() > 0.5
+    assert grey[never.chip.wells["b"].idx].max() == 0.0  # b only relays d's failure
+    assert channel_max(never, "clot", "b", "d") > 0.5
+
+
+def test_frames_are_deterministic() -> None:
+    one, two = board(Mode.NAIVE), board(Mode.NAIVE)
+    for t in (2.0, 9.5):
+        one.advance(t)
+        two.advance(t)
+        assert np.array_equal(one.chip.frame, two.chip.frame)
+
+
+def emphasised_moment(b: Board) -> float:
+    step = next(s for s in b.steps if s.kind is StepKind.ETCH and s.emphasis)
+    return step.start + 0.7 * step.duration
+
+
+@pytest.mark.parametrize("moment", ["etch-a-f", "last"])
+def test_golden_frames(moment: str, regen_golden: bool, tmp_path: Path) -> None:
+    b = board(Mode.NAIVE)
+    if moment == "last":
+        b.finish()
+    else:
+        b.advance(emphasised_moment(b))
+    frame = b.chip.frame[..., :3]
+    path = GOLDEN / f"bowtie-naive-{moment}.png"
+    if regen_golden or not path.exists():
+        Image.fromarray(frame).save(path, optimize=True)
+        pytest.skip(f"golden frame written: {path}")
+    golden = np.asarray(Image.open(path).convert("RGB"))
+    diff = np.abs(frame.astype(np.int16) - golden.astype(np.int16)).max(axis=2)
+    changed = float((diff > 16).mean())
+    if changed > 0.002 or diff.mean() > 0.5:
+        out = tmp_path / f"diff-{moment}.png"
+        Image.fromarray(np.hstack([golden, frame, np.repeat(
+            (np.clip(diff * 4, 0, 255)).astype(np.uint8)[..., None], 3, axis=2)])).save(out)
+        pytest.fail(f"{moment}: {changed:.2%} of pixels differ (mean {diff.mean():.2f}); "
+                    f"golden | now | diff written to {out}")
