@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.bootstrapped
 SHELL  := /bin/bash
 
-.PHONY: setup demo test lint bench fuzz record-graphs clean
+.PHONY: setup demo test lint bench fuzz record-graphs readme-media clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -14,6 +14,12 @@ setup: $(STAMP)
 
 demo: setup
 	$(VENV)/bin/inkworm summary graphs/bowtie.dot --mode naive
+	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive -o renders/bowtie-naive.mp4
+	@echo "demo: the bowtie, naive probe, is at renders/bowtie-naive.mp4"
+
+# The README's still (the moment a-f is etched) and short GIF, kept small.
+readme-media: setup
+	$(PY) scripts/readme_media.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests
