@@ -87,6 +87,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             "disable_caching": True,
             "verbosity": "WARNING",
             "progress_bar": "none",
+            "max_inflight_encoders": 2,  # encode a section while the next one is drawn
             "output_file": "render",
             "transparent": options.transparent,
             # GIFs are made from the MP4 below: manim's own are ~100x larger
