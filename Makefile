@@ -22,7 +22,7 @@ readme-media: setup
 	$(PY) scripts/readme_media.py
 
 lint: setup
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests scenes bench scripts
 	$(VENV)/bin/mypy
 
 test: setup lint

@@ -179,7 +179,8 @@ class Board:
         h = self.trace.header
         source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
                   "log": "from a console log"}[h.source.value]
-        title = f"{h.graph or 'cluster'}  ·  {h.mode.value} probe  ·  launched from " \
+        never = "  ·  dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
+        title = f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  launched from " \
                 f"{h.launch}  ·  {source}"
         hud.blit(base, hud.render_lines((hud.plain(title, P.TEXT_DIM),), f.size(0.034)),
                  0.015 * f.width, 0.022 * f.height)
