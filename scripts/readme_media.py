@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from inkworm import Mode, load_dot, simulate
-from inkworm.render.scene import Board, RenderOptions
+from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
 from inkworm.render.video import render
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import GRAPHS, ROOT
 from inkworm import Mode, load_dot, simulate
-from inkworm.render.scene import Board, RenderOptions
+from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.render.video import render
 

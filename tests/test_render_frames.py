@@ -15,7 +15,7 @@ from PIL import Image
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, Mode, Topology, load_dot, simulate
-from inkworm.render.scene import Board, RenderOptions
+from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, load_dot, simulate
-from inkworm.render.scene import caption_schedule, section_groups
+from inkworm.render.board import caption_schedule, section_groups
 from inkworm.render.timeline import StepKind, Timing, steps_from_trace, time_steps
 
 

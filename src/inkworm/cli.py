@@ -177,7 +177,7 @@ def render(input_path: str, launch: str | None, mode: str, edge_order: str, auto
            layout_name: str, seed: int, output: str | None) -> None:
     """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
     from inkworm.layout import LAYOUTS
-    from inkworm.render.scene import RenderOptions
+    from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
     from inkworm.render.video import RunSpec, default_output, load_run, print_progress
     from inkworm.render.video import render as run

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inkworm.errors import InputError
 from inkworm.output import atomic_path
-from inkworm.render.scene import RenderOptions
+from inkworm.render.board import RenderOptions
 from inkworm.topology import EdgeOrder, Topology, load_dot
 from inkworm.trace import AutoConnect, Mode, Trace
 from inkworm.views import derived_topology

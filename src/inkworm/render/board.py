@@ -1,0 +1,267 @@
+"""The chip and its text, advanced along the timeline: everything a frame shows, without manim.
+
+:class:`Board` owns the raster chip (:mod:`inkworm.render.raster`), the painter that plays the
+steps on it and the text (title, legend, tags, caption, side panel). The manim scene
+(:mod:`inkworm.render.scene`) only moves it in time and hands its frame to the camera; tests
+and the pytest plugin use it directly to look at any moment of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from inkworm.layout import layout
+from inkworm.render import hud
+from inkworm.render import palette as P
+from inkworm.render.geometry import build, stretch
+from inkworm.render.painter import Painter
+from inkworm.render.raster import Chip
+from inkworm.render.timeline import Step, StepKind, Timing
+from inkworm.topology import Topology
+from inkworm.trace import AutoConnect, ProbeEnd, ProbeStart, Result, Trace
+from inkworm.views import NameMatcher, map_edges
+
+LABELS_UP_TO = 40
+"""Wells get name tags up to this many nodes (beyond, names would be unreadable)."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a trace becomes an animation."""
+
+    timing: Timing = Timing.UNIFORM
+    duration: float | None = None
+    layout: str = "auto"
+    seed: int = 0
+    transparent: bool = False
+    min_section: float = 0.5
+    """Visits closer than this share a section (and a play)."""
+    min_caption: float = 0.3
+    """A caption stays at least this long (faster steps share it)."""
+    hold: float = 1.6
+    """Seconds the final frame is held."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where things go, in pixels of the output frame."""
+
+    width: int
+    height: int
+
+    @property
+    def chip(self) -> tuple[float, float, float, float]:
+        return (0.015 * self.width, 0.085 * self.height, 0.675 * self.width,
+                0.86 * self.height)
+
+    @property
+    def panel_x(self) -> float:
+        return 0.7 * self.width
+
+    def size(self, share: float) -> int:
+        return max(9, round(share * self.height))
+
+
+class Board:
+    """The chip plus its text: advances ink and captions together along the timeline."""
+
+    def __init__(self, trace: Trace, topology: Topology, steps: Sequence[Step],
+                 options: RenderOptions, width: int, height: int) -> None:
+        self.trace, self.topology, self.options = trace, topology, options
+        self.f = Frame(width, height)
+        match = NameMatcher(topology.nodes)
+        self.launch = match(trace.header.launch) or trace.header.launch
+        self.steps = [_rename(s, match) for s in steps]
+        etched = [(s.node, s.peer) for s in self.steps if s.kind is StepKind.ETCH and s.peer]
+        truth = topology.edge_set()
+        edges = [*topology.edges, *[e for e in etched if frozenset(e) not in truth]]
+        left, top, right, bottom = self.f.chip
+        margin = 0.09 * min(right - left, bottom - top)
+        inner = (left + margin, top + margin, right - margin, bottom - margin)
+        centers = stretch(layout(topology, options.layout, options.seed), inner)
+        geometry = build(centers, edges, width, height, max_radius=height * 0.045)
+        self.chip = Chip(geometry, self.f.chip, launch=self.launch,
+                         transparent=options.transparent, extra_channels=etched)
+        self.painter = Painter(self.chip, self.steps, self.launch)
+        self.schedule = caption_schedule(self.steps, options.min_caption)
+        self.shown = -1
+        self._cursor = 0
+        self._visited: list[str] = []
+        self._stack: list[str] = []
+        self._panel_box: tuple[int, int, int, int] | None = None
+        self._caption_box: tuple[int, int, int, int] | None = None
+        self._draw_static(geometry.centers, geometry.radius)
+
+    # --- static text --------------------------------------------------------------------------
+
+    def _draw_static(self, centers: Any, radius: float) -> None:
+        f, base = self.f, self.chip.base
+        h = self.trace.header
+        source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
+                  "log": "from a console log"}[h.source.value]
+        never = "  ·  dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
+        title = f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  launched from " \
+                f"{h.launch}  ·  {source}"
+        hud.blit(base, hud.render_lines((hud.plain(title, P.TEXT_DIM),), f.size(0.034)),
+                 0.015 * f.width, 0.022 * f.height)
+        items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
+                 (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
+        if any(e.kind.value in ("error", "kill", "crash") for e in self.trace.events):
+            items.append((P.FAULT, "failed / stopped"))
+        size = f.size(0.032)
+        y = 0.86 * f.height - len(items) * size * 1.45
+        for colour, label in items:
+            hud.blit(base, hud.swatch(colour, int(size * 1.5), int(size * 0.7)), f.panel_x,
+                     y + size * 0.3)
+            hud.blit(base, hud.render_lines((hud.plain(label, P.TEXT_DIM),), size),
+                     f.panel_x + size * 2.0, y - size * 0.12)
+            y += size * 1.45
+        if len(centers) <= LABELS_UP_TO:
+            for node, (x, y0) in centers.items():
+                hud.blit(self.chip.top, hud.tag(node, f.size(0.03)), x + radius * 0.55,
+                         y0 - radius * 0.55, anchor="lb")
+        self.chip.refresh()
+
+    # --- moving text ------------------------------------------------------------------------
+
+    def advance(self, tau: float) -> None:
+        self.painter.advance(tau)
+        index = self._caption_index(tau)
+        if index != self.shown:
+            self.shown = index
+            self._show(self.schedule[index][1])
+
+    def _caption_index(self, tau: float) -> int:
+        index = max(self.shown, 0)
+        while index + 1 < len(self.schedule) and self.schedule[index + 1][0] <= tau + 1e-9:
+            index += 1
+        return index
+
+    def _show(self, step: Step) -> None:
+        f, frame = self.f, self.chip.frame
+        colour = P.WARN if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
+            else (P.ERROR if not step.ok else P.TEXT)
+        self._restore(self._caption_box)
+        block = hud.render_lines((hud.plain(step.caption, colour),), f.size(0.05),
+                                 max_width=int(0.96 * f.width))
+        self._caption_box = hud.blit(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
+        self._set_panel(self._panel_lines(step))
+
+    def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...]) -> None:
+        f = self.f
+        self._restore(self._panel_box)
+        block = hud.render_lines(lines, f.size(0.036), max_width=int(0.29 * f.width))
+        self._panel_box = hud.blit(self.chip.frame, block, f.panel_x, 0.15 * f.height)
+
+    def _restore(self, box: tuple[int, int, int, int] | None) -> None:
+        """Put the base back where a text block was."""
+        if box is not None:
+            x0, y0, x1, y1 = box
+            self.chip.frame[y0:y1, x0:x1] = self.chip.base[y0:y1, x0:x1]
+
+    def _panel_lines(self, step: Step) -> tuple[tuple[hud.Span, ...], ...]:
+        """The visited set and the call stack after ``step`` (captions only move forward)."""
+        upto = step.seqs[-1]
+        visited, stack, events = self._visited, self._stack, self.trace.events
+        while self._cursor < len(events) and events[self._cursor].seq <= upto:
+            e = events[self._cursor]
+            self._cursor += 1
+            if isinstance(e, ProbeStart):
+                visited.append(e.node)
+                stack.append(e.node)
+            elif isinstance(e, ProbeEnd) and stack and stack[-1] == e.node:
+                stack.pop()
+        return (
+            hud.plain(f"visited ({len(visited)})", P.TEXT_DIM),
+            *[hud.plain(row) for row in _rows(visited, " ", 24, 3)],
+            hud.plain(""),
+            hud.plain(f"call stack (depth {len(stack)})", P.TEXT_DIM),
+            *[hud.plain(row) for row in _rows(stack, " → ", 24, 3)],
+        )
+
+    def finish(self) -> None:
+        """Draw the end state: all ink, and the result map next to the true topology."""
+        self.painter.finish()
+        if self.schedule:
+            self.shown = len(self.schedule) - 1
+            self._show(self.schedule[-1][1])
+        outcome = self.trace.outcome
+        if isinstance(outcome, Result):
+            self._set_panel(self._result_lines(outcome))
+        self.chip.composite()
+
+    def _result_lines(self, outcome: Result) -> tuple[tuple[hud.Span, ...], ...]:
+        truth = self.topology.edge_set()
+        match = NameMatcher(self.topology.nodes)
+
+        def real(a: str, b: str) -> bool:
+            return frozenset((match(a) or a, match(b) or b)) in truth
+
+        extra = sorted(e for e in map_edges(outcome.map) if not real(*e))
+        lines: list[tuple[hud.Span, ...]] = [hud.plain(f"{outcome.node}'s map", P.TEXT_DIM)]
+        if len(outcome.map) <= 9:
+            for node in sorted(outcome.map):
+                spans: list[hud.Span] = [(f"{node}:", P.TEXT)]
+                spans += [(f" {p}", P.TEXT if real(node, p) else P.WARN)
+                          for p in outcome.map[node]]
+                lines.append(tuple(spans))
+        else:
+            lines.append(hud.plain(f"{len(outcome.map)} nodes, "
+                                   f"{len(map_edges(outcome.map))} edges"))
+        lines.append(hud.plain(""))
+        if extra:
+            lines.append(hud.plain(f"{len(extra)} edge{'s' if len(extra) > 1 else ''} not in "
+                                   "the topology:", P.WARN))
+            lines += [hud.plain(row, P.WARN)
+                      for row in _rows([f"{a}\u2013{b}" for a, b in extra], ", ", 24, 2)]
+        else:
+            lines.append(hud.plain("= the true topology", P.GOOD))
+        return tuple(lines)
+
+
+def caption_schedule(steps: Sequence[Step], min_caption: float) -> list[tuple[float, Step]]:
+    """When each caption appears: every step, unless the previous caption is younger than
+    ``min_caption`` (then a measurement artefact or fault still takes its place)."""
+    urgent = (StepKind.ETCH, StepKind.FAULT, StepKind.CRASH, StepKind.RESULT)
+    schedule: list[tuple[float, Step]] = []
+    for step in steps:
+        if not schedule or step.start >= schedule[-1][0] + min_caption:
+            schedule.append((step.start, step))
+        elif step.kind in urgent and schedule[-1][1].kind not in urgent:
+            schedule[-1] = (schedule[-1][0], step)
+    return schedule
+
+
+def section_groups(steps: Sequence[Step], min_section: float) -> list[list[Step]]:
+    """Steps cut into sections at each visit; visits closer than ``min_section`` share one."""
+    groups: list[list[Step]] = []
+    for step in steps:
+        starts_visit = step.visit is not None
+        long_enough = bool(groups) and step.start - groups[-1][0].start >= min_section
+        if not groups or (starts_visit and long_enough):
+            groups.append([step])
+        else:
+            groups[-1].append(step)
+    return groups
+
+
+def _rows(items: Sequence[str], sep: str, width: int, max_rows: int) -> list[str]:
+    """``items`` joined and wrapped at ``width`` characters; the oldest rows elided."""
+    rows, row = [], ""
+    for item in items:
+        if row and len(row) + len(sep) + len(item) > width:
+            rows.append(row + sep.rstrip())
+            row = item
+        else:
+            row = f"{row}{sep}{item}" if row else item
+    rows.append(row or "—")
+    if len(rows) > max_rows:
+        rows = ["…", *rows[-(max_rows - 1):]]
+    return rows
+
+
+def _rename(step: Step, match: NameMatcher) -> Step:
+    return replace(step, node=match(step.node) or step.node,
+                   peer=(match(step.peer) or step.peer) if step.peer else None)
