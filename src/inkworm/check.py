@@ -38,6 +38,24 @@ from inkworm.trace import (
     Trace,
 )
 
+RULES = {
+    "seq": "seq counts 0, 1, 2, ... without gaps",
+    "time": "t_us never goes back",
+    "order": "events happen where and when a worm can record them",
+    "nesting": "calls and returns are properly nested; every call ends in a return or error",
+    "probed-twice": "no node is probed twice",
+    "start-without-call": "every probe but the launcher's starts right after a call to it",
+    "load-before-call": "every call is preceded by load_binary from the same node",
+    "visited": "visited sets are passed on as the caller holds them",
+    "fold": "the fold follows nodes(), in order, after the nodes() call",
+    "skip": "only visited nodes are skipped",
+    "keys": "returned keys are what the callee's probe ended with",
+    "result": "the result equals what the probes reported",
+    "outcome": "one result or crash, on the launch node, last",
+    "connect": "a connection is reported once per side",
+}
+"""The ordering rules :func:`check` verifies, by name."""
+
 _RUNTIME = (Connect, Disconnect, Kill)
 """Events the runtime observes on a node, whatever its probe is doing."""
 
@@ -50,6 +68,8 @@ class Violation:
     line: int | None
     node: str | None
     message: str
+    rule: str = "order"
+    """Which rule (see :data:`RULES`)."""
 
     def format(self, where: str | None = None) -> str:
         loc = ":".join(str(p) for p in (where, self.line) if p)
@@ -96,20 +116,27 @@ class _Checker:
         self.failed_calls: set[str] = set()
         self.outcome: Event | None = None
 
-    def flag(self, e: Event | None, message: str) -> None:
-        self.violations.append(Violation(e.seq if e else None, e.line if e else None,
-                                         e.node if e else None, message))
+    def flag(self, e: Event | None, rule: str, message: str) -> None:
+        self.violations.append(
+            Violation(
+                e.seq if e else None, e.line if e else None, e.node if e else None, message, rule
+            )
+        )
 
     def run(self) -> list[Violation]:
         expected_seq, last_t = 0, None
         handlers = {cls: getattr(self, "on_" + kind.value) for kind, cls in EVENT_CLASSES.items()}
         for e in self.trace.events:
             if e.seq != expected_seq:
-                self.flag(e, f"seq {e.seq} where {expected_seq} was expected (seq must count "
-                             "0, 1, 2, ... without gaps)")
+                self.flag(
+                    e,
+                    "seq",
+                    f"seq {e.seq} where {expected_seq} was expected (seq must count "
+                    "0, 1, 2, ... without gaps)",
+                )
             expected_seq = e.seq + 1
             if last_t is not None and e.t_us < last_t:
-                self.flag(e, f"t_us goes back in time ({e.t_us} after {last_t})")
+                self.flag(e, "time", f"t_us goes back in time ({e.t_us} after {last_t})")
             last_t = e.t_us
             self.common(e)
             handlers[type(e)](e)
@@ -118,26 +145,32 @@ class _Checker:
 
     def common(self, e: Event) -> None:
         if isinstance(self.outcome, Result):
-            self.flag(e, f"{e.kind.value} on {e.node} after the result (result must be last)")
+            self.flag(
+                e, "order", f"{e.kind.value} on {e.node} after the result (result must be last)"
+            )
         elif isinstance(self.outcome, Crash) and e.node == self.launch:
-            self.flag(e, f"launcher {e.node} records {e.kind.value} after its crash")
+            self.flag(e, "order", f"launcher {e.node} records {e.kind.value} after its crash")
         if e.node in self.killed:
-            self.flag(e, f"{e.node} records {e.kind.value} after it was killed")
+            self.flag(e, "order", f"{e.node} records {e.kind.value} after it was killed")
         probe = self.probes.get(e.node)
         if probe and probe.pending and not isinstance(e, _RUNTIME):
             callee = probe.pending.to
             answers = isinstance(e, Return) and e.source == callee
             answers |= isinstance(e, Error) and e.to == callee
             if not answers:
-                self.flag(e, f"{e.node} records {e.kind.value} between its call to {callee} "
-                             f"(seq {probe.pending.seq}) and the matching return")
+                self.flag(
+                    e,
+                    "nesting",
+                    f"{e.node} records {e.kind.value} between its call to {callee} "
+                    f"(seq {probe.pending.seq}) and the matching return",
+                )
 
     def probing(self, e: Event, doing: str) -> _Probe | None:
         probe = self.probes.get(e.node)
         if probe is None:
-            self.flag(e, f"{e.node} {doing} but no probe started there")
+            self.flag(e, "order", f"{e.node} {doing} but no probe started there")
         elif probe.end_keys is not None:
-            self.flag(e, f"{e.node} {doing} after its probe ended")
+            self.flag(e, "order", f"{e.node} {doing} after its probe ended")
             return None
         return probe
 
@@ -145,19 +178,31 @@ class _Checker:
 
     def on_probe_start(self, e: ProbeStart) -> None:
         if e.node in self.probes:
-            self.flag(e, f"{e.node} probed twice (first at seq {self.probes[e.node].start_seq})")
+            self.flag(
+                e,
+                "probed-twice",
+                f"{e.node} probed twice (first at seq {self.probes[e.node].start_seq})",
+            )
             return
         call = self.awaiting.pop(e.node, None)
         if e.node == self.launch:
             if self.probes:
-                self.flag(e, f"launcher {e.node} starts its probe after other probes")
+                self.flag(e, "order", f"launcher {e.node} starts its probe after other probes")
         elif call is None and not self.from_log:
-            self.flag(e, f"probe starts on {e.node} but no call to {e.node} precedes it")
+            self.flag(
+                e,
+                "start-without-call",
+                f"probe starts on {e.node} but no call to {e.node} precedes it",
+            )
         elif call is not None and set(call.visited) != set(e.visited):
-            self.flag(e, f"{e.node} received visited {sorted(e.visited)} but {call.node} sent "
-                         f"{sorted(call.visited)} (seq {call.seq})")
+            self.flag(
+                e,
+                "visited",
+                f"{e.node} received visited {sorted(e.visited)} but {call.node} sent "
+                f"{sorted(call.visited)} (seq {call.seq})",
+            )
         if e.node in e.visited:
-            self.flag(e, f"{e.node} is already in the visited set it received")
+            self.flag(e, "visited", f"{e.node} is already in the visited set it received")
         self.probes[e.node] = _Probe(e.seq, e.visited)
 
     def on_neighbors(self, e: Neighbors) -> None:
@@ -165,7 +210,7 @@ class _Checker:
         if probe is None:
             return
         if probe.neighbors is not None:
-            self.flag(e, f"{e.node} calls nodes() twice in one probe")
+            self.flag(e, "fold", f"{e.node} calls nodes() twice in one probe")
         probe.neighbors = e.nodes
 
     def fold_step(self, e: Event, target: str, doing: str) -> _Probe | None:
@@ -174,30 +219,40 @@ class _Checker:
         if probe is None:
             return None
         if probe.neighbors is None:
-            self.flag(e, f"{e.node} {doing} before its nodes() call (the fold must follow it)")
+            self.flag(
+                e, "fold", f"{e.node} {doing} before its nodes() call (the fold must follow it)"
+            )
             return probe
         if probe.fold < len(probe.neighbors) and probe.neighbors[probe.fold] == target:
             probe.fold += 1
         elif target in probe.neighbors[probe.fold :]:
             nxt = probe.neighbors[probe.fold]
-            self.flag(e, f"{e.node} {doing} out of order: nodes() lists {nxt} before {target}")
+            self.flag(
+                e, "fold", f"{e.node} {doing} out of order: nodes() lists {nxt} before {target}"
+            )
             probe.fold = probe.neighbors.index(target, probe.fold) + 1
         else:
-            self.flag(e, f"{e.node} {doing} but {target} is not (or no longer) ahead in its "
-                         f"nodes() list {list(probe.neighbors)}")
+            self.flag(
+                e,
+                "fold",
+                f"{e.node} {doing} but {target} is not (or no longer) ahead in its "
+                f"nodes() list {list(probe.neighbors)}",
+            )
         return probe
 
     def on_skip(self, e: Skip) -> None:
         probe = self.fold_step(e, e.neighbor, f"skips {e.neighbor}")
         if probe is not None and not probe.knows(e.node, e.neighbor):
-            self.flag(e, f"{e.node} skips {e.neighbor}, which is not in its visited set")
+            self.flag(e, "skip", f"{e.node} skips {e.neighbor}, which is not in its visited set")
 
     def on_load_binary(self, e: LoadBinary) -> None:
         probe = self.fold_step(e, e.to, f"loads the probe on {e.to}")
         if probe is None:
             return
         if probe.knows(e.node, e.to):
-            self.flag(e, f"{e.node} visits {e.to}, which is already in its visited set")
+            self.flag(
+                e, "probed-twice", f"{e.node} visits {e.to}, which is already in its visited set"
+            )
         probe.loaded = e.to
 
     def on_call(self, e: Call) -> None:
@@ -205,28 +260,40 @@ class _Checker:
         if probe is None:
             return
         if probe.loaded != e.to:
-            self.flag(e, f"call to {e.to} not preceded by load_binary to {e.to} from {e.node}")
+            self.flag(
+                e,
+                "load-before-call",
+                f"call to {e.to} not preceded by load_binary to {e.to} from {e.node}",
+            )
         probe.loaded = None
         if set(e.visited) != probe.visited(e.node):
-            self.flag(e, f"{e.node} sends visited {sorted(e.visited)} but its visited set is "
-                         f"{sorted(probe.visited(e.node))}")
+            self.flag(
+                e,
+                "visited",
+                f"{e.node} sends visited {sorted(e.visited)} but its visited set is "
+                f"{sorted(probe.visited(e.node))}",
+            )
         probe.pending = e
         self.awaiting[e.to] = e
 
     def on_return(self, e: Return) -> None:
         probe = self.probes.get(e.node)
         if probe is None or probe.pending is None or probe.pending.to != e.source:
-            self.flag(e, f"return from {e.source} to {e.node} without a matching call")
+            self.flag(e, "nesting", f"return from {e.source} to {e.node} without a matching call")
             return
         probe.pending = None
         callee = self.probes.get(e.source)
         if callee is None:
-            self.flag(e, f"return from {e.source}, whose probe never started")
+            self.flag(e, "nesting", f"return from {e.source}, whose probe never started")
         elif callee.end_keys is None:
-            self.flag(e, f"return from {e.source} before its probe ended")
+            self.flag(e, "nesting", f"return from {e.source} before its probe ended")
         elif set(callee.end_keys) != set(e.keys):
-            self.flag(e, f"return from {e.source} carries keys {sorted(e.keys)} but its probe "
-                         f"ended with {sorted(callee.end_keys)}")
+            self.flag(
+                e,
+                "keys",
+                f"return from {e.source} carries keys {sorted(e.keys)} but its probe "
+                f"ended with {sorted(callee.end_keys)}",
+            )
         probe.added.update(e.keys)
 
     def on_probe_end(self, e: ProbeEnd) -> None:
@@ -234,15 +301,18 @@ class _Checker:
         if probe is None:
             return
         if probe.neighbors is None and not self.from_log:
-            self.flag(e, f"{e.node} ends its probe without calling nodes()")
-        elif probe.neighbors is not None and probe.fold < len(probe.neighbors) \
-                and not probe.failed:
+            self.flag(e, "fold", f"{e.node} ends its probe without calling nodes()")
+        elif probe.neighbors is not None and probe.fold < len(probe.neighbors) and not probe.failed:
             left = list(probe.neighbors[probe.fold :])
-            self.flag(e, f"{e.node} ends its probe before folding over {left}")
+            self.flag(e, "fold", f"{e.node} ends its probe before folding over {left}")
         expected = probe.added | {e.node}
         if set(e.keys) != expected:
-            self.flag(e, f"{e.node} returns keys {sorted(e.keys)}, expected {sorted(expected)} "
-                         "(itself and what its calls returned)")
+            self.flag(
+                e,
+                "keys",
+                f"{e.node} returns keys {sorted(e.keys)}, expected {sorted(expected)} "
+                "(itself and what its calls returned)",
+            )
         probe.end_keys = e.keys
 
     def on_error(self, e: Error) -> None:
@@ -254,13 +324,13 @@ class _Checker:
         elif probe is not None and probe.loaded == e.to:
             probe.loaded = None
         else:
-            self.flag(e, f"error on a call from {e.node} to {e.to} that was never made")
+            self.flag(e, "nesting", f"error on a call from {e.node} to {e.to} that was never made")
             return
         probe.failed = True
 
     def on_connect(self, e: Connect) -> None:
         if (e.node, e.peer) in self.links:
-            self.flag(e, f"{e.node} reports a connection to {e.peer} it already has")
+            self.flag(e, "connect", f"{e.node} reports a connection to {e.peer} it already has")
         self.links.add((e.node, e.peer))
 
     def on_disconnect(self, e: Disconnect) -> None:
@@ -273,42 +343,65 @@ class _Checker:
         self.outcome_event(e)
         probe = self.probes.get(self.launch)
         if probe is not None and probe.end_keys is None and not self.from_log:
-            self.flag(e, "result before the launcher's probe ended")
+            self.flag(e, "result", "result before the launcher's probe ended")
         probed = set(self.probes)
         if set(e.map) != probed:
             extra, lost = sorted(set(e.map) - probed), sorted(probed - set(e.map))
-            self.flag(e, f"result keys differ from the probed nodes (in result only: {extra}; "
-                         f"probed but missing: {lost})")
+            self.flag(
+                e,
+                "result",
+                f"result keys differ from the probed nodes (in result only: {extra}; "
+                f"probed but missing: {lost})",
+            )
         for node, probe in self.probes.items():
-            if node in e.map and probe.neighbors is not None \
-                    and tuple(e.map[node]) != probe.neighbors:
-                self.flag(e, f"result says {node}: {list(e.map[node])} but its probe reported "
-                             f"{list(probe.neighbors)}")
+            if (
+                node in e.map
+                and probe.neighbors is not None
+                and tuple(e.map[node]) != probe.neighbors
+            ):
+                self.flag(
+                    e,
+                    "result",
+                    f"result says {node}: {list(e.map[node])} but its probe reported "
+                    f"{list(probe.neighbors)}",
+                )
 
     def on_crash(self, e: Crash) -> None:
         self.outcome_event(e)
 
     def outcome_event(self, e: Event) -> None:
         if e.node != self.launch:
-            self.flag(e, f"{e.kind.value} on {e.node}, not on the launch node {self.launch}")
+            self.flag(
+                e, "outcome", f"{e.kind.value} on {e.node}, not on the launch node {self.launch}"
+            )
         if self.outcome is not None:
-            self.flag(e, f"second outcome: {e.kind.value} after {self.outcome.kind.value} at "
-                         f"seq {self.outcome.seq}")
+            self.flag(
+                e,
+                "outcome",
+                f"second outcome: {e.kind.value} after {self.outcome.kind.value} at "
+                f"seq {self.outcome.seq}",
+            )
             return
         self.outcome = e
 
     def finish(self) -> None:
         if self.outcome is None:
-            self.flag(None, "truncated: the trace has neither a result nor a crash")
+            self.flag(None, "outcome", "truncated: the trace has neither a result nor a crash")
         if not isinstance(self.outcome, Result):
             return
         for callee, call in self.awaiting.items():
-            self.flag(call, f"call to {callee} is never followed by a probe start on {callee}")
+            self.flag(
+                call,
+                "start-without-call",
+                f"call to {callee} is never followed by a probe start on {callee}",
+            )
         for node, probe in self.probes.items():
             if probe.pending is not None:
-                self.flag(probe.pending, f"{node}'s call to {probe.pending.to} never returned")
+                self.flag(
+                    probe.pending, "nesting", f"{node}'s call to {probe.pending.to} never returned"
+                )
             elif probe.end_keys is None and not self.from_log and node not in self.failed_calls:
-                self.flag(None, f"{node}'s probe never ended")
+                self.flag(None, "nesting", f"{node}'s probe never ended")
 
 
 def check_all(traces: Iterable[Trace]) -> dict[str, list[Violation]]:

@@ -197,9 +197,19 @@ def render(input_path: str, launch: str | None, mode: str, edge_order: str, auto
 @cli.command(name="check")
 @click.argument("trace_path", metavar="TRACE")
 @click.option("--graph", metavar="DOT", help="Also diff the result against this topology.")
+@click.option("--expect-order", metavar="A,B,...", help="Fail unless the visit order is this.")
+@click.option("--snapshot", metavar="FILE",
+              help="Fail unless visit order, DFS tree and result match this JSON snapshot "
+                   "(written when missing).")
+@click.option("--update", is_flag=True, help="With --snapshot: rewrite it from this trace.")
 @click.option("-q", "--quiet", is_flag=True, help="Print violations only.")
-def check_cmd(trace_path: str, graph: str | None, quiet: bool) -> int:
+def check_cmd(trace_path: str, graph: str | None, expect_order: str | None,
+              snapshot: str | None, update: bool, quiet: bool) -> int:
     """Check a TRACE's ordering invariants (exit 0 valid, 1 violations, 2 unreadable)."""
+    from inkworm.testing import TraceAssertionError, assert_matches_snapshot, assert_visit_order
+
+    if update and not snapshot:
+        raise click.UsageError("--update goes with --snapshot")
     trace = load_trace(trace_path)
     topology = load_dot(graph) if graph else None
     if topology:
@@ -208,6 +218,14 @@ def check_cmd(trace_path: str, graph: str | None, quiet: bool) -> int:
     for v in violations:
         click.echo(v.format(trace_path))
     failed = bool(violations)
+    try:
+        if expect_order is not None:
+            assert_visit_order(trace, expect_order)
+        if snapshot is not None and assert_matches_snapshot(trace, snapshot, update):
+            _echo_err(f"snapshot written: {snapshot}")
+    except TraceAssertionError as err:
+        click.echo(str(err))
+        failed = True
     if topology is not None:
         diff = views.topology_diff(trace, topology)
         for label, items in (("spurious edge", diff.spurious), ("missing edge", diff.missing)):
@@ -219,7 +237,8 @@ def check_cmd(trace_path: str, graph: str | None, quiet: bool) -> int:
             click.echo(f"unknown node (not in {graph}): {node}")
     if not quiet:
         events = len(trace.events)
-        status = f"{len(violations)} violation(s)" if failed else "valid"
+        status = (f"{len(violations)} violation(s)" if violations
+                  else "valid, but not as expected" if failed else "valid")
         _echo_err(f"{trace_path}: {events} events, {status}")
     return 1 if failed else 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,16 +134,24 @@ def quote_id(name: str) -> str:
 
 
 def _parse_one(text: str, where: str) -> Mapping[str, Any]:
-    import pydot.dot_parser  # the pyparsing grammar is built on first use
-    from pyparsing import ParseBaseException
+    with warnings.catch_warnings():  # pydot 4 uses pyparsing names deprecated in pyparsing 3.3
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import pydot.dot_parser  # the pyparsing grammar is built on first use
+        from pyparsing import ParseBaseException
 
+        return _parse_with(pydot.dot_parser.GraphParser.parser, ParseBaseException, text, where)
+
+
+def _parse_with(parser: Any, error: type[Exception], text: str,
+                where: str) -> Mapping[str, Any]:
     try:
-        graphs = list(pydot.dot_parser.GraphParser.parser.parse_string(text, parse_all=True))
-    except ParseBaseException as err:
-        message = str(err.msg)
-        near = err.line.strip()
+        graphs = list(parser.parse_string(text, parse_all=True))
+    except error as err:
+        message = str(getattr(err, "msg", err))
+        near = str(getattr(err, "line", "")).strip()
         detail = f"DOT syntax error: {message}" + (f" near '{near[:40]}'" if near else "")
-        raise InputError(detail, where, err.lineno, err.col) from None
+        raise InputError(detail, where, getattr(err, "lineno", None),
+                         getattr(err, "col", None)) from None
     except RecursionError:
         raise InputError("DOT nesting too deep", where) from None
     if not graphs:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from inkworm.topology import Topology
+from inkworm.topology import Topology, load_dot
 from inkworm.trace import Call, Connect, Event, Neighbors, ProbeStart, Result, Trace
 
 Edge = tuple[str, str]
@@ -175,3 +176,20 @@ def derived_topology(trace: Trace) -> Topology:
     edges = sorted(e for e in map_edges(reported) if e not in made)
     nodes = list(dict.fromkeys([*visit_order(trace.events), *reported]))
     return Topology.from_edges(edges, nodes or [trace.header.launch], name="derived")
+
+
+GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
+
+
+def topology_of(trace: Trace, near: Path | None = None) -> Topology:
+    """The topology a trace was made on: the DOT file its header names, looked up beside
+    ``near`` (the trace file), in ``./graphs`` and in the project's ``graphs/`` (only the file
+    name is used, never a path from inside the file); else :func:`derived_topology`."""
+    if trace.header.graph:
+        name = Path(trace.header.graph).name
+        folders = [near.parent] if near is not None else []
+        for folder in [*folders, Path.cwd() / "graphs", GRAPHS]:
+            candidate = folder / name
+            if candidate.is_file():
+                return load_dot(candidate)
+    return derived_topology(trace)

@@ -181,6 +181,19 @@ class Board:
             *[hud.plain(row) for row in _rows(stack, " → ", 24, 3)],
         )
 
+    def highlight(self, step: Step) -> None:
+        """Mark ``step`` on the chip (glowing rings on its wells) and in the caption."""
+        for node in (step.node, step.peer):
+            if node in self.chip.wells:
+                self.chip.ring(node, 1.0, "glow")
+        self.chip.composite()
+        self._restore(self._caption_box)
+        block = hud.render_lines((hud.plain(f"\u25b6 seq {step.seqs[-1]}: {step.caption}",
+                                            P.WARN),), self.f.size(0.05),
+                                 max_width=int(0.96 * self.f.width))
+        self._caption_box = hud.blit(self.chip.frame, block, self.f.width / 2,
+                                     0.935 * self.f.height, anchor="mm")
+
     def finish(self) -> None:
         """Draw the end state: all ink, and the result map next to the true topology."""
         self.painter.finish()

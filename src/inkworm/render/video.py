@@ -14,9 +14,9 @@ from pathlib import Path
 from inkworm.errors import InputError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
-from inkworm.topology import EdgeOrder, Topology, load_dot
+from inkworm.topology import EdgeOrder, Topology
 from inkworm.trace import AutoConnect, Mode, Trace
-from inkworm.views import derived_topology
+from inkworm.views import topology_of
 from inkworm.worm import simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
@@ -34,21 +34,6 @@ class RunSpec:
     auto_connect: AutoConnect = AutoConnect.ALWAYS
 
 
-def topology_for(trace: Trace, trace_path: Path) -> Topology:
-    """The DOT file a trace names (beside it, in ``graphs/``), else what the trace shows."""
-    if trace.header.graph:
-        name = Path(trace.header.graph).name  # never follow a path taken from inside a file
-        for folder in (trace_path.parent, Path.cwd() / "graphs", _repo_graphs()):
-            candidate = folder / name
-            if candidate.is_file():
-                return load_dot(candidate)
-    return derived_topology(trace)
-
-
-def _repo_graphs() -> Path:
-    return Path(__file__).resolve().parents[3] / "graphs"
-
-
 def load_run(input_path: str, spec: RunSpec) -> tuple[Topology, Trace]:
     """A DOT file (simulated with ``spec``) or a trace, with its topology."""
     from inkworm.cli import load_input
@@ -57,7 +42,7 @@ def load_run(input_path: str, spec: RunSpec) -> tuple[Topology, Trace]:
     if isinstance(loaded, Topology):
         trace = simulate(loaded, spec.launch, spec.mode, spec.edge_order, spec.auto_connect)
         return loaded, trace
-    return topology_for(loaded, Path(input_path)), loaded
+    return topology_of(loaded, Path(input_path)), loaded
 
 
 def default_output(input_path: str, trace: Trace, fmt: str) -> Path:
