@@ -25,7 +25,7 @@ def readme_example() -> str:
 
 
 def test_readme_example_passes_and_writes_its_snapshot(project: pytest.Pytester) -> None:
-    project.makepyfile(test_readme=readme_example())
+    project.makepyfile(test_probe_example=readme_example())
     result = project.runpytest("-q")
     result.assert_outcomes(passed=2)
     snapshot = project.path / "__inkworm_snapshots__" / "test_walk_order_is_stable.json"
