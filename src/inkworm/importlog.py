@@ -31,6 +31,8 @@ def import_log(path: str | os.PathLike[str], mode: Mode = Mode.NAIVE) -> Trace:
 
 def parse_log(text: str, where: str = "<log>", mode: Mode = Mode.NAIVE) -> Trace:
     """Parse console-log text; raise :class:`InputError` naming the line for bad input."""
+    if not text.strip():
+        raise InputError("empty console log", where, 1)
     lines = text.splitlines()
     launch: str | None = None
     visits: list[tuple[str, int]] = []

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 import networkx as nx
 
 from inkworm.errors import InputError
-from inkworm.topology import Topology
+from inkworm.topology import Topology, locate
 
 Point = tuple[float, float]
 Positions = dict[str, Point]
@@ -34,10 +34,11 @@ def pinned_positions(topology: Topology) -> Positions:
         parts = raw.rstrip("!").split(",")
         try:
             x, y = float(parts[0]), float(parts[1])
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise ValueError(raw)
         except (ValueError, IndexError):
-            raise InputError(f"node {node}: pos={raw!r} is not 'x,y'", topology.source) from None
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise InputError(f"node {node}: pos={raw!r} is not finite", topology.source)
+            raise InputError(f"node {node}: pos={raw!r} is not 'x,y'",
+                             *locate(topology, node, "pos")) from None
         pinned[node] = (x, y)
     return pinned
 

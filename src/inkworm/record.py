@@ -29,7 +29,7 @@ from typing import Any
 
 from inkworm.errors import InputError
 from inkworm.output import atomic_path
-from inkworm.topology import EdgeOrder, Topology
+from inkworm.topology import EdgeOrder, Topology, locate
 from inkworm.trace import AutoConnect, Mode, Trace, load_trace
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -95,7 +95,7 @@ def check_names(topology: Topology) -> None:
     for name in topology.nodes:
         if not _NAME.fullmatch(name):
             raise InputError(f"node name {name!r} cannot be a BEAM node name (letters, digits, "
-                             "_ and - only) for a recorded run", topology.source)
+                             "_ and - only) for a recorded run", *locate(topology, name))
 
 
 def spec_text(topology: Topology, options: RecordOptions, out: Path,
@@ -134,7 +134,8 @@ def _validate(topology: Topology, options: RecordOptions) -> None:
                              "the trace)")
     for node in named:
         if node not in topology.nodes:
-            raise InputError(f"node '{node}' is not in the graph", topology.source)
+            raise InputError(f"node '{node}' is not in the graph",
+                             topology.path or topology.source)
     if not elixir_available():
         raise RecorderError("elixir/epmd not found: install Debian's 'elixir' package "
                             "(make setup does)")

@@ -14,7 +14,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ class Topology:
     """Distinct edges in file order, each as written (first endpoint connects to the second)."""
     name: str = "G"
     source: str | None = None
+    """File name of the DOT file (what traces record in their header)."""
+    path: str | None = None
+    """Where it was loaded from, for error messages."""
     node_attrs: Mapping[str, Attrs] = field(default_factory=dict)
     edge_attrs: Mapping[tuple[str, str], Attrs] = field(default_factory=dict)
     graph_attrs: Attrs = field(default_factory=dict)
@@ -104,7 +107,8 @@ def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topo
     if not builder.nodes:
         raise InputError("empty graph: no nodes", where, 1)
     name = _unquote(str(graph.get("name") or "G"))
-    return builder.build(name, _attrs(graph.get("attributes", {})), source=source)
+    topology = builder.build(name, _attrs(graph.get("attributes", {})), source=source)
+    return replace(topology, path=path)
 
 
 def to_dot(topology: Topology, name: str | None = None) -> str:
@@ -124,6 +128,22 @@ _PLAIN_ID = re.compile(
     r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?)"
 )
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
+
+
+def locate(topology: Topology, *words: str) -> tuple[str | None, int | None]:
+    """The file and first line of ``topology``'s DOT text holding all ``words`` (for errors
+    about attributes, which pydot keeps no positions for)."""
+    where = topology.path or topology.source
+    if topology.path is None:
+        return where, None
+    try:
+        with open(topology.path, encoding="utf-8-sig") as stream:
+            for number, line in enumerate(stream, start=1):
+                if all(word in line for word in words):
+                    return where, number
+    except (OSError, UnicodeDecodeError):
+        pass
+    return where, None
 
 
 def quote_id(name: str) -> str:

@@ -349,6 +349,8 @@ def parse_trace(lines: Iterable[str], where: str = "<trace>") -> Trace:
             append(_parse_event(obj, where, lineno))
     except UnicodeDecodeError:
         raise InputError("not UTF-8", where, _bad_utf8_line(lines, lineno + 1)) from None
+    if not events:
+        raise InputError("header only: the trace has no events", where, lineno or 1)
     return Trace(header, events, where)
 
 

@@ -114,7 +114,7 @@ def simulate(
     launch = launch if launch is not None else topology.nodes[0]
     if launch not in topology.nodes:
         raise InputError(f"launch node '{launch}' is not in the graph",
-                         topology.source or None)
+                         topology.path or topology.source)
     lat = latency or Latency()
     header = Header(
         launch=launch,

@@ -108,8 +108,11 @@ def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
     return (x0, y0, x1, y1)
 
 
-def tag(label: str, size: int) -> TextBlock:
-    """A well's name on a small dark pill (readable over ink, substrate and glass alike)."""
+def tag(label: str, size: int, longest: int = 14) -> TextBlock:
+    """A well's name on a small dark pill (readable over ink, substrate and glass alike);
+    names longer than ``longest`` characters are cut with an ellipsis."""
+    if len(label) > longest:
+        label = label[: longest - 1] + "\u2026"
     return _tag(label, size)
 
 

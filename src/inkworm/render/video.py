@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from inkworm.check import check
 from inkworm.errors import InputError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
 from inkworm.topology import EdgeOrder, Topology
 from inkworm.trace import AutoConnect, Mode, Trace
-from inkworm.views import topology_of
+from inkworm.views import NameMatcher, topology_of
 from inkworm.worm import simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
@@ -42,7 +43,27 @@ def load_run(input_path: str, spec: RunSpec) -> tuple[Topology, Trace]:
     if isinstance(loaded, Topology):
         trace = simulate(loaded, spec.launch, spec.mode, spec.edge_order, spec.auto_connect)
         return loaded, trace
-    return topology_of(loaded, Path(input_path)), loaded
+    topology = topology_of(loaded, Path(input_path))
+    renderable(loaded, topology, input_path)
+    return topology, loaded
+
+
+def renderable(trace: Trace, topology: Topology, where: str) -> None:
+    """Refuse a trace that cannot be animated faithfully: one that breaks the worm's ordering
+    rules, or names nodes its topology does not have. A truncated trace is drawn as far as it
+    goes (the checker's 'outcome' rule is the only one let through)."""
+    violations = [v for v in check(trace) if v.rule != "outcome"]
+    if violations:
+        first = violations[0]
+        raise InputError(f"seq {first.seq}: {first.message} (inkworm check lists all "
+                         f"{len(violations)})", where, first.line)
+    match = NameMatcher(topology.nodes)
+    for e in trace.events:
+        for name in (e.node, getattr(e, "to", None), getattr(e, "source", None),
+                     getattr(e, "neighbor", None)):
+            if isinstance(name, str) and match(name) is None:
+                graph = topology.source or "the derived topology"
+                raise InputError(f"node '{name}' is not in {graph}", where, e.line)
 
 
 def default_output(input_path: str, trace: Trace, fmt: str) -> Path:
