@@ -33,4 +33,22 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,render]'
 .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
+
+# reveal.js for `inkworm slides` (no download at run time): from the npm registry
+REVEAL_VERSION=6.0.1
+REVEAL_DIR=.venv/share/inkworm/reveal.js-$REVEAL_VERSION
+if [ ! -f "$REVEAL_DIR/dist/reveal.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm \
+      >/dev/null
+  fi
+  pack=$(mktemp -d)
+  (cd "$pack" && npm pack --silent "reveal.js@$REVEAL_VERSION" >/dev/null)
+  mkdir -p "$REVEAL_DIR"
+  tar -xzf "$pack"/reveal.js-$REVEAL_VERSION.tgz -C "$REVEAL_DIR" --strip-components=1 package/dist
+  rm -rf "$pack"
+fi
 echo "bootstrap: ready ($(.venv/bin/python --version), $(elixir --version 2>/dev/null | tail -1))"

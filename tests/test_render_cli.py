@@ -129,3 +129,23 @@ def test_every_scene_script_renders(script: Path, scene: str, tmp_path: Path) ->
     assert len(videos) == 1
     with av.open(str(videos[0])) as container:
         assert sum(1 for _ in container.decode(video=0)) > 100
+
+
+def test_slides_make_one_self_contained_deck(tmp_path: Path) -> None:
+    out = tmp_path / "deck.html"
+    proc = inkworm("slides", str(GRAPHS / "bowtie.dot"), "-q", "l", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.count("<section") == 7  # a b c d e f, then the result
+    assert html.count("data:video/mp4;base64") == 7
+    assert 'src="http' not in html and 'href="http' not in html
+    assert [p.name for p in tmp_path.iterdir()] == ["deck.html"]
+
+
+def test_slides_without_reveal_js_say_how_to_get_it(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "inkworm", "slides", str(GRAPHS / "triangle.dot"),
+                           "-o", str(tmp_path / "deck.html")], capture_output=True, text=True,
+                          check=False, env={**os.environ, "INKWORM_REVEAL_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "run 'make setup'" in proc.stderr
+    assert list(tmp_path.iterdir()) == []

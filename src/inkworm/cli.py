@@ -194,6 +194,34 @@ def render(input_path: str, launch: str | None, mode: str, edge_order: str, auto
     _echo_err(f"wrote {done}")
 
 
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@worm_options
+@click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]), default="m",
+              show_default=True, help="480p15, 720p30, 1080p60, 2160p60.")
+@click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
+              show_default=True, help="Equal steps, or proportional to t_us.")
+@click.option("--duration", type=click.FloatRange(min=0.5), metavar="SECONDS",
+              help="Fit the whole run in this many seconds.")
+@click.option("-o", "--output", metavar="FILE.html",
+              help="The deck (default: renders/<input>-<mode>.html).")
+def slides(input_path: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
+           quality: str, timing: str, duration: float | None, output: str | None) -> None:
+    """Turn INPUT into a self-contained reveal.js deck, one slide per visit."""
+    from inkworm.render.board import RenderOptions
+    from inkworm.render.slides import make_deck
+    from inkworm.render.timeline import Timing
+    from inkworm.render.video import RunSpec, default_output, load_run, print_progress
+
+    topology, trace = load_run(input_path, RunSpec(launch, Mode(mode), EdgeOrder(edge_order),
+                                                   AutoConnect(auto_connect)))
+    _warn(topology)
+    target = output or str(default_output(input_path, trace, "html"))
+    options = RenderOptions(timing=Timing(timing), duration=duration)
+    done = make_deck(topology, trace, target, quality, options, progress=print_progress)
+    _echo_err(f"wrote {done}")
+
+
 @cli.command(name="check")
 @click.argument("trace_path", metavar="TRACE")
 @click.option("--graph", metavar="DOT", help="Also diff the result against this topology.")
