@@ -14,8 +14,6 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 
-import networkx as nx
-
 from inkworm.errors import InputError
 from inkworm.topology import Topology, locate
 
@@ -45,6 +43,8 @@ def pinned_positions(topology: Topology) -> Positions:
 
 def spring_layout(topology: Topology, seed: int) -> Positions:
     """networkx spring layout, seeded; pinned nodes stay where the DOT file puts them."""
+    import networkx as nx
+
     graph = topology.to_networkx()
     pinned = pinned_positions(topology)
     if len(topology.nodes) == 1:

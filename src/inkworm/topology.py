@@ -16,11 +16,12 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from inkworm.errors import InputError, read_text
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Attrs = Mapping[str, str]
 
@@ -67,6 +68,8 @@ class Topology:
 
     def to_networkx(self) -> nx.Graph:
         """A fresh networkx graph with every node and edge attribute (callers may mutate it)."""
+        import networkx as nx  # imported when needed: it is half of inkworm's start-up time
+
         graph = nx.Graph(name=self.name, **self.graph_attrs)
         for n in self.nodes:
             graph.add_node(n, **self.node_attrs.get(n, {}))
