@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,8 @@ def test_hostile_input(row: list[str], tmp_path: Path, huge: Path,
         assert expect in stderr, stderr
     else:
         assert expect in stdout, stdout
-    assert (not out.exists() and not out.parent.exists()) or not any(out.parent.iterdir())
+    assert not out.exists()
+    assert not out.parent.exists() or not any(out.parent.iterdir())
 
 
 WEIRD_BUT_VALID = ["html_ports_unicode.dot", "long_name.dot", "directed.dot"]
@@ -86,5 +88,49 @@ def test_names_inside_a_trace_never_choose_paths(tmp_path: Path) -> None:
     trace.header = dataclasses.replace(trace.header, graph="../../../../etc/bowtie.dot")
     path = tmp_path / "evil.jsonl"
     save_trace(trace, path)
-    assert topology_of(load_trace(path), path).path == str(GRAPHS / "bowtie.dot")
+    assert topology_of(load_trace(path), path).name == "derived"  # nothing beside it
+    shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "bowtie.dot")
+    assert topology_of(load_trace(path), path).path == str(tmp_path / "bowtie.dot")
     assert default_output(str(path), trace, "mp4") == Path("renders/evil-naive.mp4")
+
+
+def test_a_fixed_probe_log_is_a_valid_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    """With the fixed probe only the launcher's greeting reaches its console."""
+    from inkworm import check
+    from inkworm.importlog import import_log
+
+    trace = import_log(CORPUS / "hostile" / "fixed_mode.log", Mode.FIXED)
+    assert check(trace) == []
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with pytest.raises(SystemExit):
+            main(["simulate", str(GRAPHS / "bowtie.dot"), "-o", str(tmp_path / "t.jsonl")])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "t.jsonl").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_huge_trace_is_refused_before_writing(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """30,000 greetings: a 0.5 MB log whose trace v1 would be ~4 GB (quadratic visited sets)."""
+    log = tmp_path / "big.log"
+    greetings = "\n".join(f"Hello from n{i}" for i in range(1, 30_000))
+    log.write_text(f"Launching from n0\n{greetings}\n%{{n0: []}}\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as info:
+        main(["import-log", str(log), "-o", str(tmp_path / "big.jsonl")])
+    _, err = capsys.readouterr()
+    assert info.value.code == 2
+    assert "inkworm: the trace would be ~3." in err and "GiB" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.log"]
+
+
+def test_dot_export_is_stable_with_backslashes() -> None:
+    from inkworm import parse_dot, to_dot
+
+    once = to_dot(parse_dot('graph { "a\\\\b" -- c; }'))
+    assert to_dot(parse_dot(once)) == once

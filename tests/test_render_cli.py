@@ -149,3 +149,34 @@ def test_slides_without_reveal_js_say_how_to_get_it(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "run 'make setup'" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_connections_between_any_nodes_and_clock_steps_render(tmp_path: Path) -> None:
+    """Valid traces the checker accepts must render: a connection between two nodes that are
+    not the launcher (etched), a reconnect over an existing channel (nothing etched), and a
+    clock that steps back by a microsecond between nodes."""
+    import dataclasses
+
+    from inkworm import check
+    from inkworm.render.board import Board
+    from inkworm.trace import Connect, Disconnect, Trace
+
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    base = simulate(topology, mode=Mode.FIXED)
+    events = list(base.events)
+    at = next(i for i, e in enumerate(events) if e.kind.value == "probe_start" and e.node == "e")
+    t = events[at].t_us
+    extra = [Connect(0, t, "b", "e"), Connect(0, t, "e", "b"),
+             Disconnect(0, t, "a", "c", ":connection_closed"), Connect(0, t - 1, "a", "c")]
+    events[at + 1 : at + 1] = extra
+    trace = Trace(base.header, [dataclasses.replace(e, seq=i) for i, e in enumerate(events)])
+    assert [v.rule for v in check(trace)] == ["time"]
+    from inkworm.render.video import renderable
+
+    renderable(trace, topology, "odd.jsonl")  # the clock step is no reason to refuse
+    out = render(topology, trace, tmp_path / "odd.png", "l", "png")
+    assert Image.open(out).size == (854, 480)
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 427,
+                  240)
+    board.finish()
+    assert ("b", "e") in board.chip.walls and ("a", "c") not in board.chip.walls

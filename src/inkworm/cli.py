@@ -6,19 +6,20 @@ shows one); outputs are written atomically, so a failed command leaves no partia
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
 
 from inkworm import views
 from inkworm.check import check
-from inkworm.errors import InputError, read_text
+from inkworm.errors import InputError
+from inkworm.inputs import load_input
 from inkworm.output import atomic_text
-from inkworm.topology import EdgeOrder, Topology, load_dot, parse_dot, to_dot
-from inkworm.trace import AutoConnect, Mode, Trace, load_trace, parse_trace, write_trace
+from inkworm.topology import EdgeOrder, Topology, load_dot, to_dot
+from inkworm.trace import AutoConnect, Crash, Mode, Trace, load_trace, write_trace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,19 +40,6 @@ def _emit(text_writer: Callable[[IO[str]], object], out: str | None) -> None:
         return
     with atomic_text(out) as stream:
         text_writer(stream)
-
-
-def load_input(path: str) -> Topology | Trace:
-    """A DOT topology or a trace, told apart by suffix, else by content."""
-    suffix = Path(path).suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        return load_trace(path)
-    if suffix in (".dot", ".gv"):
-        return load_dot(path)
-    text = read_text(path, "input")
-    if text.lstrip().startswith("{"):
-        return parse_trace(text.splitlines(keepends=True), path)
-    return parse_dot(text, source=Path(path).name, path=path)
 
 
 def worm_options(func: F) -> F:
@@ -138,7 +126,7 @@ def _delays(items: tuple[str, ...]) -> dict[str, int]:
     delays: dict[str, int] = {}
     for item in items:
         node, sep, ms = item.partition("=")
-        if not sep or not ms.isdigit():
+        if not sep or not re.fullmatch(r"[0-9]+", ms):
             raise click.UsageError(f"--delay {item}: expected NODE=MS")
         delays[node] = int(ms)
     return delays
@@ -155,70 +143,78 @@ def cluster(graph: str) -> None:
     click.echo(to_dot(Topology.from_edges([(a, b) for a, b in edges], sorted(observed))), nl=False)
 
 
-@cli.command()
-@click.argument("input_path", metavar="INPUT")
-@worm_options
-@click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]), default="l",
-              show_default=True, help="480p15, 720p30, 1080p60, 2160p60.")
-@click.option("--format", "fmt", type=click.Choice(["mp4", "gif", "webm", "png"]),
-              default="mp4", show_default=True, help="png: the last frame.")
-@click.option("--transparent", is_flag=True, help="No background outside the chip.")
-@click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
-              show_default=True, help="Equal steps, or proportional to t_us.")
-@click.option("--duration", type=click.FloatRange(min=0.5), metavar="SECONDS",
-              help="Fit the whole run in this many seconds.")
-@click.option("--layout", "layout_name", default="auto", show_default=True,
-              help="auto (DOT pos, else neato), neato, spring, circular.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Layout seed.")
-@click.option("-o", "--output", metavar="FILE",
-              help="Output file (default: renders/<input>-<mode>.<format>).")
-def render(input_path: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
-           quality: str, fmt: str, transparent: bool, timing: str, duration: float | None,
-           layout_name: str, seed: int, output: str | None) -> None:
-    """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
+def picture_options(func: F) -> F:
+    """Options shared by the commands that draw a run (render, slides)."""
+    decorators = [
+        click.argument("input_path", metavar="INPUT"),
+        worm_options,
+        click.option("--graph", metavar="DOT",
+                     help="The topology of a trace INPUT (default: the DOT file its header "
+                          "names, beside it; else derived from the trace)."),
+        click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]), default="l",
+                     show_default=True, help="480p15, 720p30, 1080p60, 2160p60."),
+        click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
+                     show_default=True, help="Equal steps, or proportional to t_us."),
+        click.option("--duration", type=click.FloatRange(min=0.5), metavar="SECONDS",
+                     help="Fit the whole run in this many seconds."),
+        click.option("--layout", "layout_name", default="auto", show_default=True,
+                     help="auto (DOT pos, else neato/sfdp), neato, sfdp, spring, circular."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Layout seed."),
+        click.option("--transparent", is_flag=True, help="No background outside the chip."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
+    """Load the run and build the render options from the shared picture options."""
     from inkworm.layout import LAYOUTS
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
-    from inkworm.render.video import RunSpec, default_output, load_run, print_progress
+    from inkworm.render.video import RunSpec, load_run
+
+    if kw["layout_name"] not in LAYOUTS:
+        raise click.UsageError(f"--layout must be one of {', '.join(LAYOUTS)}")
+    spec = RunSpec(kw["launch"], Mode(kw["mode"]), EdgeOrder(kw["edge_order"]),
+                   AutoConnect(kw["auto_connect"]))
+    topology, trace = load_run(kw["input_path"], spec, kw["graph"])
+    _warn(topology)
+    options = RenderOptions(timing=Timing(kw["timing"]), duration=kw["duration"],
+                            layout=kw["layout_name"], seed=kw["seed"],
+                            transparent=kw["transparent"])
+    return topology, trace, options
+
+
+@cli.command()
+@picture_options
+@click.option("--format", "fmt", type=click.Choice(["mp4", "gif", "webm", "png"]),
+              default="mp4", show_default=True, help="png: the last frame.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Output file (default: renders/<input>-<mode>.<format>).")
+def render(fmt: str, output: str | None, **kw: Any) -> None:
+    """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
+    from inkworm.render.video import default_output, print_progress
     from inkworm.render.video import render as run
 
-    if layout_name not in LAYOUTS:
-        raise click.UsageError(f"--layout must be one of {', '.join(LAYOUTS)}")
-    topology, trace = load_run(input_path, RunSpec(launch, Mode(mode), EdgeOrder(edge_order),
-                                                   AutoConnect(auto_connect)))
-    _warn(topology)
-    target = output or str(default_output(input_path, trace, fmt))
-    options = RenderOptions(timing=Timing(timing), duration=duration, layout=layout_name,
-                            seed=seed, transparent=transparent)
-    done = run(topology, trace, target, quality, fmt, options, progress=print_progress)
+    topology, trace, options = _picture(kw)
+    target = output or str(default_output(kw["input_path"], trace, fmt))
+    done = run(topology, trace, target, kw["quality"], fmt, options, progress=print_progress)
     _echo_err(f"wrote {done}")
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT")
-@worm_options
-@click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]), default="m",
-              show_default=True, help="480p15, 720p30, 1080p60, 2160p60.")
-@click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
-              show_default=True, help="Equal steps, or proportional to t_us.")
-@click.option("--duration", type=click.FloatRange(min=0.5), metavar="SECONDS",
-              help="Fit the whole run in this many seconds.")
+@picture_options
 @click.option("-o", "--output", metavar="FILE.html",
               help="The deck (default: renders/<input>-<mode>.html).")
-def slides(input_path: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
-           quality: str, timing: str, duration: float | None, output: str | None) -> None:
+def slides(output: str | None, **kw: Any) -> None:
     """Turn INPUT into a self-contained reveal.js deck, one slide per visit."""
-    from inkworm.render.board import RenderOptions
     from inkworm.render.slides import make_deck
-    from inkworm.render.timeline import Timing
-    from inkworm.render.video import RunSpec, default_output, load_run, print_progress
+    from inkworm.render.video import default_output, print_progress
 
-    topology, trace = load_run(input_path, RunSpec(launch, Mode(mode), EdgeOrder(edge_order),
-                                                   AutoConnect(auto_connect)))
-    _warn(topology)
-    target = output or str(default_output(input_path, trace, "html"))
-    options = RenderOptions(timing=Timing(timing), duration=duration)
-    done = make_deck(topology, trace, target, quality, options, progress=print_progress)
+    topology, trace, options = _picture(kw)
+    target = output or str(default_output(kw["input_path"], trace, "html"))
+    done = make_deck(topology, trace, target, kw["quality"], options, progress=print_progress)
     _echo_err(f"wrote {done}")
 
 
@@ -308,7 +304,7 @@ def dot(input_path: str, output: str | None) -> None:
     if isinstance(loaded, Topology):
         topology = loaded
     else:
-        reported = views.result_map(loaded.events) or views.neighbor_lists(loaded.events)
+        reported = views.reported_map(loaded.events)
         topology = Topology.from_edges(sorted(views.map_edges(reported)), sorted(reported))
     _emit(lambda out: out.write(to_dot(topology)), output)
 
@@ -344,8 +340,8 @@ def summary_lines(trace: Trace, topology: Topology | None) -> list[str]:
     ]
     if outcome is None:
         lines.append("outcome: truncated (no result, no crash)")
-    elif outcome.kind.value == "crash":
-        lines.append(f"outcome: crash {getattr(outcome, 'reason', '')}")
+    elif isinstance(outcome, Crash):
+        lines.append(f"outcome: crash {outcome.reason}")
     result = views.result_map(trace.events)
     if result is not None:
         lines.append("result:")

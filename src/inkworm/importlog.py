@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from inkworm.errors import InputError, read_text
-from inkworm.trace import Event, Header, Mode, ProbeStart, Result, Source, Trace
+from inkworm.trace import Event, Header, Mode, NodeSet, ProbeStart, Result, Source, Trace
 
 _GREETING = re.compile(r"(Launching|Hello) from (\S+)")
 _ATOM = r':"(?:[^"\\]|\\.)*"|:[A-Za-z_][\w@.]*[?!]?'
@@ -21,6 +21,7 @@ _TOKEN = re.compile(
     rf'\s*(?:(?P<open>%\{{)|(?P<close>\}})|(?P<lbr>\[)|(?P<rbr>\])|(?P<comma>,)|(?P<arrow>=>)'
     rf'|(?P<key>"(?:[^"\\]|\\.)*":|[A-Za-z_][\w@.]*[?!]?:(?=\s))|(?P<atom>{_ATOM}))'
 )
+_BLANK_TAIL = re.compile(r"\s*\Z")
 _PROMPT = re.compile(r"^\s*iex(\([^)]*\))?\(\d+\)>\s?")
 
 
@@ -38,6 +39,7 @@ def parse_log(text: str, where: str = "<log>", mode: Mode = Mode.NAIVE) -> Trace
     visits: list[tuple[str, int]] = []
     result: dict[str, tuple[str, ...]] | None = None
     result_line = 0
+    greeted: set[str] = set()
     i = 0
     while i < len(lines):
         line = _PROMPT.sub("", lines[i])
@@ -52,9 +54,10 @@ def parse_log(text: str, where: str = "<log>", mode: Mode = Mode.NAIVE) -> Trace
             elif launch is None:
                 raise InputError(f"'Hello from {node}' before any 'Launching from' line",
                                  where, i + 1)
-            if node in dict(visits):
+            if node in greeted:
                 raise InputError(f"{node} greets twice: one run probes each node once",
                                  where, i + 1)
+            greeted.add(node)
             visits.append((node, i + 1))
         elif "%{" in line and launch is not None and result is None:
             result_line = i + 1
@@ -66,8 +69,10 @@ def parse_log(text: str, where: str = "<log>", mode: Mode = Mode.NAIVE) -> Trace
     if result is None:
         raise InputError("no result map (%{node: [...]}) after the greetings", where)
     order = [n for n, _ in visits]
-    events: list[Event] = [ProbeStart(seq, 0, node, frozenset(order[:seq]), line=line)
-              for seq, (node, line) in enumerate(visits)]
+    pos = {n: k for k, n in enumerate(order)}
+    # each visited set is a prefix of the visit order, shared (not copied) as in the simulator
+    events: list[Event] = [ProbeStart(seq, 0, node, NodeSet(order, pos, 0, seq), line=line)
+                           for seq, (node, line) in enumerate(visits)]
     events.append(Result(len(events), 0, launch, result, line=result_line))
     header = Header(launch=launch, mode=mode, source=Source.LOG, graph=None,
                     meta={"log": Path(where).name, "timing": "none"})
@@ -97,20 +102,24 @@ def _parse_map(lines: list[str], start: int, where: str) -> tuple[dict[str, tupl
         raise InputError(f"cannot read the result map: {err.args[0]}", where, line) from None
 
 
+def _unquote(text: str) -> str:
+    """``"a\\"b"`` → ``a"b``; a bare name as it is."""
+    if text.startswith('"'):
+        return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return text
+
+
 def _atom(token: str) -> str:
-    body = token[1:]
-    if body.startswith('"'):
-        return body[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return body
+    return _unquote(token[1:])
 
 
 def _map_tokens(text: str) -> dict[str, tuple[str, ...]]:
     tokens: list[tuple[str, str, int]] = []
     pos = 0
-    while pos < len(text) and text[pos:].strip():
+    while not _BLANK_TAIL.match(text, pos):
         m = _TOKEN.match(text, pos)
         if not m or m.lastgroup is None:
-            raise ValueError(f"unexpected text {text[pos:].strip()[:20]!r}", pos)
+            raise ValueError(f"unexpected text {text[pos:pos + 40].strip()[:20]!r}", pos)
         tokens.append((m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup)))
         pos = m.end()
     it = iter(tokens)
@@ -133,7 +142,7 @@ def _map_tokens(text: str) -> dict[str, tuple[str, ...]]:
             key = _atom(value)
             expect("arrow")
         else:
-            key = value[:-1].strip('"')
+            key = _unquote(value[:-1])
         expect("lbr")
         members: list[str] = []
         while True:

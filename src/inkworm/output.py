@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from inkworm.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
@@ -18,12 +20,20 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
     previous content, or stays absent.
     """
     target = Path(target)
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".part",
-                                    dir=parent)
+    if target.is_dir():
+        raise InputError("is a directory, cannot write a file there", target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".part",
+                                        dir=target.parent)
+    except OSError as err:
+        raise InputError(f"cannot write here: {err.strerror or err}", target) from None
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes 0600 files; give the output the mode any new file would get
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, target)

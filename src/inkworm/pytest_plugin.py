@@ -155,7 +155,8 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object,
     a, b = transcript(left.events), transcript(right.events)
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
-            return ["traces differ", f"first difference at event {i} (seq {i}):",
+            seq = left.events[i].seq
+            return ["traces differ", f"first difference at event {i} (seq {seq}):",
                     f"  left:  {x}", f"  right: {y}"]
     if len(a) != len(b):
         return ["traces differ", f"left has {len(a)} events, right has {len(b)}"]

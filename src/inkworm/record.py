@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from inkworm.errors import InputError
-from inkworm.output import atomic_path
 from inkworm.topology import EdgeOrder, Topology, locate
 from inkworm.trace import AutoConnect, Mode, Trace, load_trace
 
@@ -213,16 +212,6 @@ def record(topology: Topology, options: RecordOptions) -> Recording:
         trace = load_trace(trace_path)
     trace.path = None
     return Recording(trace, report)
-
-
-def record_to(topology: Topology, options: RecordOptions, out: str | os.PathLike[str]) -> Recording:
-    """:func:`record`, then write the trace to ``out`` atomically."""
-    from inkworm.trace import write_trace
-
-    recording = record(topology, options)
-    with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as stream:
-        write_trace(recording.trace, stream)
-    return recording
 
 
 def observe(topology: Topology) -> dict[str, list[str]]:

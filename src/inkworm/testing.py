@@ -23,7 +23,7 @@ from typing import Any
 
 from inkworm.check import RULES, check
 from inkworm.topology import EdgeOrder, Topology
-from inkworm.trace import Event, Trace
+from inkworm.trace import Event, ProbeStart, Trace
 from inkworm.views import (
     NameMatcher,
     describe,
@@ -73,8 +73,8 @@ def _topology(trace: Trace, topology: Topology | None) -> Topology:
     return topology if topology is not None else topology_of(trace, near)
 
 
-def _starts(trace: Trace) -> list[Event]:
-    return [e for e in trace.events if e.kind.value == "probe_start"]
+def _starts(trace: Trace) -> list[ProbeStart]:
+    return [e for e in trace.events if isinstance(e, ProbeStart)]
 
 
 # --- visit order ------------------------------------------------------------------------------
@@ -339,6 +339,12 @@ def assert_matches_snapshot(trace: Trace, path: str | os.PathLike[str],
         return True
     try:
         stored = json.loads(target.read_text(encoding="utf-8"))
+        if not isinstance(stored, dict) or not all(
+                isinstance(stored.get(k), list) for k in ("visit_order", "dfs_tree")):
+            raise ValueError("not an inkworm ordering snapshot")
+    except OSError as err:
+        raise TraceAssertionError(f"snapshot {target} cannot be read: {err.strerror or err}",
+                                  trace) from None
     except ValueError as err:
         raise TraceAssertionError(f"snapshot {target} is not JSON ({err}); update it",
                                   trace) from None

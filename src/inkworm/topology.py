@@ -153,7 +153,7 @@ def quote_id(name: str) -> str:
     """A DOT identifier for ``name``, quoted only when it has to be."""
     if _PLAIN_ID.fullmatch(name) and name.lower() not in _KEYWORDS:
         return name
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + name.replace('"', '\\"') + '"'
 
 
 def _parse_one(text: str, where: str) -> Mapping[str, Any]:

@@ -2,9 +2,9 @@
 
 A trace is a header plus a stream of typed events. Sets of nodes (``visited``, ``keys``) are
 kept as :class:`~collections.abc.Set` values and written sorted; ``neighbors.nodes`` keeps the
-runtime's order. :func:`read_trace` validates as it reads and raises :class:`InputError` with
+runtime's order. :func:`load_trace` validates as it reads and raises :class:`InputError` with
 the file and line for anything that is not trace v1; a trace without ``result``/``crash`` is
-readable but marked :attr:`Trace.truncated`.
+readable but marked :attr:`Trace.truncated`; a header with no event at all is not.
 """
 
 from __future__ import annotations
@@ -287,8 +287,30 @@ def dumps_line(obj: Mapping[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False) + "\n"
 
 
+#: Refuse to write a trace larger than this (trace v1 repeats the visited set in every
+#: probe_start and call, so its size grows with the square of the number of nodes).
+MAX_TRACE_BYTES = 1 << 30
+
+
+def estimated_size(trace: Trace) -> int:
+    """Roughly how many bytes :func:`write_trace` will write (cheap: no serialisation)."""
+    names = sum(len(getattr(e, "visited", ())) + len(getattr(e, "keys", ()))
+                + len(getattr(e, "nodes", ())) for e in trace.events)
+    longest = max((len(e.node) for e in trace.events[:1000]), default=1)
+    return 80 * len(trace.events) + (longest + 4) * names
+
+
 def write_trace(trace: Trace, out: IO[str]) -> None:
-    """Write a trace as JSON Lines to an open text stream."""
+    """Write a trace as JSON Lines to an open text stream.
+
+    Raises :class:`InputError` before writing anything when the trace would exceed
+    :data:`MAX_TRACE_BYTES`.
+    """
+    size = estimated_size(trace)
+    if size > MAX_TRACE_BYTES:
+        raise InputError(f"the trace would be ~{size / 2**30:.1f} GiB (trace v1 repeats the "
+                         f"visited set in every probe_start and call: {len(trace.events):,} "
+                         "events); refusing to write it")
     out.write(dumps_line(header_to_json(trace.header)))
     for event in trace.events:
         out.write(dumps_line(event_to_json(event)))
@@ -317,7 +339,15 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
 
 def read_trace_bytes(data: bytes, where: str) -> Trace:
     """Validate a trace given as bytes (for stdin and tests)."""
-    return parse_trace(decode_text(data, where, "trace").splitlines(keepends=True), where)
+    return parse_trace(split_lines(decode_text(data, where, "trace")), where)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines ended by ``\\n`` only (JSON strings may hold U+2028 and other line breaks that
+    ``str.splitlines`` would cut at)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def parse_trace(lines: Iterable[str], where: str = "<trace>") -> Trace:
@@ -339,7 +369,7 @@ def parse_trace(lines: Iterable[str], where: str = "<trace>") -> Trace:
                 obj, end = _scan(text, 0)
                 if end < len(text) and text[end:].strip():
                     raise ValueError("extra data")
-            except (ValueError, StopIteration):
+            except (ValueError, StopIteration, RecursionError):
                 if not text.strip():
                     continue
                 if not text.endswith("\n"):
@@ -377,6 +407,8 @@ def _json_line(text: str, where: str, lineno: int) -> dict[str, Any]:
         raise InputError("binary data (NUL byte), not a trace file", where, lineno)
     try:
         obj = json.loads(text)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", where, lineno) from None
     except ValueError as err:
         raise InputError(f"not valid JSON: {getattr(err, 'msg', err)}", where, lineno) from None
     if not isinstance(obj, dict):
@@ -475,7 +507,8 @@ _PARSERS: dict[Any, tuple[Kind, Any, tuple[tuple[str, Callable[[Any], Any]], ...
 def _parse_event(obj: Any, where: str, line: int) -> Event:
     """Fast path: a well-formed event; anything else goes to :func:`_event_error`."""
     if type(obj) is dict:
-        parser = _PARSERS.get(obj.get("kind"))
+        kind = obj.get("kind")
+        parser = _PARSERS.get(kind) if type(kind) is str else None
         seq, t_us, node = obj.get("seq"), obj.get("t_us"), obj.get("node")
         if parser is not None and type(seq) is int and type(t_us) is int \
                 and type(node) is str and node:
@@ -493,7 +526,7 @@ def _event_error(obj: Any, where: str, line: int) -> InputError:
     raw_kind = obj.get("kind")
     try:
         kind = Kind(raw_kind)
-    except ValueError:
+    except (ValueError, TypeError):
         what = "missing field 'kind'" if raw_kind is None else f"unknown event kind {raw_kind!r}"
         return InputError(what, where, line)
     for name in ("seq", "t_us"):

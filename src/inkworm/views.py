@@ -7,7 +7,7 @@ topology by :class:`NameMatcher` (exact name first, then the part before ``@``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,12 @@ def result_map(events: Iterable[Event]) -> dict[str, tuple[str, ...]] | None:
 def neighbor_lists(events: Iterable[Event]) -> dict[str, tuple[str, ...]]:
     """What ``nodes()`` returned on each probed node, in the runtime's order."""
     return {e.node: e.nodes for e in events if isinstance(e, Neighbors)}
+
+
+def reported_map(events: Sequence[Event]) -> dict[str, tuple[str, ...]]:
+    """The worm's answer: its result, or (crashed, cut short) what its probes reported."""
+    result = result_map(events)
+    return result if result is not None else neighbor_lists(events)
 
 
 def connections(events: Iterable[Event]) -> list[Edge]:
@@ -95,9 +101,7 @@ class TopologyDiff:
 def topology_diff(trace: Trace, topology: Topology) -> TopologyDiff:
     """Compare the trace's result (or, if it has none, what its probes saw) with ``topology``."""
     match = NameMatcher(topology.nodes)
-    reported = result_map(trace.events)
-    if reported is None:
-        reported = neighbor_lists(trace.events)
+    reported = reported_map(trace.events)
     names = {n for n in trace_nodes(trace)}
     unknown = sorted(n for n in names if match(n) is None)
     claimed = {_pair(*(match(x) or x for x in e)) for e in map_edges(reported)}
@@ -110,11 +114,6 @@ def topology_diff(trace: Trace, topology: Topology) -> TopologyDiff:
         unreached=[n for n in topology.nodes if n not in reached],
         unknown=unknown,
     )
-
-
-def spurious_edges(trace: Trace, topology: Topology) -> list[Edge]:
-    """Edges the worm reported that the topology does not have."""
-    return topology_diff(trace, topology).spurious
 
 
 def trace_nodes(trace: Trace) -> list[str]:
@@ -171,25 +170,19 @@ def derived_topology(trace: Trace) -> Topology:
     Every ``nodes()`` list (or the result map) gives edges; connections the run itself made
     (``connect`` events) are taken out. Nodes are listed in visit order.
     """
-    reported = neighbor_lists(trace.events) or result_map(trace.events) or {}
+    reported = reported_map(trace.events)
     made = set(connections(trace.events))
     edges = sorted(e for e in map_edges(reported) if e not in made)
     nodes = list(dict.fromkeys([*visit_order(trace.events), *reported]))
     return Topology.from_edges(edges, nodes or [trace.header.launch], name="derived")
 
 
-GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
-
-
 def topology_of(trace: Trace, near: Path | None = None) -> Topology:
-    """The topology a trace was made on: the DOT file its header names, looked up beside
-    ``near`` (the trace file), in ``./graphs`` and in the project's ``graphs/`` (only the file
-    name is used, never a path from inside the file); else :func:`derived_topology`."""
-    if trace.header.graph:
-        name = Path(trace.header.graph).name
-        folders = [near.parent] if near is not None else []
-        for folder in [*folders, Path.cwd() / "graphs", GRAPHS]:
-            candidate = folder / name
-            if candidate.is_file():
-                return load_dot(candidate)
+    """The topology a trace was made on: the DOT file its header names, beside ``near`` (the
+    trace file; only the file name is used, never a path from inside the file), else
+    :func:`derived_topology`. Give the DOT file explicitly where it lives elsewhere."""
+    if trace.header.graph and near is not None:
+        candidate = near.parent / Path(trace.header.graph).name
+        if candidate.is_file():
+            return load_dot(candidate)
     return derived_topology(trace)

@@ -28,6 +28,7 @@ Virtual time comes from a deterministic :class:`Latency` model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
@@ -83,7 +84,7 @@ class Latency:
         values: dict[str, int] = {}
         for item in filter(None, (part.strip() for part in spec.split(","))):
             key, sep, raw = item.partition("=")
-            if not sep or key not in names or not raw.isdigit():
+            if not sep or key not in names or not re.fullmatch(r"[0-9]+", raw):
                 raise InputError(f"bad latency '{item}': expected NAME=MICROSECONDS with NAME "
                                  f"in {', '.join(sorted(names))}")
             values[key] = int(raw)
@@ -105,7 +106,7 @@ class _Frame:
 def simulate(
     topology: Topology,
     launch: str | None = None,
-    mode: Mode = Mode.FIXED,
+    mode: Mode = Mode.NAIVE,
     edge_order: EdgeOrder = EdgeOrder.DOT,
     auto_connect: AutoConnect = AutoConnect.ALWAYS,
     latency: Latency | None = None,

@@ -20,7 +20,7 @@ from inkworm.render.painter import Painter
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step, StepKind, Timing
 from inkworm.topology import Topology
-from inkworm.trace import AutoConnect, ProbeEnd, ProbeStart, Result, Trace
+from inkworm.trace import AutoConnect, Crash, Error, Kill, ProbeEnd, ProbeStart, Result, Trace
 from inkworm.views import NameMatcher, map_edges
 
 LABELS_UP_TO = 40
@@ -73,10 +73,11 @@ class Board:
         self.f = Frame(width, height)
         match = NameMatcher(topology.nodes)
         self.launch = match(trace.header.launch) or trace.header.launch
-        self.steps = [_rename(s, match) for s in steps]
-        etched = [(s.node, s.peer) for s in self.steps if s.kind is StepKind.ETCH and s.peer]
         truth = topology.edge_set()
-        edges = [*topology.edges, *[e for e in etched if frozenset(e) not in truth]]
+        # a connection over an existing channel (a reconnect) etches nothing new
+        self.steps = [_unetch(_rename(s, match), truth) for s in steps]
+        etched = [(s.node, s.peer) for s in self.steps if s.kind is StepKind.ETCH and s.peer]
+        edges = [*topology.edges, *etched]
         left, top, right, bottom = self.f.chip
         margin = 0.09 * min(right - left, bottom - top)
         inner = (left + margin, top + margin, right - margin, bottom - margin)
@@ -108,7 +109,7 @@ class Board:
                  0.015 * f.width, 0.022 * f.height)
         items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
                  (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
-        if any(e.kind.value in ("error", "kill", "crash") for e in self.trace.events):
+        if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events):
             items.append((P.FAULT, "failed / stopped"))
         size = f.size(0.032)
         y = 0.86 * f.height - len(items) * size * 1.45
@@ -273,6 +274,12 @@ def _rows(items: Sequence[str], sep: str, width: int, max_rows: int) -> list[str
     if len(rows) > max_rows:
         rows = ["…", *rows[-(max_rows - 1):]]
     return rows
+
+
+def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
+    if step.kind is StepKind.ETCH and step.peer and frozenset((step.node, step.peer)) in truth:
+        return replace(step, peer=None)
+    return step
 
 
 def _rename(step: Step, match: NameMatcher) -> Step:

@@ -164,11 +164,13 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
         if pair in state.made:
             return None, 1
         state.made.add(pair)
-        other = e.peer if e.node == launch else e.node
-        caption = (f"{other} prints through {launch}'s group leader: "
-                   f"new channel {other}\u2013{launch}")
-        return Step(StepKind.ETCH, other, launch if other != launch else e.peer, caption,
-                    (e.seq,), e.t_us), 1
+        if launch in pair:  # the naive probe's output reaching the launcher's group leader
+            other = e.peer if e.node == launch else e.node
+            caption = (f"{other} prints through {launch}'s group leader: "
+                       f"new channel {other}\u2013{launch}")
+            return Step(StepKind.ETCH, other, launch, caption, (e.seq,), e.t_us), 1
+        caption = f"{e.node} connects to {e.peer}: new channel {e.node}\u2013{e.peer}"
+        return Step(StepKind.ETCH, e.node, e.peer, caption, (e.seq,), e.t_us), 1
     if isinstance(e, Disconnect):
         return Step(StepKind.FAULT, e.node, e.peer, f"{e.node} loses {e.peer}: {e.reason}",
                     (e.seq,), e.t_us, ok=False), 1
@@ -236,20 +238,3 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
         timed.append(replace(step, start=clock, duration=length))
         clock += length
     return timed
-
-
-def group_plays(steps: Sequence[Step], min_play: float) -> list[list[Step]]:
-    """Consecutive steps grouped so that every group lasts at least ``min_play`` seconds."""
-    groups: list[list[Step]] = []
-    current: list[Step] = []
-    for step in steps:
-        current.append(step)
-        if current[-1].end - current[0].start >= min_play:
-            groups.append(current)
-            current = []
-    if current:
-        if groups and current[-1].end - current[0].start < min_play:
-            groups[-1].extend(current)
-        else:
-            groups.append(current)
-    return groups
