@@ -96,7 +96,7 @@ def test_seq_gap_and_violation_format() -> None:
 def test_wrong_return_keys_are_named() -> None:
     trace = run(*RUNS[1])
     events = list(trace.events)
-    i = next(i for i, e in enumerate(events) if isinstance(e, Return) and e.source == "c")
+    i = next(i for i, e in enumerate(events) if isinstance(e, Return) and e.callee == "c")
     events[i] = dataclasses.replace(events[i], keys=frozenset({"c", "z"}))
     messages = [v.message for v in check(Trace(trace.header, events))]
     assert "return from c carries keys ['c', 'z'] but its probe ended with ['c']" in messages

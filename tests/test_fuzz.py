@@ -16,8 +16,9 @@ from conftest import CORPUS, GRAPHS
 from inkworm import InputError, Mode, load_dot, simulate
 from inkworm.errors import decode_text
 from inkworm.importlog import parse_log
+from inkworm.reader import read_trace_bytes
 from inkworm.topology import parse_dot
-from inkworm.trace import read_trace_bytes, write_trace
+from inkworm.trace import write_trace
 
 EXAMPLES = int(os.environ.get("INKWORM_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000,

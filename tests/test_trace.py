@@ -10,7 +10,8 @@ import pytest
 
 from conftest import CORPUS, GRAPHS
 from inkworm import InputError, Mode, check, load_dot, load_trace, save_trace, simulate
-from inkworm.trace import Kind, Source, parse_trace, write_trace
+from inkworm.reader import parse_trace
+from inkworm.trace import Kind, Source, write_trace
 from inkworm.views import transcript
 
 BAD = sorted((CORPUS / "trace" / "bad").glob("*.jsonl"))

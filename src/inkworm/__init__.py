@@ -9,8 +9,9 @@ Only the render stage imports manim.
 
 from inkworm.check import Violation, check
 from inkworm.errors import InputError
+from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, load_dot, parse_dot, to_dot
-from inkworm.trace import AutoConnect, Header, Kind, Mode, Source, Trace, load_trace, save_trace
+from inkworm.trace import AutoConnect, Header, Kind, Mode, Source, Trace, save_trace
 from inkworm.worm import Latency, simulate
 
 __all__ = [

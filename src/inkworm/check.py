@@ -155,7 +155,7 @@ class _Checker:
         probe = self.probes.get(e.node)
         if probe and probe.pending and not isinstance(e, _RUNTIME):
             callee = probe.pending.to
-            answers = isinstance(e, Return) and e.source == callee
+            answers = isinstance(e, Return) and e.callee == callee
             answers |= isinstance(e, Error) and e.to == callee
             if not answers:
                 self.flag(
@@ -278,20 +278,20 @@ class _Checker:
 
     def on_return(self, e: Return) -> None:
         probe = self.probes.get(e.node)
-        if probe is None or probe.pending is None or probe.pending.to != e.source:
-            self.flag(e, "nesting", f"return from {e.source} to {e.node} without a matching call")
+        if probe is None or probe.pending is None or probe.pending.to != e.callee:
+            self.flag(e, "nesting", f"return from {e.callee} to {e.node} without a matching call")
             return
         probe.pending = None
-        callee = self.probes.get(e.source)
+        callee = self.probes.get(e.callee)
         if callee is None:
-            self.flag(e, "nesting", f"return from {e.source}, whose probe never started")
+            self.flag(e, "nesting", f"return from {e.callee}, whose probe never started")
         elif callee.end_keys is None:
-            self.flag(e, "nesting", f"return from {e.source} before its probe ended")
+            self.flag(e, "nesting", f"return from {e.callee} before its probe ended")
         elif set(callee.end_keys) != set(e.keys):
             self.flag(
                 e,
                 "keys",
-                f"return from {e.source} carries keys {sorted(e.keys)} but its probe "
+                f"return from {e.callee} carries keys {sorted(e.keys)} but its probe "
                 f"ended with {sorted(callee.end_keys)}",
             )
         probe.added.update(e.keys)

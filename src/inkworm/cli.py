@@ -18,8 +18,9 @@ from inkworm.check import check
 from inkworm.errors import InputError
 from inkworm.inputs import load_input
 from inkworm.output import atomic_text
+from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, load_dot, to_dot
-from inkworm.trace import AutoConnect, Crash, Mode, Trace, load_trace, write_trace
+from inkworm.trace import AutoConnect, Crash, Mode, Trace, write_trace
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from inkworm.errors import InputError
+from inkworm.reader import load_trace
 from inkworm.topology import Topology, load_dot
-from inkworm.trace import Trace, load_trace
+from inkworm.trace import Trace
 
 TRACE_SUFFIXES = (".jsonl", ".json", ".ndjson")
 DOT_SUFFIXES = (".dot", ".gv")

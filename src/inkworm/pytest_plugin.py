@@ -26,9 +26,10 @@ import pytest
 
 pytest.register_assert_rewrite("inkworm.testing")
 
+from inkworm.reader import load_trace  # noqa: E402
 from inkworm.testing import TraceAssertionError, assert_matches_snapshot  # noqa: E402
 from inkworm.topology import EdgeOrder, Topology, load_dot  # noqa: E402
-from inkworm.trace import AutoConnect, Mode, Trace, load_trace  # noqa: E402
+from inkworm.trace import AutoConnect, Mode, Trace  # noqa: E402
 from inkworm.views import transcript  # noqa: E402
 
 

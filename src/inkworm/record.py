@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from inkworm.errors import InputError
+from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, locate
-from inkworm.trace import AutoConnect, Mode, Trace, load_trace
+from inkworm.trace import AutoConnect, Mode, Trace
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 #: Exit code of ``local_cluster.exs`` when the started cluster does not match the DOT file.

@@ -158,7 +158,8 @@ def _preorder(peers: Mapping[str, Sequence[str]], launch: str) -> list[str]:
 
 
 def _matches(e: Event, pattern: Pattern) -> bool:
-    fields = {"kind": e.kind.value, "node": e.node, "from": getattr(e, "source", None)}
+    # "from" is the JSON name of a return's callee; other keys are the event's own fields
+    fields = {"kind": e.kind.value, "node": e.node, "from": getattr(e, "callee", None)}
     for key, value in pattern.items():
         actual = fields[key] if key in fields else getattr(e, key, None)
         if actual != value:

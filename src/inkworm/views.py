@@ -121,10 +121,8 @@ def trace_nodes(trace: Trace) -> list[str]:
     seen: dict[str, None] = {trace.header.launch: None}
     for e in trace.events:
         seen.setdefault(e.node, None)
-        for attr in ("to", "source", "peer", "neighbor"):
-            value = getattr(e, attr, None)
-            if isinstance(value, str):
-                seen.setdefault(value, None)
+        for other in e.others():
+            seen.setdefault(other, None)
         if isinstance(e, Neighbors):
             for n in e.nodes:
                 seen.setdefault(n, None)
@@ -152,7 +150,7 @@ def describe(e: Event) -> str:
     elif isinstance(e, Result):
         detail = " ".join(f"{k}:{nodes(v, keep_order=True)}" for k, v in sorted(e.map.items()))
     else:
-        parts = [getattr(e, a) for a in ("to", "source", "neighbor", "peer") if hasattr(e, a)]
+        parts = list(e.others())
         parts += [nodes(e.keys)] if hasattr(e, "keys") else []
         parts += [e.reason] if hasattr(e, "reason") else []
         detail = " ".join(parts)

@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 import numpy as np
 from manim import Animation, Camera, Mobject, Scene, config
 
+from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.topology import EdgeOrder, Topology, load_dot
-from inkworm.trace import AutoConnect, Mode, Trace, load_trace
+from inkworm.trace import AutoConnect, Mode, Trace
 from inkworm.worm import simulate
 
 __all__ = ["Board", "InkAdvance", "InkCamera", "InkLayer", "InkScene", "RenderOptions"]

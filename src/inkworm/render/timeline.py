@@ -154,10 +154,10 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
         return Step(StepKind.SKIP, e.node, e.neighbor,
                     f"{e.node} skips {e.neighbor}: already visited", (e.seq,), e.t_us), 1
     if isinstance(e, Return):
-        if state.stack and state.stack[-1] == e.source:
+        if state.stack and state.stack[-1] == e.callee:
             state.stack.pop()
-        return Step(StepKind.RETURN, e.source, e.node,
-                    f"{e.source} reports back to {e.node}: [{_names(sorted(e.keys))}]", (e.seq,),
+        return Step(StepKind.RETURN, e.callee, e.node,
+                    f"{e.callee} reports back to {e.node}: [{_names(sorted(e.keys))}]", (e.seq,),
                     e.t_us), 1
     if isinstance(e, Connect):
         pair = frozenset((e.node, e.peer))

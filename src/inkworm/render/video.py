@@ -61,9 +61,8 @@ def renderable(trace: Trace, topology: Topology, where: str) -> None:
                          f"{len(violations)})", where, first.line)
     match = NameMatcher(topology.nodes)
     for e in trace.events:
-        for name in (e.node, getattr(e, "to", None), getattr(e, "source", None),
-                     getattr(e, "neighbor", None), getattr(e, "peer", None)):
-            if isinstance(name, str) and match(name) is None:
+        for name in (e.node, *e.others()):
+            if match(name) is None:
                 graph = topology.source or "the derived topology"
                 raise InputError(f"node '{name}' is not in {graph}", where, e.line)
 

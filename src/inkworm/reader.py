@@ -1,0 +1,255 @@
+"""Reading trace v1: a validating reader that names the file and line of the first fault.
+
+Anything that is not trace v1 (empty file, no header, header only, wrong version, unknown
+kind, missing fields, wrong types, a truncated line) raises :class:`InputError`; a trace
+without ``result``/``crash`` is read and marked :attr:`~inkworm.trace.Trace.truncated`. Lines
+are scanned with the C JSON scanner and events built through one fast path per kind, with
+the cyclic GC paused: a million events read in ~3 s.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from inkworm.errors import InputError, decode_text, gc_paused
+from inkworm.trace import (
+    EVENT_CLASSES,
+    FIELDS,
+    VERSION,
+    AutoConnect,
+    Event,
+    Header,
+    Kind,
+    Mode,
+    Source,
+    Trace,
+)
+
+
+def load_trace(path: str | os.PathLike[str]) -> Trace:
+    """Read and validate a trace file, streaming it line by line (see :func:`parse_trace`)."""
+    where = str(path)
+    if Path(path).is_dir():
+        raise InputError("is a directory, expected a trace file", where)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream, gc_paused():
+            return parse_trace(stream, where)
+    except OSError as err:
+        raise InputError(f"cannot read trace file: {err.strerror or err}", where) from None
+
+
+def read_trace_bytes(data: bytes, where: str) -> Trace:
+    """Validate a trace given as bytes (for stdin and tests)."""
+    return parse_trace(split_lines(decode_text(data, where, "trace")), where)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines ended by ``\\n`` only (JSON strings may hold U+2028 and other line breaks that
+    ``str.splitlines`` would cut at)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def parse_trace(lines: Iterable[str], where: str = "<trace>") -> Trace:
+    """Validate trace v1 lines; raise :class:`InputError` naming the line of the first fault."""
+    numbered = enumerate(lines, start=1)
+    lineno = 0
+    try:
+        header = None
+        for lineno, text in numbered:
+            if text.strip():
+                header = _parse_header(_json_line(text, where, lineno), where, lineno)
+                break
+        if header is None:
+            raise InputError("empty trace: no header line", where, 1)
+        events: list[Event] = []
+        append = events.append
+        for lineno, text in numbered:
+            try:
+                obj, end = _scan(text, 0)
+                if end < len(text) and text[end:].strip():
+                    raise ValueError("extra data")
+            except (ValueError, StopIteration, RecursionError):
+                if not text.strip():
+                    continue
+                if not text.endswith("\n"):
+                    raise InputError("truncated last line (not valid JSON)", where,
+                                     lineno) from None
+                obj = _json_line(text, where, lineno)
+            append(_parse_event(obj, where, lineno))
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8", where, _bad_utf8_line(lines, lineno + 1)) from None
+    if not events:
+        raise InputError("header only: the trace has no events", where, lineno or 1)
+    return Trace(header, events, where)
+
+
+def _bad_utf8_line(lines: Iterable[str], guess: int) -> int:
+    """The line of the first invalid UTF-8 byte (a text stream decodes ahead, by chunks)."""
+    name = getattr(lines, "name", None)
+    if not isinstance(name, str):
+        return guess
+    with open(name, "rb") as raw:
+        for lineno, data in enumerate(raw, start=1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno
+    return guess
+
+
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""The C scanner behind ``json.loads``, without its per-call wrappers (lines start with ``{``)."""
+
+
+def _json_line(text: str, where: str, lineno: int) -> dict[str, Any]:
+    if "\x00" in text:
+        raise InputError("binary data (NUL byte), not a trace file", where, lineno)
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", where, lineno) from None
+    except ValueError as err:
+        raise InputError(f"not valid JSON: {getattr(err, 'msg', err)}", where, lineno) from None
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", where, lineno)
+    return obj
+
+
+def _enum(cls: type[enum.Enum], obj: Mapping[str, Any], name: str, where: str, line: int,
+          required: bool = True) -> Any:
+    value = obj.get(name)
+    if value is None and not required:
+        return None
+    allowed = [m.value for m in cls]
+    if value not in allowed:
+        got = "missing" if value is None else f"got {value!r}"
+        raise InputError(f"header field '{name}' must be one of {allowed}, {got}", where, line)
+    return cls(value)
+
+
+def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
+    version = obj.get("inkworm_trace")
+    if "inkworm_trace" not in obj:
+        raise InputError("not an inkworm trace: line 1 has no 'inkworm_trace' field", where, line)
+    if version != VERSION or isinstance(version, bool):
+        raise InputError(f"unsupported trace version {version!r} (this reader knows 1)",
+                         where, line)
+    launch = obj.get("launch")
+    if not isinstance(launch, str) or not launch:
+        raise InputError("header field 'launch' must be a node name", where, line)
+    meta = obj.get("meta", {})
+    if not isinstance(meta, dict):
+        raise InputError("header field 'meta' must be an object", where, line)
+    graph = obj.get("graph")
+    if graph is not None and not isinstance(graph, str):
+        raise InputError("header field 'graph' must be a string", where, line)
+    edge_order = obj.get("edge_order")
+    if edge_order is not None and edge_order not in ("dot", "reverse"):
+        raise InputError(f"header field 'edge_order' must be 'dot' or 'reverse', got "
+                         f"{edge_order!r}", where, line)
+    known = {"inkworm_trace", "launch", "mode", "source", "graph", "edge_order",
+             "auto_connect", "meta"}
+    return Header(
+        launch=launch,
+        mode=_enum(Mode, obj, "mode", where, line),
+        source=_enum(Source, obj, "source", where, line),
+        graph=graph,
+        edge_order=edge_order,
+        auto_connect=_enum(AutoConnect, obj, "auto_connect", where, line, required=False),
+        meta=meta,
+        extra={k: v for k, v in obj.items() if k not in known},
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _names(v: Any) -> bool:
+    """A JSON list of strings (checked in C: the set of the items' types)."""
+    return type(v) is list and (not v or set(map(type, v)) == {str})
+
+
+def _check_str(v: Any) -> str | None:
+    return v if type(v) is str else None
+
+
+def _check_nodes(v: Any) -> tuple[str, ...] | None:
+    return tuple(v) if _names(v) else None
+
+
+def _check_set(v: Any) -> frozenset[str] | None:
+    return frozenset(v) if _names(v) else None
+
+
+def _check_map(v: Any) -> dict[str, tuple[str, ...]] | None:
+    if type(v) is not dict or not all(_names(nodes) for nodes in v.values()):
+        return None
+    return {k: tuple(nodes) for k, nodes in v.items()}
+
+
+_CHECKERS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "str": (_check_str, "a string"),
+    "nodes": (_check_nodes, "a list of node names"),
+    "set": (_check_set, "a list of node names"),
+    "map": (_check_map, "an object mapping node names to lists of node names"),
+}
+
+_MISSING = object()
+_PARSERS: dict[Any, tuple[Kind, Any, tuple[tuple[str, Callable[[Any], Any]], ...]]] = {
+    kind.value: (kind, EVENT_CLASSES[kind],
+                 tuple((name, _CHECKERS[typ][0]) for name, _attr, typ in FIELDS[kind]))
+    for kind in Kind
+}
+
+
+def _parse_event(obj: Any, where: str, line: int) -> Event:
+    """Fast path: a well-formed event; anything else goes to :func:`_event_error`."""
+    if type(obj) is dict:
+        kind = obj.get("kind")
+        parser = _PARSERS.get(kind) if type(kind) is str else None
+        seq, t_us, node = obj.get("seq"), obj.get("t_us"), obj.get("node")
+        if parser is not None and type(seq) is int and type(t_us) is int \
+                and type(node) is str and node:
+            values = [check(obj.get(name, _MISSING)) for name, check in parser[2]]
+            if None not in values:
+                event: Event = parser[1](seq, t_us, node, *values, line=line)
+                return event
+    raise _event_error(obj, where, line)
+
+
+def _event_error(obj: Any, where: str, line: int) -> InputError:
+    """The one-line error for an event line that is not valid trace v1."""
+    if not isinstance(obj, dict):
+        return InputError(f"expected a JSON object, got {type(obj).__name__}", where, line)
+    raw_kind = obj.get("kind")
+    try:
+        kind = Kind(raw_kind)
+    except (ValueError, TypeError):
+        what = "missing field 'kind'" if raw_kind is None else f"unknown event kind {raw_kind!r}"
+        return InputError(what, where, line)
+    for name in ("seq", "t_us"):
+        if name not in obj:
+            return InputError(f"{kind.value} event: missing field '{name}'", where, line)
+        if not _is_int(obj[name]):
+            return InputError(f"{kind.value} event: field '{name}' must be an integer, got "
+                              f"{obj[name]!r}", where, line)
+    node = obj.get("node")
+    if not isinstance(node, str) or not node:
+        what = "missing field 'node'" if node is None else "field 'node' must be a node name"
+        return InputError(f"{kind.value} event: {what}", where, line)
+    for name, _attr, typ in FIELDS[kind]:
+        if name not in obj:
+            return InputError(f"{kind.value} event: missing field '{name}'", where, line)
+        check, expected = _CHECKERS[typ]
+        if check(obj[name]) is None:
+            return InputError(f"{kind.value} event: field '{name}' must be {expected}", where,
+                              line)
+    return InputError(f"{kind.value} event: invalid", where, line)
