@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,20 @@ def expect_text(topology_text: str, warnings: tuple[str, ...], where: str) -> st
     lines = [topology_text.rstrip("\n")]
     lines += ["// warning: " + w.replace(where, "FILE") for w in warnings]
     return "\n".join(lines) + "\n"
+
+
+def assert_corpus_error(path: Path, load: Callable[[Path], object]) -> None:
+    """``load(path)`` fails with the one line its ``.err`` file holds: ``LOCATION|message``,
+    the location being what follows the path (``:3:5``, ``:2`` or nothing)."""
+    from inkworm import InputError
+
+    where, _, message = path.with_suffix(".err").read_text(encoding="utf-8").strip().partition("|")
+    with pytest.raises(InputError) as info:
+        load(path)
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(f"{path}{where}: "), text
+    assert message in text, text
 
 
 @pytest.fixture

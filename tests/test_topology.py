@@ -7,7 +7,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from conftest import CORPUS, GRAPHS, expect_text
+from conftest import CORPUS, GRAPHS, assert_corpus_error, expect_text
 from inkworm import EdgeOrder, InputError, Topology, load_dot, parse_dot, to_dot
 
 GOOD = sorted((CORPUS / "dot" / "good").glob("*.dot"))
@@ -23,13 +23,7 @@ def test_good_corpus(path: Path) -> None:
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
 def test_bad_corpus(path: Path) -> None:
-    where, _, message = path.with_suffix(".err").read_text(encoding="utf-8").strip().partition("|")
-    with pytest.raises(InputError) as info:
-        load_dot(path)
-    text = str(info.value)
-    assert "\n" not in text
-    assert text.startswith(f"{path}{where}: "), text
-    assert message in text
+    assert_corpus_error(path, load_dot)
 
 
 def test_bowtie_peers_in_connection_order() -> None:

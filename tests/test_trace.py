@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, GRAPHS
-from inkworm import InputError, Mode, check, load_dot, load_trace, save_trace, simulate
+from conftest import CORPUS, GRAPHS, assert_corpus_error
+from inkworm import Mode, check, load_dot, load_trace, save_trace, simulate
 from inkworm.reader import parse_trace
 from inkworm.trace import Kind, Source, write_trace
 from inkworm.views import transcript
@@ -59,13 +59,7 @@ def test_every_line_is_json_with_the_spec_fields() -> None:
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
 def test_unreadable_traces(path: Path) -> None:
-    where, _, message = path.with_suffix(".err").read_text(encoding="utf-8").strip().partition("|")
-    with pytest.raises(InputError) as info:
-        load_trace(path)
-    text = str(info.value)
-    assert "\n" not in text
-    assert text.startswith(f"{path}{where}: "), text
-    assert message in text, text
+    assert_corpus_error(path, load_trace)
 
 
 def test_truncated_trace_is_readable_but_says_so() -> None:

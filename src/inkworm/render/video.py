@@ -152,7 +152,10 @@ def mp4_to_gif(video: Path, gif: Path, colours: int = 96, noise: int = 10) -> Pa
 
 
 def print_progress(done: int, total: int) -> None:
-    """A one-line progress display on stderr."""
-    end = "\n" if done == total else ""
-    sys.stderr.write(f"\rrendering: section {done}/{total}{end}")
+    """Progress on stderr: one line redrawn on a terminal, a few lines in a log."""
+    if sys.stderr.isatty():
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\rrendering: section {done}/{total}{end}")
+    elif done == total or done * 4 // total != (done - 1) * 4 // total:
+        sys.stderr.write(f"rendering: section {done}/{total}\n")
     sys.stderr.flush()
