@@ -77,3 +77,13 @@ def test_decreasing_time_is_read_and_flagged() -> None:
     lines[3] = json.dumps(obj) + "\n"
     trace = parse_trace(lines)
     assert any("back in time" in v.message and v.line == 4 for v in check(trace))
+
+
+def test_lines_the_fast_parser_refuses_still_read_when_valid(tmp_path: Path) -> None:
+    """orjson refuses integers beyond 64 bits; the standard library reads them: still v1."""
+    header = '{"inkworm_trace": 1, "launch": "a", "mode": "naive", "source": "beam"}\n'
+    event = '{"seq": 0, "t_us": 123456789012345678901234567890, "node": "a", "kind": "kill"}\n'
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (header + event).encode())
+    trace = load_trace(path)
+    assert trace.events[0].t_us == 123456789012345678901234567890
