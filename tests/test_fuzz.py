@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import CORPUS, GRAPHS
-from inkworm import InputError, Mode, load_dot, simulate
+from inkworm import InputError, Mode, check, load_dot, simulate
 from inkworm.errors import decode_text
 from inkworm.importlog import parse_log
 from inkworm.reader import read_trace_bytes
@@ -91,6 +92,41 @@ def test_fuzz_trace_reader(data: bytes) -> None:
         read_trace_bytes(data, "fuzz.jsonl")
     except InputError as err:
         assert "\n" not in str(err)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+FIELDS = ["seq", "t_us", "node", "kind", "visited", "nodes", "neighbor", "to", "from", "keys",
+          "peer", "reason", "map"]
+
+
+@st.composite
+def json_mutated(draw: st.DrawFn) -> bytes:
+    """The seed trace with one field of one line (header included) set to any JSON value."""
+    lines = seed_trace().decode().splitlines()
+    index = draw(st.integers(0, len(lines) - 1))
+    obj = json.loads(lines[index])
+    key = draw(st.sampled_from([*FIELDS, "inkworm_trace", "launch", "mode", "meta"]))
+    if draw(st.booleans()):
+        obj[key] = draw(JSON)
+    else:
+        obj.pop(key, None)
+    lines[index] = json.dumps(obj)
+    return ("\n".join(lines) + "\n").encode()
+
+
+@FUZZ
+@given(json_mutated())
+def test_fuzz_trace_fields(data: bytes) -> None:
+    try:
+        trace = read_trace_bytes(data, "fuzz.jsonl")
+    except InputError as err:
+        assert "\n" not in str(err)
+        return
+    check(trace)  # a readable trace can always be checked
 
 
 @FUZZ
