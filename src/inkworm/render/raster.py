@@ -252,7 +252,9 @@ class Chip:
 def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: str | None,
                   transparent: bool, hidden: set[tuple[str, str]]) -> NDArray[np.uint8]:
     """The substrate, channel walls and wells, supersampled then downsampled (antialiased)."""
-    ss = 3 if g.width * g.height <= 1920 * 1080 else 2
+    # 3x supersampling for smooth walls; 2x where there are hundreds of channels (each is
+    # then a few pixels long, and drawing them dominates the chip's set-up)
+    ss = 3 if g.width * g.height <= 1920 * 1080 and len(g.routes) <= 300 else 2
     w, h = g.width * ss, g.height * ss
     bg = (0, 0, 0, 0) if transparent else (*P.BACKGROUND, 255)
     image = Image.new("RGBA", (w, h), bg)
