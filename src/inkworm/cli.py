@@ -173,7 +173,8 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
     from inkworm.layout import LAYOUTS
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
-    from inkworm.render.video import RunSpec, load_run
+    from inkworm.render.video import load_run
+    from inkworm.worm import RunSpec
 
     if kw["layout_name"] not in LAYOUTS:
         raise click.UsageError(f"--layout must be one of {', '.join(LAYOUTS)}")

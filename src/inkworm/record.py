@@ -30,7 +30,8 @@ from typing import Any
 from inkworm.errors import InputError
 from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, locate
-from inkworm.trace import AutoConnect, Mode, Trace
+from inkworm.trace import Trace
+from inkworm.worm import RunSpec
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 #: Exit code of ``local_cluster.exs`` when the started cluster does not match the DOT file.
@@ -63,13 +64,9 @@ class Fault:
 
 
 @dataclass(frozen=True)
-class RecordOptions:
-    """How to run the real worm."""
+class RecordOptions(RunSpec):
+    """How to run the real worm: the run itself, and what only a real cluster has."""
 
-    launch: str | None = None
-    mode: Mode = Mode.NAIVE
-    edge_order: EdgeOrder = EdgeOrder.DOT
-    auto_connect: AutoConnect = AutoConnect.ALWAYS
     timeout_ms: int = 10_000
     """erpc timeout of each probe call."""
     tolerant: bool = False

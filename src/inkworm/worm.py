@@ -91,6 +91,16 @@ class Latency:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """How the worm is run on a topology: where, which probe, which cluster settings."""
+
+    launch: str | None = None
+    mode: Mode = Mode.NAIVE
+    edge_order: EdgeOrder = EdgeOrder.DOT
+    auto_connect: AutoConnect = AutoConnect.ALWAYS
+
+
 @dataclass(slots=True)
 class _Frame:
     """One running probe: its node, its ``nodes()`` snapshot and its place in the fold."""

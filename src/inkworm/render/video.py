@@ -8,7 +8,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from inkworm.check import check
@@ -16,24 +15,14 @@ from inkworm.errors import InputError
 from inkworm.inputs import load_input
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
-from inkworm.topology import EdgeOrder, Topology, load_dot
-from inkworm.trace import AutoConnect, Mode, Trace
+from inkworm.topology import Topology, load_dot
+from inkworm.trace import Trace
 from inkworm.views import NameMatcher, topology_of
-from inkworm.worm import simulate
+from inkworm.worm import RunSpec, simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
              "k": "fourk_quality"}
 FORMATS = ("mp4", "gif", "webm", "png")
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """How to turn a DOT file into a run (ignored for traces)."""
-
-    launch: str | None = None
-    mode: Mode = Mode.NAIVE
-    edge_order: EdgeOrder = EdgeOrder.DOT
-    auto_connect: AutoConnect = AutoConnect.ALWAYS
 
 
 def load_run(input_path: str, spec: RunSpec,
