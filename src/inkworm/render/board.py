@@ -82,7 +82,9 @@ class Board:
         margin = 0.09 * min(right - left, bottom - top)
         inner = (left + margin, top + margin, right - margin, bottom - margin)
         centers = stretch(layout(topology, options.layout, options.seed), inner)
-        geometry = build(centers, edges, width, height, max_radius=height * 0.045)
+        pad = 0.025 * min(right - left, bottom - top)
+        geometry = build(centers, edges, width, height, max_radius=height * 0.045,
+                         apart=etched, bounds=(left + pad, top + pad, right - pad, bottom - pad))
         self.chip = Chip(geometry, self.f.chip, launch=self.launch,
                          transparent=options.transparent, extra_channels=etched)
         self.painter = Painter(self.chip, self.steps, self.launch)

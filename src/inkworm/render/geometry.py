@@ -7,6 +7,7 @@ clears is kept; if none does, the least bad one). Pure numpy: no manim, no drawi
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -84,24 +85,54 @@ def min_distance(points: NDArray[np.float64]) -> float:
 
 
 def build(centers: Mapping[str, Point], edges: Iterable[tuple[str, str]], width: int,
-          height: int, max_radius: float) -> Geometry:
-    """Size the wells from the closest pair, then route every channel."""
+          height: int, max_radius: float,
+          apart: Iterable[tuple[str, str]] = (), bounds: Box | None = None) -> Geometry:
+    """Size the wells from the closest pair, then route every channel.
+
+    Channels in ``apart`` (the ones the measurement etches later) are routed after the others
+    and kept as far from them as a clearing bend allows, so they never lie along an existing
+    channel. With ``bounds``, no bent channel leaves that box (the chip).
+    """
     names = list(centers)
     pts = np.array([centers[n] for n in names], dtype=np.float64).reshape(-1, 2)
     closest = min_distance(pts)
     radius = float(np.clip(0.3 * closest, 2.0, max_radius))
     channel = max(1.2, radius * 0.34)
     index = {n: i for i, n in enumerate(names)}
-    routes = {(u, v): route(pts, index[u], index[v], radius + channel) for u, v in edges}
+    later = list(dict.fromkeys(apart))  # in the order given: routes depend on it
+    routes = {(u, v): route(pts, index[u], index[v], radius + channel, bounds=bounds)
+              for u, v in edges if (u, v) not in later}
+    if later:
+        drawn = np.concatenate([_densify(line, channel) for line in routes.values()]) \
+            if routes else None
+        for u, v in later:  # each also keeps away from the etched channels before it
+            line = route(pts, index[u], index[v], radius + channel, avoid=drawn,
+                         keep_off=radius * 2.5, bounds=bounds)
+            routes[(u, v)] = line
+            more = _densify(line, channel)
+            drawn = more if drawn is None else np.concatenate([drawn, more])
     return Geometry(width, height, dict(centers), radius, channel, routes)
 
 
-def route(pts: NDArray[np.float64], u: int, v: int, clearance: float) -> NDArray[np.float64]:
+def _densify(line: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+    """Points along a polyline no further apart than ``step``."""
+    parts = [line[:1]]
+    for a, b in itertools.pairwise(line):
+        count = max(int(np.hypot(*(b - a)) / max(step, 0.5)), 1)
+        parts.append(a + (b - a) * np.linspace(0, 1, count + 1)[1:, None])
+    return np.concatenate(parts)
+
+
+def route(pts: NDArray[np.float64], u: int, v: int, clearance: float,
+          avoid: NDArray[np.float64] | None = None, keep_off: float = 0.0,
+          bounds: Box | None = None) -> NDArray[np.float64]:
     """A polyline from well ``u`` to well ``v`` keeping ``clearance`` from every other well.
 
     The straight segment when it clears (exact point-to-segment distances); otherwise every
     bend at once (one array of curves against the nearby wells), the first that clears, or
-    the one that comes closest to clearing.
+    the one that comes closest to clearing. With ``avoid`` (points of channels already drawn),
+    straight and bent routes compete: of those clearing the wells, the one furthest from
+    ``avoid`` away from its ends (``keep_off`` from either well) wins.
     """
     p0, p2 = pts[u], pts[v]
     length = float(np.hypot(*(p2 - p0))) or 1.0
@@ -110,22 +141,51 @@ def route(pts: NDArray[np.float64], u: int, v: int, clearance: float) -> NDArray
     others[[u, v]] = False
     lo, hi = np.minimum(p0, p2) - clearance, np.maximum(p0, p2) + clearance
     near = others & np.all((pts >= lo) & (pts <= hi), axis=1)
-    if not near.any() or _segment_gap(pts[near], p0, p2) >= clearance:
+    if avoid is None and (not near.any() or _segment_gap(pts[near], p0, p2) >= clearance):
         return straight
     normal = np.array([-(p2 - p0)[1], (p2 - p0)[0]]) / length
     samples = int(np.clip(length / max(clearance * 0.5, 1.0), 8, 160))
     reach = length * max(abs(b) for b in _BENDS) / 2 + clearance
     lo, hi = np.minimum(p0, p2) - reach, np.maximum(p0, p2) + reach
     obstacles = pts[others & np.all((pts >= lo) & (pts <= hi), axis=1)]
-    bends = np.array(_BENDS[1:])
+    bends = np.array(_BENDS if avoid is not None else _BENDS[1:])
     t = np.linspace(0.0, 1.0, samples)[None, :, None]
     control = ((p0 + p2) / 2)[None, :] + bends[:, None] * length * normal[None, :]
     curves = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * control[:, None, :] + t**2 * p2
-    d = np.hypot(curves[..., None, 0] - obstacles[:, 0], curves[..., None, 1] - obstacles[:, 1])
-    gaps = d.min(axis=(1, 2)) - clearance
+    if len(obstacles):
+        d = np.hypot(curves[..., None, 0] - obstacles[:, 0],
+                     curves[..., None, 1] - obstacles[:, 1])
+        gaps = d.min(axis=(1, 2)) - clearance
+    else:
+        gaps = np.zeros(len(bends))
+    if bounds is not None:  # a bend that leaves the chip does not clear
+        left, top, right, bottom = bounds
+        inside = ((curves[..., 0] >= left) & (curves[..., 0] <= right)
+                  & (curves[..., 1] >= top) & (curves[..., 1] <= bottom)).all(axis=1)
+        gaps = np.where(inside, gaps, -np.inf)
     clear = np.nonzero(gaps >= 0)[0]
+    if avoid is not None and clear.size and len(avoid):
+        away = _distance_from(curves[clear], avoid, p0, p2, keep_off)
+        return _decimate(curves[clear[int(np.argmax(away))]])
     best = int(clear[0]) if clear.size else int(np.argmax(gaps))
     return _decimate(curves[best])
+
+
+def _distance_from(curves: NDArray[np.float64], points: NDArray[np.float64],
+                   p0: NDArray[np.float64], p2: NDArray[np.float64],
+                   keep_off: float) -> NDArray[np.float64]:
+    """For each curve, its smallest distance to ``points``, ignoring its parts near its ends."""
+    result = np.empty(len(curves))
+    for k, curve in enumerate(curves):
+        middle = curve[(np.hypot(*(curve - p0).T) > keep_off)
+                       & (np.hypot(*(curve - p2).T) > keep_off)]
+        if not len(middle):
+            result[k] = 0.0
+            continue
+        d = np.hypot(middle[:, None, 0] - points[None, :, 0],
+                     middle[:, None, 1] - points[None, :, 1])
+        result[k] = float(d.min()) if d.size else 1e9
+    return result
 
 
 def _segment_gap(points: NDArray[np.float64], a: NDArray[np.float64],
