@@ -28,7 +28,8 @@ def test_readme_example_passes_and_writes_its_snapshot(project: pytest.Pytester)
     project.makepyfile(test_probe_example=readme_example())
     result = project.runpytest("-q")
     result.assert_outcomes(passed=2)
-    snapshot = project.path / "__inkworm_snapshots__" / "test_walk_order_is_stable.json"
+    snapshot = (project.path / "__inkworm_snapshots__"
+                / "test_probe_example.test_walk_order_is_stable.json")
     assert snapshot.exists()
     assert '"visit_order": [\n    "a",' in snapshot.read_text(encoding="utf-8")
 
@@ -66,7 +67,7 @@ def test_snapshot_detects_a_change_and_updates(project: pytest.Pytester,
             inkworm_snapshot(inkworm_simulate("graphs/bowtie.dot", edge_order=order), "bowtie")
     """)
     project.runpytest("-q").assert_outcomes(passed=1)
-    stored = project.path / "__inkworm_snapshots__" / "test_walk-bowtie.json"
+    stored = project.path / "__inkworm_snapshots__" / "test_snap.test_walk-bowtie.json"
     first = stored.read_text(encoding="utf-8")
     monkeypatch.setenv("ORDER", "reverse")
     changed = project.runpytest("-q")
@@ -88,7 +89,7 @@ def test_render_failures_writes_a_png(project: pytest.Pytester) -> None:
     result = project.runpytest("-q", "--inkworm-render-failures")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*inkworm: the chip at seq 18 is rendered at*"])
-    png = project.path / ".inkworm-failures" / "test_no_artefacts.png"
+    png = project.path / ".inkworm-failures" / "test_fail.test_no_artefacts.png"
     assert png.exists()
     from PIL import Image
 

@@ -94,3 +94,41 @@ def test_snapshot_file_round_trip(tmp_path: Path) -> None:
     assert assert_matches_snapshot(run(), path) is False
     with pytest.raises(TraceAssertionError, match="result: edges gone none; new a\u2013d"):
         assert_matches_snapshot(run(Mode.NAIVE), path)
+
+
+def test_full_node_names_match_short_ones() -> None:
+    """A recorder may write a@host; callers write a (the trace spec's matching rule)."""
+    base = run(Mode.NAIVE)
+    renamed = [dataclasses.replace(e, node=f"{e.node}@h") for e in base.events]
+    trace = Trace(dataclasses.replace(base.header, launch="a@h"), renamed)
+    assert_visit_order(trace, "a b c d e f")
+    assert_happens_before(trace, {"kind": "probe_start", "node": "c"},
+                          {"kind": "probe_start", "node": "d"})
+    assert_valid_dfs(trace, BOWTIE, neighbor_order="connection")
+
+
+def test_valid_dfs_refuses_revisits_wrong_starts_and_unknown_modes() -> None:
+    starts = [e for e in run().events if e.kind.value == "probe_start"]
+    revisit = Trace(run().header, [dataclasses.replace(e, node=n)
+                                   for e, n in zip(starts, "abacde", strict=True)])
+    with pytest.raises(TraceAssertionError, match="a is visited twice"):
+        assert_valid_dfs(revisit, BOWTIE)
+    elsewhere = Trace(run().header, [dataclasses.replace(e, node=n)
+                                     for e, n in zip(starts, "defbac", strict=True)])
+    with pytest.raises(TraceAssertionError, match="starts on d, not on the launch node a"):
+        assert_valid_dfs(elsewhere, BOWTIE)
+    with pytest.raises(ValueError, match="neighbor_order"):
+        assert_valid_dfs(run(), BOWTIE, neighbor_order="bogus")
+
+
+def test_one_event_cannot_happen_before_itself() -> None:
+    with pytest.raises(TraceAssertionError, match="matches both"):
+        assert_happens_before(run(), {"kind": "probe_start"}, {"node": "a"})
+
+
+def test_traces_read_from_two_files_are_equal(tmp_path: Path) -> None:
+    from inkworm import load_trace, save_trace
+
+    for name in ("one.jsonl", "two.jsonl"):
+        save_trace(run(), tmp_path / name)
+    assert load_trace(tmp_path / "one.jsonl") == load_trace(tmp_path / "two.jsonl")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from inkworm import views
 from inkworm.check import check
@@ -41,6 +42,18 @@ def _emit(text_writer: Callable[[IO[str]], object], out: str | None) -> None:
         return
     with atomic_text(out) as stream:
         text_writer(stream)
+
+
+def _warn_ignored_run_options(input_is_trace: bool) -> None:
+    """A trace is a run already: say so when run options were given with one."""
+    if not input_is_trace:
+        return
+    ctx = click.get_current_context()
+    given = [name for name in ("launch", "mode", "edge_order", "auto_connect")
+             if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        _echo_err(f"warning: {flags} ignored: INPUT is a trace (a run already made)")
 
 
 def worm_options(func: F) -> F:
@@ -181,6 +194,7 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
     spec = RunSpec(kw["launch"], Mode(kw["mode"]), EdgeOrder(kw["edge_order"]),
                    AutoConnect(kw["auto_connect"]))
     topology, trace = load_run(kw["input_path"], spec, kw["graph"])
+    _warn_ignored_run_options(trace.path is not None)  # a trace read from a file
     _warn(topology)
     options = RenderOptions(timing=Timing(kw["timing"]), duration=kw["duration"],
                             layout=kw["layout_name"], seed=kw["seed"],
@@ -325,6 +339,7 @@ def summary(input_path: str, launch: str | None, mode: str, edge_order: str,
         _warn(loaded)
         trace = run(loaded, launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect))
     else:
+        _warn_ignored_run_options(True)
         trace = loaded
     for line in summary_lines(trace, topology):
         click.echo(line)

@@ -34,7 +34,7 @@ def parse_log(text: str, where: str = "<log>", mode: Mode = Mode.NAIVE) -> Trace
     """Parse console-log text; raise :class:`InputError` naming the line for bad input."""
     if not text.strip():
         raise InputError("empty console log", where, 1)
-    lines = text.splitlines()
+    lines = [line.rstrip("\r") for line in text.split("\n")]  # \n only, as the console
     launch: str | None = None
     visits: list[tuple[str, int]] = []
     result: dict[str, tuple[str, ...]] | None = None
@@ -119,7 +119,8 @@ def _map_tokens(text: str) -> dict[str, tuple[str, ...]]:
     while not _BLANK_TAIL.match(text, pos):
         m = _TOKEN.match(text, pos)
         if not m or m.lastgroup is None:
-            raise ValueError(f"unexpected text {text[pos:pos + 40].strip()[:20]!r}", pos)
+            at = len(text[:pos]) + len(text[pos:]) - len(text[pos:].lstrip())
+            raise ValueError(f"unexpected text {text[at:at + 20]!r}", at)
         tokens.append((m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup)))
         pos = m.end()
     it = iter(tokens)

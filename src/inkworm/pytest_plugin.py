@@ -8,8 +8,9 @@ Fixtures (each returns a function):
 * ``inkworm_simulate(dot, mode="naive", ...)`` - run the worm model on a DOT file;
 * ``inkworm_record(dot, mode="naive", ...)`` - run the real worm on a local :peer cluster
   (skipped, with the reason, when Elixir is not installed);
-* ``inkworm_snapshot(trace, name="")`` - compare with ``__inkworm_snapshots__/<test>[-name].json``
-  beside the test file (written when missing, rewritten with ``--inkworm-update-snapshots``).
+* ``inkworm_snapshot(trace, name="")`` - compare with
+  ``__inkworm_snapshots__/<module>.<test>[-name].json`` beside the test file (written when
+  missing, rewritten with ``--inkworm-update-snapshots``).
 
 Options: ``--inkworm-update-snapshots``; ``--inkworm-render-failures`` renders the chip at the
 first offending event of a failed trace assertion to a PNG and prints its path.
@@ -17,6 +18,7 @@ first offending event of a failed trace assertion to a PNG and prints its path.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -81,9 +83,11 @@ def inkworm_record(request: pytest.FixtureRequest) -> Callable[..., Trace]:
         pytest.skip("inkworm_record needs a real BEAM: elixir/epmd are not installed")
 
     def run(dot: str | Path, mode: str = "naive", launch: str | None = None,
-            edge_order: str = "dot", auto_connect: str = "always", **options: Any) -> Trace:
+            edge_order: str = "dot", auto_connect: str = "always", timeout_ms: int = 10_000,
+            tolerant: bool = False) -> Trace:
         opts = RecordOptions(launch=launch, mode=Mode(mode), edge_order=EdgeOrder(edge_order),
-                             auto_connect=AutoConnect(auto_connect), **options)
+                             auto_connect=AutoConnect(auto_connect), timeout_ms=timeout_ms,
+                             tolerant=tolerant)
         return record(load_dot(_path(request, dot)), opts).trace
 
     return run
@@ -93,7 +97,7 @@ def inkworm_record(request: pytest.FixtureRequest) -> Callable[..., Trace]:
 def inkworm_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     update = bool(request.config.getoption("--inkworm-update-snapshots"))
     folder = Path(request.path).parent / "__inkworm_snapshots__"
-    test = re.sub(r"[^\w.-]+", "_", request.node.name)
+    test = _file_name(request.node)
 
     def compare(trace: Trace, name: str = "") -> None:
         target = folder / (f"{test}-{name}.json" if name else f"{test}.json")
@@ -114,14 +118,24 @@ def pytest_runtest_makereport(item: pytest.Item,
     if not item.config.getoption("--inkworm-render-failures"):
         return
     folder = Path(item.config.getoption("--inkworm-failures-dir"))
-    name = re.sub(r"[^\w.-]+", "_", item.name)
     try:
-        png = render_failure(error, folder / f"{name}.png")
+        png = render_failure(error, folder / f"{_file_name(item)}.png")
         note = f"inkworm: the chip at seq {error.seq} is rendered at {png}"
     except ImportError as err:
         note = f"inkworm: cannot render the failure ({err}); install inkworm[render]"
+    except Exception as err:  # a failure picture must never break the test run
+        note = f"inkworm: cannot render the failure: {err}"
     report.sections.append(("inkworm", note))
-    report.longrepr = f"{report.longrepr}\n{note}"
+
+
+def _file_name(item: pytest.Item) -> str:
+    """``<module>.<test>``, unique across modules; a short hash of the test's id is added
+    when its parameters had to be rewritten to make a file name (``[a b]`` and ``[a/b]``)."""
+    name = f"{Path(str(item.path)).stem}.{item.name}"
+    readable = re.sub(r"[^\w.-]+", "_", name)[:100]
+    if readable == name:
+        return readable
+    return f"{readable}-{hashlib.sha1(item.nodeid.encode()).hexdigest()[:8]}"
 
 
 def render_failure(error: TraceAssertionError, target: Path) -> Path:
@@ -130,10 +144,12 @@ def render_failure(error: TraceAssertionError, target: Path) -> Path:
 
     from inkworm.render.board import Board, RenderOptions
     from inkworm.render.timeline import steps_from_trace, time_steps
+    from inkworm.render.video import renderable
     from inkworm.views import topology_of
 
     trace = error.trace
     topology = topology_of(trace, Path(trace.path) if trace.path else None)
+    renderable(trace, topology, trace.path or "<trace>")
     steps = time_steps(steps_from_trace(trace))
     board = Board(trace, topology, steps, RenderOptions(), 854, 480)
     seq = error.seq if error.seq is not None else trace.events[-1].seq if trace.events else 0

@@ -3,8 +3,8 @@
 Anything that is not trace v1 (empty file, no header, header only, wrong version, unknown
 kind, missing fields, wrong types, a truncated line) raises :class:`InputError`; a trace
 without ``result``/``crash`` is read and marked :attr:`~inkworm.trace.Trace.truncated`. Lines
-are parsed with orjson and events built through one fast path per kind, with
-the cyclic GC paused (orjson parses the lines).
+are parsed with orjson and events built through one fast path per kind, with the cyclic GC
+paused; a line that fails is judged again with the standard library for its message.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def parse_trace(lines: Iterable[str | bytes], where: str = "<trace>") -> Trace:
     for lineno, text in numbered:
         try:
             obj = _loads(text)
-        except (ValueError, RecursionError):  # orjson's errors are ValueErrors
+        except ValueError:  # orjson's errors are ValueErrors
             if not text.strip():
                 continue
             if text[-1:] not in (b"\n", "\n"):
@@ -125,6 +125,11 @@ def _json_line(text: str | bytes, where: str, lineno: int) -> dict[str, Any]:
         raise InputError(f"not valid JSON: {getattr(err, 'msg', err)}", where, lineno) from None
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", where, lineno)
+    try:  # json accepts escaped lone surrogates ("\ud800"), which no UTF-8 output can hold
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("a string holds a lone surrogate (not valid Unicode)", where,
+                         lineno) from None
     return obj
 
 
@@ -144,7 +149,7 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
     version = obj.get("inkworm_trace")
     if "inkworm_trace" not in obj:
         raise InputError("not an inkworm trace: line 1 has no 'inkworm_trace' field", where, line)
-    if version != VERSION or isinstance(version, bool):
+    if type(version) is not int or version != VERSION:
         raise InputError(f"unsupported trace version {version!r} (this reader knows 1)",
                          where, line)
     launch = obj.get("launch")

@@ -80,10 +80,17 @@ def _starts(trace: Trace) -> list[ProbeStart]:
 # --- visit order ------------------------------------------------------------------------------
 
 
+def _named(names: Iterable[str], wanted: Sequence[str]) -> list[str]:
+    """Trace names as the caller wrote them: ``a@host`` is ``a`` when the caller says ``a``
+    (the trace spec's matching rule: exact name, else the part before ``@`` if unambiguous)."""
+    match = NameMatcher(wanted)
+    return [match(n) or n for n in names]
+
+
 def assert_visit_order(trace: Trace, expected: str | Sequence[str]) -> None:
     """The nodes are visited exactly in this order (``"a b c"`` or ``["a", "b", "c"]``)."""
     want, starts = _nodes(expected), _starts(trace)
-    got = [e.node for e in starts]
+    got = _named((e.node for e in starts), want)
     if got == want:
         return
     for i, (g, w) in enumerate(zip(got, want, strict=False)):
@@ -111,16 +118,19 @@ def assert_valid_dfs(trace: Trace, topology: Topology | None = None,
     ``neighbor_order="any"``: any order of neighbours is fine; ``"connection"``: the BEAM's
     (peers in connection order, with the trace's ``edge_order``).
     """
+    if neighbor_order not in ("any", "connection"):
+        raise ValueError(f"neighbor_order must be 'any' or 'connection', not {neighbor_order!r}")
     topo = _topology(trace, topology)
     match = NameMatcher(topo.nodes)
     starts = _starts(trace)
     order = [match(e.node) or e.node for e in starts]
+    launch = match(trace.header.launch) or trace.header.launch
+    if starts and order[0] != launch:
+        raise TraceAssertionError(f"the walk starts on {starts[0].node}, not on the launch node "
+                                  f"{trace.header.launch}", trace, starts[0].seq)
     if neighbor_order == "connection":
         edge_order = EdgeOrder(trace.header.edge_order or "dot")
-        expected = _preorder(topo.peers(edge_order), order[0] if order else trace.header.launch)
-        short = [n.split("@")[0] for n in expected]
-        if order != expected and [n.split("@")[0] for n in order] != short:
-            assert_visit_order(Trace(trace.header, trace.events, trace.path), expected)
+        assert_visit_order(trace, _preorder(topo.peers(edge_order), launch))
         return
     peers = {n: set(p) for n, p in topo.peers().items()}
     seen: set[str] = set()
@@ -128,6 +138,9 @@ def assert_valid_dfs(trace: Trace, topology: Topology | None = None,
     for e, node in zip(starts, order, strict=True):
         if node not in peers:
             raise TraceAssertionError(f"{e.node} is not a node of the topology", trace, e.seq)
+        if node in seen:
+            raise TraceAssertionError(f"not a depth-first order: {node} is visited twice",
+                                      trace, e.seq)
         while stack and not (peers[stack[-1]] - seen):
             stack.pop()
         if stack and node not in peers[stack[-1]]:
@@ -162,7 +175,9 @@ def _matches(e: Event, pattern: Pattern) -> bool:
     fields = {"kind": e.kind.value, "node": e.node, "from": getattr(e, "callee", None)}
     for key, value in pattern.items():
         actual = fields[key] if key in fields else getattr(e, key, None)
-        if actual != value:
+        # node names: exact, or the part before "@" (a@host matches a)
+        if actual != value and not (isinstance(actual, str) and key != "kind"
+                                    and actual.split("@", 1)[0] == value):
             return False
     return True
 
@@ -188,6 +203,10 @@ def assert_happens_before(trace: Trace, first: Pattern, then: Pattern) -> None:
         raise TraceAssertionError(f"no event matches {_pattern(first)}", trace)
     if b is None:
         raise TraceAssertionError(f"no event matches {_pattern(then)}", trace)
+    if a is b:
+        raise TraceAssertionError(f"{describe(a)} (seq {a.seq}) matches both {_pattern(first)} "
+                                  f"and {_pattern(then)}; make the patterns tell them apart",
+                                  trace, a.seq)
     if a.seq >= b.seq:
         raise TraceAssertionError(
             f"expected {_pattern(first)} to happen before {_pattern(then)}, but "
@@ -338,18 +357,8 @@ def assert_matches_snapshot(trace: Trace, path: str | os.PathLike[str],
         with atomic_text(target) as out:
             out.write(json.dumps(now, indent=2, ensure_ascii=False) + "\n")
         return True
-    try:
-        stored = json.loads(target.read_text(encoding="utf-8"))
-        if not isinstance(stored, dict) or not all(
-                isinstance(stored.get(k), list) for k in ("visit_order", "dfs_tree")):
-            raise ValueError("not an inkworm ordering snapshot")
-    except OSError as err:
-        raise TraceAssertionError(f"snapshot {target} cannot be read: {err.strerror or err}",
-                                  trace) from None
-    except ValueError as err:
-        raise TraceAssertionError(f"snapshot {target} is not JSON ({err}); update it",
-                                  trace) from None
-    if stored == now:
+    stored = _read_snapshot(target)
+    if {k: stored.get(k) for k in now} == now:  # keys of another tool's are ignored
         return False
     lines = [f"the run no longer matches the snapshot {target}:"]
     seq = None
@@ -381,6 +390,34 @@ def assert_matches_snapshot(trace: Trace, path: str | os.PathLike[str],
             lines.append(f"  {key}: was {stored.get(key)}, now {now[key]}")
     lines.append("  (update the snapshot if the change is intended)")
     raise TraceAssertionError("\n".join(lines), trace, seq)
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+def _read_snapshot(target: Path) -> dict[str, Any]:
+    """A stored ordering snapshot, its shape checked; :class:`InputError` (one line) if not."""
+    from inkworm.errors import InputError
+
+    try:
+        stored = json.loads(target.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"cannot read snapshot: {err.strerror or err}", target) from None
+    except ValueError as err:
+        raise InputError(f"snapshot is not JSON ({err}); rewrite it with --update",
+                         target) from None
+    result = stored.get("result") if isinstance(stored, dict) else None
+    shaped = (isinstance(stored, dict) and _is_names(stored.get("visit_order"))
+              and isinstance(stored.get("dfs_tree"), list)
+              and all(_is_names(e) and len(e) == 2 for e in stored["dfs_tree"])
+              and (result is None or (isinstance(result, dict)
+                                      and all(_is_names(v) for v in result.values()))))
+    if not shaped:
+        raise InputError("not an inkworm ordering snapshot (visit_order, dfs_tree, result); "
+                         "rewrite it with --update", target)
+    snapshot: dict[str, Any] = stored
+    return snapshot
 
 
 def _arrows(edges: Iterable[tuple[str, ...]]) -> str:

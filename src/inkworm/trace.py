@@ -213,7 +213,8 @@ class Trace:
 
     header: Header
     events: list[Event]
-    path: str | None = None
+    path: str | None = field(default=None, compare=False)
+    """The file it was read from (not part of what the trace is)."""
 
     @property
     def truncated(self) -> bool:

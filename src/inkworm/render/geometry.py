@@ -100,18 +100,40 @@ def build(centers: Mapping[str, Point], edges: Iterable[tuple[str, str]], width:
     channel = max(1.2, radius * 0.34)
     index = {n: i for i, n in enumerate(names)}
     later = list(dict.fromkeys(apart))  # in the order given: routes depend on it
+    skip = set(later)
     routes = {(u, v): route(pts, index[u], index[v], radius + channel, bounds=bounds)
-              for u, v in edges if (u, v) not in later}
+              for u, v in edges if (u, v) not in skip}
     if later:
-        drawn = np.concatenate([_densify(line, channel) for line in routes.values()]) \
-            if routes else None
+        drawn = _Points([_densify(line, channel) for line in routes.values()])
         for u, v in later:  # each also keeps away from the etched channels before it
-            line = route(pts, index[u], index[v], radius + channel, avoid=drawn,
+            line = route(pts, index[u], index[v], radius + channel, avoid=drawn.array,
                          keep_off=radius * 2.5, bounds=bounds)
             routes[(u, v)] = line
-            more = _densify(line, channel)
-            drawn = more if drawn is None else np.concatenate([drawn, more])
+            drawn.add(_densify(line, channel))
     return Geometry(width, height, dict(centers), radius, channel, routes)
+
+
+class _Points:
+    """A growing set of 2-D points in one array (amortised doubling, not a copy per add)."""
+
+    def __init__(self, parts: list[NDArray[np.float64]]) -> None:
+        data = np.concatenate(parts) if parts else np.zeros((0, 2))
+        self._data = np.zeros((max(len(data) * 2, 64), 2))
+        self._data[: len(data)] = data
+        self._size = len(data)
+
+    @property
+    def array(self) -> NDArray[np.float64]:
+        return self._data[: self._size]
+
+    def add(self, points: NDArray[np.float64]) -> None:
+        need = self._size + len(points)
+        if need > len(self._data):
+            grown = np.zeros((need * 2, 2))
+            grown[: self._size] = self.array
+            self._data = grown
+        self._data[self._size : need] = points
+        self._size = need
 
 
 def _densify(line: NDArray[np.float64], step: float) -> NDArray[np.float64]:
@@ -158,17 +180,24 @@ def route(pts: NDArray[np.float64], u: int, v: int, clearance: float,
         gaps = d.min(axis=(1, 2)) - clearance
     else:
         gaps = np.zeros(len(bends))
+    inside = np.ones(len(bends), dtype=bool)
     if bounds is not None:  # a bend that leaves the chip does not clear
         left, top, right, bottom = bounds
         inside = ((curves[..., 0] >= left) & (curves[..., 0] <= right)
                   & (curves[..., 1] >= top) & (curves[..., 1] <= bottom)).all(axis=1)
-        gaps = np.where(inside, gaps, -np.inf)
-    clear = np.nonzero(gaps >= 0)[0]
+    clear = np.nonzero((gaps >= 0) & inside)[0]
     if avoid is not None and clear.size and len(avoid):
-        away = _distance_from(curves[clear], avoid, p0, p2, keep_off)
-        return _decimate(curves[clear[int(np.argmax(away))]])
-    best = int(clear[0]) if clear.size else int(np.argmax(gaps))
-    return _decimate(curves[best])
+        lo = curves[clear].min(axis=(0, 1)) - keep_off
+        hi = curves[clear].max(axis=(0, 1)) + keep_off
+        near = avoid[np.all((avoid >= lo) & (avoid <= hi), axis=1)]
+        if len(near):
+            away = _distance_from(curves[clear], near, p0, p2, keep_off)
+            return _decimate(curves[clear[int(np.argmax(away))]])
+    if clear.size:
+        return _decimate(curves[int(clear[0])])
+    if inside.any():  # nothing clears every well: the inside bend that comes closest
+        return _decimate(curves[int(np.argmax(np.where(inside, gaps, -np.inf)))])
+    return straight  # every bend leaves the chip: stay on the straight line
 
 
 def _distance_from(curves: NDArray[np.float64], points: NDArray[np.float64],

@@ -12,15 +12,13 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from inkworm.errors import InputError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
-from inkworm.render.video import QUALITIES
+from inkworm.render.video import manim_work
 from inkworm.topology import Topology
 from inkworm.trace import Trace
 
@@ -68,8 +66,6 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
 
     from inkworm.render.scene import InkScene
 
-    if quality not in QUALITIES:
-        raise InputError(f"unknown quality {quality!r} (one of {', '.join(QUALITIES)})")
     prime_reveal_cache()
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
 
@@ -78,24 +74,18 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
 
         skip_reversing = True
 
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".inkworm-slides-", dir=target.parent) as work:
-        settings: dict[str, Any] = {
-            "quality": QUALITIES[quality], "media_dir": str(Path(work) / "media"),
-            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none",
-        }
+    with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
         with tempconfig(settings):
             scene = InkSlides(topology, trace, options or RenderOptions(),
-                              output_folder=Path(work) / "slides")
+                              output_folder=work / "slides")
             scene.on_progress = progress
             scene.render()
-        config = PresentationConfig.from_file(Path(work) / "slides" / "InkSlides.json")
-        deck = Path(work) / "deck.html"
+        config = PresentationConfig.from_file(work / "slides" / "InkSlides.json")
+        deck = work / "deck.html"
         RevealJS.model_validate({
             "presentation_configs": [config], "one_file": True, "offline": True,
             "title": f"inkworm: {trace.header.graph or 'cluster'}",
         }).convert_to(deck)
         with atomic_path(target, suffix=target.suffix) as tmp:
             shutil.move(deck, tmp)
-    return target
+    return Path(out)

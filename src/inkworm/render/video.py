@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from inkworm.check import check
 from inkworm.errors import InputError
 from inkworm.inputs import load_input
-from inkworm.output import atomic_path
+from inkworm.output import atomic_path, check_target
 from inkworm.render.board import RenderOptions
 from inkworm.topology import Topology, load_dot
 from inkworm.trace import Trace
@@ -69,20 +71,11 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
 
     from inkworm.render.scene import InkScene
 
-    if quality not in QUALITIES:
-        raise InputError(f"unknown quality {quality!r} (one of {', '.join(QUALITIES)})")
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     options = options or RenderOptions()
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".inkworm-render-", dir=target.parent) as media:
-        settings = {
-            "quality": QUALITIES[quality],
-            "media_dir": media,
-            "disable_caching": True,
-            "verbosity": "WARNING",
-            "progress_bar": "none",
+    with manim_work(out, quality, ".inkworm-render-") as (_, target, settings):
+        settings.update({
             "max_inflight_encoders": 2,  # encode a section while the next one is drawn
             "output_file": "render",
             "transparent": options.transparent,
@@ -90,7 +83,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             "format": None if fmt in ("png", "gif") else fmt,
             "write_to_movie": fmt != "png",
             "save_last_frame": fmt == "png",
-        }
+        })
         if fmt == "webm" or (options.transparent and fmt != "gif"):
             settings["movie_file_extension"] = ".webm" if fmt == "webm" else ".mov"
         with tempconfig(settings):
@@ -105,7 +98,23 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
         with atomic_path(target, suffix=target.suffix) as tmp:
             shutil.move(produced, tmp)
-    return target
+    return Path(out)
+
+
+@contextlib.contextmanager
+def manim_work(out: str | os.PathLike[str], quality: str,
+               prefix: str) -> Iterator[tuple[Path, Path, dict[str, Any]]]:
+    """A scratch folder beside the output and manim settings for it: ``(work, target,
+    settings)``. The output path is checked first, so a bad ``-o`` fails before rendering."""
+    if quality not in QUALITIES:
+        raise InputError(f"unknown quality {quality!r} (one of {', '.join(QUALITIES)})")
+    target = check_target(out)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=target.parent) as work:
+        settings: dict[str, Any] = {
+            "quality": QUALITIES[quality], "media_dir": str(Path(work) / "media"),
+            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none",
+        }
+        yield Path(work), target, settings
 
 
 def mp4_to_gif(video: Path, gif: Path, colours: int = 96, noise: int = 10) -> Path:
