@@ -64,7 +64,7 @@ def test_bowtie_fixed_etches_nothing() -> None:
     b.finish()
     assert b.chip.layers["etch"].max() == 0.0
     assert b.chip.layers["leak"].max() == 0.0
-    assert not any(key for key in b.chip.geometry_routes() if "a" in key and "f" in key)
+    assert not any(key for key in b.chip.g.routes if "a" in key and "f" in key)
 
 
 def test_unreached_wells_stay_dry_and_faults_grey() -> None:

@@ -214,10 +214,8 @@ def record(topology: Topology, options: RecordOptions) -> Recording:
 
 def observe(topology: Topology) -> dict[str, list[str]]:
     """Start the cluster, return each node's ``nodes()`` (short names), stop it."""
-    check_names(topology)
-    if not elixir_available():
-        raise RecorderError("elixir/epmd not found: install Debian's 'elixir' package")
     options = RecordOptions()
+    _validate(topology, options)
     with tempfile.TemporaryDirectory(prefix="inkworm-obs-") as tmp:
         report = run_driver(spec_text(topology, options, Path(tmp) / "none.jsonl",
                                       observe_only=True), options.deadline_s)

@@ -244,10 +244,6 @@ class Chip:
         out[idx, :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
         out[idx, 3] = np.maximum(flat_base[idx, 3], top[:, 3].astype(np.uint8))
 
-    def geometry_routes(self) -> list[tuple[str, str]]:
-        """The channels the chip knows (the topology's and the measurement's)."""
-        return list(self.g.routes)
-
 
 def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: str | None,
                   transparent: bool, hidden: set[tuple[str, str]]) -> NDArray[np.uint8]:
