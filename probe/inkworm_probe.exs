@@ -373,7 +373,8 @@ defmodule InkwormProbe.Trace do
 
   @doc """
   Writes `run` to `path` atomically (temp file + rename). Options:
-    * `header:` extra header fields (`graph`, `edge_order`, `auto_connect`, ...), string values
+    * `header:` extra header fields (`graph`, `edge_order`, `auto_connect`, `cluster`, ...):
+      strings, or lists of strings (`cluster`: the names of every node the run started)
     * `meta:` extra fields merged into the header's `meta` object
     * `rename:` `%{"full@name" => "display"}` applied to every node name
     * `extra_events:` more timed events (e.g. `%{kind: :kill, node: n, t_us: t}`) to merge in
@@ -399,8 +400,7 @@ defmodule InkwormProbe.Trace do
   end
 
   defp header(run, name, opts) do
-    extra =
-      Enum.map(Keyword.get(opts, :header, []), fn {k, v} -> {to_string(k), to_string(v)} end)
+    extra = Enum.map(Keyword.get(opts, :header, []), fn {k, v} -> {to_string(k), text(v)} end)
 
     clash = Enum.find(extra, fn {k, _} -> k in @reserved end)
     if clash, do: raise(ArgumentError, "header field #{elem(clash, 0)} is reserved")
@@ -414,6 +414,9 @@ defmodule InkwormProbe.Trace do
 
     {:object, required ++ extra ++ [{"meta", meta(run, name, opts)}]}
   end
+
+  defp text(values) when is_list(values), do: Enum.map(values, &to_string/1)
+  defp text(value), do: to_string(value)
 
   defp meta(run, name, opts) do
     {:ok, host} = :inet.gethostname()

@@ -1,5 +1,6 @@
 # The seed's LocalCluster, driven by a spec file: start peers, mesh, check, run the worm, trace.
-# Usage: elixir probe/local_cluster.exs SPEC_FILE   (needs ERL_EPMD_PORT: a private epmd)
+# Usage: elixir probe/local_cluster.exs SPEC_FILE   (needs ERL_EPMD_PORT: a private epmd, and
+# HOME: a private folder holding the run's .erlang.cookie; ends when its stdin closes)
 
 for part <- ~w(spec console peers killer),
     do: Code.require_file("local_cluster/#{part}.exs", __DIR__)
@@ -9,6 +10,10 @@ defmodule LocalCluster.Main do
   `elixir probe/local_cluster.exs SPEC_FILE`: prints one JSON object on stdout, exits 0 when a
   trace was written (also one that ends in `crash`); otherwise one line on stderr and exit
   code 2 (usage, spec), 3 (observed topology differs from the spec) or 1 (anything else).
+
+  Its standard input is its lifeline: whoever started it keeps it open, and when it closes
+  (the recorder ended, or was killed, even with SIGKILL) the driver halts at once, and every
+  peer with it (a peer halts when its stdio control channel closes).
   """
 
   alias LocalCluster.{Failure, Killer, Spec}
@@ -19,8 +24,10 @@ defmodule LocalCluster.Main do
 
   def main(argv) do
     t_start = LocalCluster.now()
+    lifeline()
     spec = Spec.read!(spec_path(argv))
     check_epmd!()
+    check_cookie!()
     Code.require_file(@probe_file)
     cluster = LocalCluster.start(spec)
 
@@ -54,6 +61,31 @@ defmodule LocalCluster.Main do
   defp check_epmd! do
     unless System.get_env("ERL_EPMD_PORT") do
       raise Failure, message: "ERL_EPMD_PORT is not set: start a private epmd first", code: 2
+    end
+  end
+
+  defp check_cookie! do
+    cookie = Path.join(System.user_home() || "/nonexistent", ".erlang.cookie")
+
+    unless File.regular?(cookie) do
+      raise Failure,
+        message: "no private cookie at #{cookie}: HOME must be the run's own folder",
+        code: 2
+    end
+  end
+
+  # Halts the driver (and so every peer) as soon as our stdin reaches end of file.
+  defp lifeline do
+    spawn(fn ->
+      :eof = wait_eof()
+      halt(1, "the recorder is gone (stdin closed): stopping the cluster")
+    end)
+  end
+
+  defp wait_eof do
+    case IO.binread(:stdio, :line) do
+      data when is_binary(data) -> wait_eof()
+      _eof_or_error -> :eof
     end
   end
 
@@ -138,7 +170,9 @@ defmodule LocalCluster.Main do
     kills_meta = for {x, y} <- spec.kills, do: %{"node" => x, "after" => y}
 
     opts = [
-      header: spec.header ++ [{"auto_connect", Atom.to_string(spec.auto_connect)}],
+      header:
+        spec.header ++
+          [{"auto_connect", Atom.to_string(spec.auto_connect)}, {"cluster", spec.nodes}],
       meta: %{"driver" => "local_cluster.exs", "kills" => kills_meta},
       rename: LocalCluster.rename(cluster),
       extra_events: extra

@@ -5,15 +5,20 @@ Every test here starts real BEAM nodes (Debian's elixir; a private epmd per run)
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conftest import GRAPHS
-from inkworm import AutoConnect, EdgeOrder, Mode, check, load_dot, simulate
+from inkworm import AutoConnect, EdgeOrder, Mode, check, load_dot, load_trace, simulate
 from inkworm.record import Fault, Recording, RecordOptions, observe, record
 from inkworm.trace import Crash, Error, Result, Source
 from inkworm.views import neighbor_lists, result_map, topology_diff, visit_order
@@ -119,17 +124,234 @@ def test_record_cli_writes_a_checked_trace(tmp_path: Path) -> None:
                                         "spurious edge: a -- f"]
 
 
-def test_no_beam_or_epmd_is_left_running() -> None:
-    run("triangle", Mode.FIXED, EdgeOrder.DOT)
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    leftovers = [line for line in ps.stdout.splitlines()
-                 if "iw" in line and ("beam" in line or "erl" in line)]
-    assert leftovers == []
-    assert not [line for line in ps.stdout.splitlines() if line.startswith("epmd -port")]
-
-
 def test_bad_names_are_refused_before_starting_anything() -> None:
     from inkworm import InputError, parse_dot
 
     with pytest.raises(InputError, match="cannot be a BEAM node name"):
         record(parse_dot('graph { "a b" -- c; }'), RecordOptions())
+
+
+# --- the cluster is private to the run, and nothing outlives it ------------------------------
+#
+# A run is recognised by its processes' environment: each test gives its `inkworm record` a
+# TMPDIR of its own, which every process of the run inherits (epmd's watchdog, the driver, the
+# peers). So these tests look only at processes they started, never at anyone else's cluster.
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped has already ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def ours(tmp: Path) -> list[int]:
+    """Live processes of the run whose TMPDIR is ``tmp``."""
+    marker = f"TMPDIR={tmp}".encode() + b"\0"
+    return [pid for pid in _pids()
+            if marker in _environ(pid) + b"\0" and _alive(pid) and pid != os.getpid()]
+
+
+def _listening() -> dict[int, str]:
+    """Socket inode -> local address of every listening TCP socket (IPv4 and IPv6)."""
+    found: dict[int, str] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            raw = bytes.fromhex(fields[1].split(":")[0])
+            # /proc prints each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found[int(fields[9])] = str(ipaddress.ip_address(raw))
+    return found
+
+
+def _sockets(pid: int) -> set[int]:
+    inodes: set[int] = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    except OSError:
+        pass
+    return inodes
+
+
+def _wait(what: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if what():
+            return True
+        time.sleep(0.1)
+    return what()
+
+
+def _start(tmp: Path, home: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(tmp), "HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "inkworm", "record",
+                             str(GRAPHS / "bowtie.dot"), "--mode", "fixed", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _peers_listening(tmp: Path, count: int) -> Callable[[], bool]:
+    def ready() -> bool:
+        listening = _listening()
+        return sum(bool(_sockets(pid) & listening.keys()) for pid in ours(tmp)) >= count
+    return ready
+
+
+def _peer_names(tmp: Path) -> list[str]:
+    names = []
+    for pid in ours(tmp):
+        args = _cmdline(pid).split(b"\0")
+        if b"-name" in args:
+            names.append(args[args.index(b"-name") + 1].decode())
+    return names
+
+
+def test_a_recording_is_private_to_its_run(tmp_path: Path) -> None:
+    """Listeners on loopback only, a cookie nobody else can read or guess, the user's own
+    cookie untouched, and a node with another cookie turned away."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    real_cookie = Path.home() / ".erlang.cookie"
+    before = real_cookie.stat() if real_cookie.exists() else None
+    out = tmp_path / "trace.jsonl"
+    proc = _start(tmp, home, "--delay", "c=4000", "-o", str(out))
+    try:
+        # 6 peers and epmd listen while c sleeps in its probe
+        assert _wait(_peers_listening(tmp, 7), 60), proc.stderr
+        listening = _listening()
+        addresses = {listening[i] for pid in ours(tmp) for i in _sockets(pid) if i in listening}
+        assert addresses and addresses <= {"127.0.0.1", "::1"}, addresses
+        # the run's cookie is in its private HOME, and nowhere a process shows
+        driver = next(pid for pid in ours(tmp) if b"local_cluster.exs" in _cmdline(pid))
+        env = dict(item.split(b"=", 1) for item in _environ(driver).split(b"\0") if b"=" in item)
+        run_home = Path(env[b"HOME"].decode())
+        assert run_home.parent.name.startswith(f"inkworm-run-{proc.pid}-")
+        assert (run_home.parent.stat().st_mode & 0o777) == 0o700
+        cookie = (run_home / ".erlang.cookie").read_bytes().strip()
+        assert len(cookie) >= 32
+        assert not [pid for pid in _pids() if cookie in _cmdline(pid) + _environ(pid)]
+        # names carry random bits of their own: no name tells another
+        names = _peer_names(tmp)
+        assert len(names) == 6
+        assert len({name.split("_", 1)[0] for name in names}) == 6
+        # an intruder who knows a peer's name and the epmd port, but not the cookie, is
+        # turned away; one who stole the cookie gets in, and the trace shows it
+        port = env[b"ERL_EPMD_PORT"].decode()
+        c_node = next(name for name in names if name.endswith("_c@127.0.0.1"))
+        # (the thief stays until c's probe runs, so that c sees it come and go)
+        wait = ("W = fun W() -> case rpc:call(C, erlang, whereis, [inkworm_probe]) of "
+                "P when is_pid(P) -> ok; _ -> timer:sleep(50), W() end end, W()")
+        for intruder, guess, answer in (("intruder", "guessed", "pang"),
+                                        ("thief", cookie.decode(), "pong")):
+            ping = subprocess.run(
+                ["erl", "-noshell", "-name", f"{intruder}@127.0.0.1", "-setcookie", guess,
+                 "-eval", f"C = '{c_node}', R = net_adm:ping(C), io:format(\"~p\", [R]), "
+                 f"case R of pong -> {wait}; _ -> ok end, halt()."], cwd=tmp_path,
+                env={**os.environ, "ERL_EPMD_PORT": port, "HOME": str(home)},
+                capture_output=True, text=True, timeout=60, check=False)
+            assert ping.stdout.strip() == answer, ping.stdout + ping.stderr
+    finally:
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    foreign = [v.message for v in check(load_trace(out)) if v.rule == "foreign"]
+    assert foreign == ["thief@127.0.0.1 is not part of the run (not one of the 6 nodes it "
+                       "started)"]
+    assert not (home / ".erlang.cookie").exists()  # absent stays absent
+    after = real_cookie.stat() if real_cookie.exists() else None
+    assert (before and (before.st_mtime_ns, before.st_size)) == (
+        after and (after.st_mtime_ns, after.st_size))
+    assert ours(tmp) == []
+    assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_the_recorder_mid_walk_stops_its_whole_run(sig: signal.Signals,
+                                                           tmp_path: Path) -> None:
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    proc = _start(tmp, home, "--delay", "c=30000", "-o", str(tmp_path / "t.jsonl"))
+    try:
+        assert _wait(_peers_listening(tmp, 7), 60)
+        # mid-walk: c's probe sleeps (the killer's poll would show it; give the walk time)
+        time.sleep(2)
+        started = ours(tmp)
+        assert len(started) >= 8  # epmd and its watchdog, the driver, 6 peers
+        proc.send_signal(sig)
+        assert _wait(lambda: ours(tmp) == [], 10), [_cmdline(p) for p in ours(tmp)]
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert not (tmp_path / "t.jsonl").exists()
+    left = list(tmp.iterdir())
+    if sig is signal.SIGTERM:
+        assert proc.returncode != 0
+        assert left == []  # the run folder was removed on the way out
+    else:
+        from inkworm.record import sweep_run_dirs
+
+        assert [p.name.startswith(f"inkworm-run-{proc.pid}-") for p in left] == [True]
+        assert sweep_run_dirs(tmp) == left  # the next run sweeps it
+        assert list(tmp.iterdir()) == []
+
+
+def test_a_foreign_node_in_a_recorded_trace_is_a_violation(tmp_path: Path) -> None:
+    import dataclasses
+
+    from inkworm.trace import Neighbors
+
+    trace = load_trace(GRAPHS / "bowtie-fixed.beam.jsonl")
+    trace.header = dataclasses.replace(
+        trace.header, extra={**trace.header.extra, "cluster": list("abcdef")})
+    assert check(trace) == []
+    at = next(i for i, e in enumerate(trace.events) if isinstance(e, Neighbors) and e.node == "c")
+    e = trace.events[at]
+    trace.events[at] = dataclasses.replace(e, nodes=(*e.nodes, "evil@127.0.0.1"))
+    found = [(v.rule, v.seq, v.message) for v in check(trace)]
+    assert ("foreign", e.seq, "evil@127.0.0.1 is not part of the run (not one of the 6 "
+            "nodes it started)") in found
+
+
+def test_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A bad -o or --timeout answers at once: no cluster is started for it."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    for args, message in ((["--timeout", str(2**32)], "--timeout"),
+                          (["-o", str(GRAPHS / "bowtie.dot" / "x.jsonl")], "cannot write here")):
+        proc = subprocess.run([sys.executable, "-m", "inkworm", "record",
+                               str(GRAPHS / "bowtie.dot"), *args],
+                              env={**os.environ, "TMPDIR": str(tmp)}, capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 2
+        assert message in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert list(tmp.iterdir()) == []

@@ -5,16 +5,22 @@ defmodule LocalCluster do
   One `:peer` per spec node (stdio connection, `-connect_all false`), meshed by calling
   `:net_kernel.connect_node/1` on the nodes in edge order, as in the seed. The controller is
   not part of the cluster: it only talks to the peers over their stdio channels.
+
+  Private to the run: every peer listens on 127.0.0.1 only (`inet_dist_use_interface`, long
+  names `@127.0.0.1`, so no host name is looked up), registers in the run's private epmd, and
+  takes its cookie from `$HOME/.erlang.cookie`, where HOME is the run's private folder (the
+  recorder writes a fresh random cookie there; it is never on a command line or in the
+  environment). Each node name carries 64 random bits of its own, so no name can be guessed
+  from another, nor taken before the peer registers it.
   """
 
-  defstruct [:prefix, :peers, :names, :console, start_us: %{}, os_pids: []]
+  defstruct [:peers, :names, :nodes, :console, start_us: %{}, os_pids: []]
 
   @doc "Starts the peers; their console output is captured (see `console/1`)."
   def start(spec) do
-    prefix = "iw#{System.pid()}-#{Base.encode16(:crypto.strong_rand_bytes(2), case: :lower)}_"
     console = LocalCluster.Console.start()
     leader = Process.group_leader()
-    cluster = %__MODULE__{prefix: prefix, peers: %{}, names: %{}, console: console}
+    cluster = %__MODULE__{peers: %{}, names: %{}, nodes: %{}, console: console}
     # The peer gen_servers inherit this group leader: peer output must not reach our stdout.
     Process.group_leader(self(), console)
 
@@ -27,9 +33,20 @@ defmodule LocalCluster do
 
   defp start_peer(cluster, name, spec) do
     never = if spec.auto_connect == :never, do: ~w(-kernel dist_auto_connect never), else: []
-    args = Enum.map(~w(-connect_all false -start_epmd false) ++ never, &String.to_charlist/1)
-    name_atom = String.to_atom(cluster.prefix <> name)
-    options = %{name: name_atom, connection: :standard_io, args: args, exec: exec()}
+    private = ~w(-connect_all false -start_epmd false -kernel inet_dist_use_interface {127,0,0,1})
+    args = Enum.map(private ++ never, &String.to_charlist/1)
+    random = Base.encode16(:crypto.strong_rand_bytes(8), case: :lower)
+    name_atom = String.to_atom("iw#{random}_#{name}")
+
+    options = %{
+      name: name_atom,
+      host: ~c"127.0.0.1",
+      longnames: true,
+      connection: :standard_io,
+      args: args,
+      exec: exec()
+    }
+
     t = now()
 
     case catch_exit(fn -> boot(options) end) do
@@ -38,6 +55,7 @@ defmodule LocalCluster do
           cluster
           | peers: Map.put(cluster.peers, name, pid),
             names: Map.put(cluster.names, node, name),
+            nodes: Map.put(cluster.nodes, name, node),
             start_us: Map.put(cluster.start_us, name, now() - t),
             os_pids: [os_pid | cluster.os_pids]
         }
@@ -86,15 +104,11 @@ defmodule LocalCluster do
     :peer.call(Map.fetch!(cluster.peers, name), m, f, a, timeout)
   end
 
-  def full(cluster, name), do: String.to_atom(cluster.prefix <> name <> "@" <> host(cluster))
+  def full(cluster, name), do: Map.fetch!(cluster.nodes, name)
   def display(cluster, node), do: Map.get(cluster.names, node, Atom.to_string(node))
 
   def rename(cluster),
     do: Map.new(cluster.names, fn {node, name} -> {Atom.to_string(node), name} end)
-
-  defp host(cluster) do
-    cluster.names |> Map.keys() |> hd() |> Atom.to_string() |> String.split("@") |> List.last()
-  end
 
   @doc "Console lines the peers printed (the seed's Launching/Hello lines among them)."
   def console(cluster), do: LocalCluster.Console.lines(cluster.console)

@@ -7,21 +7,22 @@ end
 
 defmodule LocalCluster.Spec do
   @moduledoc """
-  The spec file: UTF-8, one directive a line, `#` starts a comment (at line start or after a
-  blank). Names match `[A-Za-z0-9_-]+`.
+  The spec file: one Erlang term in external term format (`term_to_binary/1` of a map with
+  string keys), read with `binary_to_term(bin, [:safe])`. Data, not text: no name or path can
+  add a directive. Names match `[A-Za-z0-9_-]{1,200}`.
 
-      node a                      one per node, in file order (isolated nodes allowed)
-      edge a b                    one per edge, in connection order: a calls connect_node(b)
-      launch a                    required unless observe_only
-      mode naive|fixed            default naive
-      auto_connect always|never   default always; never => -kernel dist_auto_connect never
-      timeout_ms 10000            erpc timeout; default infinity
-      tolerant false|true         default false
-      delay b 300                 sleep 300 ms right after b's probe_start (repeatable)
-      kill d after b              stop peer d as soon as b's probe has started (repeatable)
-      header graph bowtie.dot     extra trace header field, string value (repeatable)
-      out /abs/path/trace.jsonl   required unless observe_only
-      observe_only false|true     true: start, mesh, print the observed topology, stop
+      "nodes"        ["a", ...]          in file order (isolated nodes allowed)
+      "edges"        [["a", "b"], ...]   in connection order: a calls connect_node(b)
+      "launch"       "a"                 required unless observe_only
+      "mode"         "naive" | "fixed"   default naive
+      "auto_connect" "always" | "never"  never => -kernel dist_auto_connect never
+      "timeout_ms"   nil | 0..4294967295 erpc timeout; nil (default) = infinity
+      "tolerant"     false | true        default false
+      "delays"       [["b", 300], ...]   sleep 300 ms right after b's probe_start
+      "kills"        [["d", "b"], ...]   stop peer d as soon as b's probe has started
+      "header"       [["graph", "x"]]    extra trace header fields, string values
+      "out"          "/abs/trace.jsonl"  required unless observe_only
+      "observe_only" false | true        true: start, mesh, print the observed topology, stop
   """
 
   defstruct nodes: [],
@@ -37,81 +38,83 @@ defmodule LocalCluster.Spec do
             out: nil,
             observe_only: false
 
-  @name ~r/\A[A-Za-z0-9_-]+\z/
-  @reserved ~w(inkworm_trace launch mode source meta auto_connect)
+  @name ~r/\A[A-Za-z0-9_-]{1,200}\z/
+  @reserved ~w(inkworm_trace launch mode source meta auto_connect cluster)
+  @keys ~w(nodes edges launch mode auto_connect timeout_ms tolerant delays kills header out
+           observe_only)
 
   @doc "Reads and checks a spec file; raises `LocalCluster.Failure` (code 2) on any problem."
   def read!(path) do
-    text = File.read!(path)
+    term =
+      try do
+        :erlang.binary_to_term(File.read!(path), [:safe])
+      rescue
+        e in File.Error -> fail("cannot read spec: #{Exception.message(e)}")
+        ArgumentError -> fail("spec is not an external term")
+      end
 
-    text
-    |> String.split("\n")
-    |> Enum.with_index(1)
-    |> Enum.reduce(%__MODULE__{}, fn {line, no}, spec -> parse_line(spec, line, no) end)
-    |> finish()
-  rescue
-    e in File.Error -> fail("cannot read spec: #{Exception.message(e)}")
+    unless is_map(term), do: fail("spec is not a map")
+    unknown = Map.keys(term) -- @keys
+    if unknown != [], do: fail("unknown spec keys #{inspect(unknown)}")
+    term |> Enum.reduce(%__MODULE__{}, &field/2) |> finish()
   end
 
-  defp parse_line(spec, line, no) do
-    text = String.replace(line, ~r/(^|\s)#.*/u, "")
+  defp field({"nodes", ns}, spec), do: %{spec | nodes: Enum.map(list(ns), &name/1)}
 
-    try do
-      directive(spec, String.split(text), text)
-    rescue
-      e in LocalCluster.Failure -> fail("spec line #{no}: #{e.message}")
-    end
+  defp field({"edges", es}, spec),
+    do: %{spec | edges: Enum.map(list(es), fn e -> pair(e, &name/1, &name/1) end)}
+
+  defp field({"launch", n}, spec), do: %{spec | launch: name(n)}
+  defp field({"mode", m}, spec), do: %{spec | mode: choice(m, ~w(naive fixed))}
+  defp field({"auto_connect", a}, spec), do: %{spec | auto_connect: choice(a, ~w(always never))}
+  defp field({"timeout_ms", nil}, spec), do: %{spec | timeout: :infinity}
+  defp field({"timeout_ms", ms}, spec), do: %{spec | timeout: integer(ms, 4_294_967_295)}
+  defp field({"tolerant", b}, spec), do: %{spec | tolerant: boolean(b)}
+  defp field({"observe_only", b}, spec), do: %{spec | observe_only: boolean(b)}
+
+  defp field({"delays", ds}, spec),
+    do: %{spec | delays: Map.new(list(ds), fn d -> pair(d, &name/1, &integer(&1, 3_600_000)) end)}
+
+  defp field({"kills", ks}, spec),
+    do: %{spec | kills: Enum.map(list(ks), fn k -> pair(k, &name/1, &name/1) end)}
+
+  defp field({"header", hs}, spec), do: %{spec | header: Enum.map(list(hs), &header/1)}
+  defp field({"out", out}, spec), do: %{spec | out: Path.expand(string(out))}
+
+  defp header(h) do
+    {key, value} = pair(h, &string/1, &string/1)
+
+    if key in @reserved or not Regex.match?(~r/\A[a-z_]{1,40}\z/, key),
+      do: fail("bad header field #{inspect(key)}")
+
+    {key, value}
   end
 
-  # `out` and `header` values are the rest of the line (a path or a value may hold blanks).
-  defp directive(spec, ["out", _ | _], text), do: %{spec | out: Path.expand(rest(text, 1))}
+  defp list(l) when is_list(l), do: l
+  defp list(other), do: fail("expected a list, got #{inspect(other)}")
 
-  defp directive(spec, ["header", key, _ | _], text) do
-    if key in @reserved or not Regex.match?(~r/\A[a-z_]+\z/, key),
-      do: fail("bad header field #{key}")
+  defp pair([a, b], fa, fb), do: {fa.(a), fb.(b)}
+  defp pair(other, _, _), do: fail("expected a pair, got #{inspect(other)}")
 
-    %{spec | header: spec.header ++ [{key, rest(text, 2)}]}
+  defp string(s) when is_binary(s), do: if(String.valid?(s), do: s, else: fail("not UTF-8"))
+  defp string(other), do: fail("expected a string, got #{inspect(other)}")
+
+  defp name(n) do
+    n = string(n)
+    if Regex.match?(@name, n), do: n, else: fail("bad name #{inspect(n)}")
   end
 
-  defp directive(spec, words, _text), do: directive(spec, words)
+  defp boolean(b) when is_boolean(b), do: b
+  defp boolean(other), do: fail("expected true|false, got #{inspect(other)}")
 
-  defp directive(spec, []), do: spec
-  defp directive(spec, ["node", n]), do: %{spec | nodes: spec.nodes ++ [name(n)]}
-  defp directive(spec, ["edge", a, b]), do: %{spec | edges: spec.edges ++ [{name(a), name(b)}]}
-  defp directive(spec, ["launch", n]), do: %{spec | launch: name(n)}
-  defp directive(spec, ["mode", m]), do: %{spec | mode: choice(m, ~w(naive fixed))}
-
-  defp directive(spec, ["auto_connect", a]),
-    do: %{spec | auto_connect: choice(a, ~w(always never))}
-
-  defp directive(spec, ["timeout_ms", ms]), do: %{spec | timeout: integer(ms)}
-  defp directive(spec, ["tolerant", b]), do: %{spec | tolerant: choice(b, ~w(false true))}
-  defp directive(spec, ["observe_only", b]), do: %{spec | observe_only: choice(b, ~w(false true))}
-
-  defp directive(spec, ["delay", n, ms]),
-    do: %{spec | delays: Map.put(spec.delays, name(n), integer(ms))}
-
-  defp directive(spec, ["kill", x, "after", y]),
-    do: %{spec | kills: spec.kills ++ [{name(x), name(y)}]}
-
-  defp directive(_spec, words), do: fail("unknown directive: #{Enum.join(words, " ")}")
-
-  defp rest(text, words), do: String.trim(Regex.replace(~r/\A\s*(\S+\s+){#{words}}/u, text, ""))
-
-  defp name(n), do: if(Regex.match?(@name, n), do: n, else: fail("bad name #{inspect(n)}"))
-
-  defp choice(word, [_, _] = allowed) do
+  defp choice(word, allowed) do
     if word in allowed,
       do: String.to_atom(word),
-      else: fail("expected #{Enum.join(allowed, "|")}")
+      else: fail("expected #{Enum.join(allowed, "|")}, got #{inspect(word)}")
   end
 
-  defp integer(word) do
-    case Integer.parse(word) do
-      {n, ""} when n >= 0 -> n
-      _ -> fail("expected a non-negative integer, got #{word}")
-    end
-  end
+  defp integer(n, max) when is_integer(n) and n >= 0 and n <= max, do: n
+  defp integer(n, max), do: fail("expected an integer in 0..#{max}, got #{inspect(n)}")
 
   defp finish(spec) do
     known = MapSet.new(spec.nodes)

@@ -53,6 +53,7 @@ RULES = {
     "result": "the result equals what the probes reported",
     "outcome": "one result or crash, on the launch node, last",
     "connect": "a connection is reported once per side",
+    "foreign": "every node named is one the run started (the header's cluster, when given)",
 }
 """The ordering rules :func:`check` verifies, by name."""
 
@@ -115,6 +116,14 @@ class _Checker:
         self.links: set[tuple[str, str]] = set()
         self.failed_calls: set[str] = set()
         self.outcome: Event | None = None
+        cluster = trace.header.extra.get("cluster")
+        self.cluster: frozenset[str] | None = None
+        self.foreign: set[str] = set()
+        if cluster is not None:
+            if isinstance(cluster, list) and all(isinstance(n, str) for n in cluster):
+                self.cluster = frozenset(cluster)
+            else:
+                self.flag(None, "foreign", "header field 'cluster' must be a list of names")
 
     def flag(self, e: Event | None, rule: str, message: str) -> None:
         self.violations.append(
@@ -139,6 +148,8 @@ class _Checker:
                 self.flag(e, "time", f"t_us goes back in time ({e.t_us} after {last_t})")
             last_t = e.t_us
             self.common(e)
+            if self.cluster is not None:
+                self.members(e)
             handlers[type(e)](e)
         self.finish()
         return self.violations
@@ -164,6 +175,15 @@ class _Checker:
                     f"{e.node} records {e.kind.value} between its call to {callee} "
                     f"(seq {probe.pending.seq}) and the matching return",
                 )
+
+    def members(self, e: Event) -> None:
+        """Flag the first mention of each node the run did not start (an intruder)."""
+        assert self.cluster is not None
+        for name in _named(e):
+            if name not in self.cluster and name not in self.foreign:
+                self.foreign.add(name)
+                self.flag(e, "foreign", f"{name} is not part of the run (not one of the "
+                          f"{len(self.cluster)} nodes it started)")
 
     def probing(self, e: Event, doing: str) -> _Probe | None:
         probe = self.probes.get(e.node)
@@ -406,3 +426,14 @@ class _Checker:
                 )
             elif probe.end_keys is None and not self.from_log and node not in self.failed_calls:
                 self.flag(None, "nesting", f"{node}'s probe never ended")
+
+
+def _named(e: Event) -> list[str]:
+    """Every node name an event mentions."""
+    names = [e.node, *e.others()]
+    for attr in ("nodes", "visited", "keys"):
+        names += getattr(e, attr, ())
+    if isinstance(e, Result):
+        for node, peers in e.map.items():
+            names += [node, *peers]
+    return names

@@ -4,28 +4,34 @@ Python prepares and supervises; Elixir does the work (``probe/``): ``local_clust
 starts one ``:peer`` node per DOT node (``-connect_all false``, stdio control connection, so the
 controller is not part of the cluster), connects the edges in order, checks the observed
 topology against the DOT file, launches ``inkworm_probe.exs`` on the launch node and writes
-the trace. Each run gets a private ``epmd`` on a free loopback port (``ERL_EPMD_PORT``), which
-this module starts and stops by PID, so no daemon outlives the run and parallel runs never
-share node names. The Elixir process runs in its own session and is killed as a group on
-Ctrl-C or timeout; its peers die with their stdio connection.
+the trace.
+
+The cluster is private to the run (see the README's "What the recorder exposes"): each run has
+its own folder (``inkworm-run-<pid>-*``, mode 0700) that is the nodes' HOME and holds a fresh
+random cookie, a private ``epmd`` on a free loopback port, and peers that listen on 127.0.0.1
+only, under names with random bits of their own. The spec reaches the driver as an Erlang term,
+not as text. Nothing outlives the run: the driver and epmd each hold a pipe from this process
+and stop when it closes (also after a SIGKILL of this process); on any exception the driver's
+process group is killed; a run folder left by a killed run is swept by the next run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
 
 from inkworm.errors import InputError
 from inkworm.reader import load_trace
@@ -33,9 +39,15 @@ from inkworm.topology import EdgeOrder, Topology, locate
 from inkworm.trace import Trace
 from inkworm.worm import RunSpec
 
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
-#: Exit code of ``local_cluster.exs`` when the started cluster does not match the DOT file.
-TOPOLOGY_MISMATCH = 3
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
+#: The largest erpc timeout the runtime accepts (milliseconds).
+MAX_TIMEOUT_MS = 2**32 - 1
+#: Run folders are named after the recorder's pid, so a later run can tell a dead run's.
+_RUN_PREFIX = "inkworm-run-"
+_RUN_DIR = re.compile(rf"{_RUN_PREFIX}(\d+)-")
+#: Environment variables that would change how every ``erl`` of the run starts.
+_ERL_ENV = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_LIBS", "ERL_CRASH_DUMP",
+            "ERL_EPMD_ADDRESS", "ERL_EPMD_PORT")
 
 
 class RecorderError(InputError):
@@ -68,7 +80,7 @@ class RecordOptions(RunSpec):
     """How to run the real worm: the run itself, and what only a real cluster has."""
 
     timeout_ms: int = 10_000
-    """erpc timeout of each probe call."""
+    """erpc timeout of each probe call (0 .. 2**32-1)."""
     tolerant: bool = False
     """Record failed calls and carry on (partial map) instead of the seed's crash."""
     delays_ms: dict[str, int] = field(default_factory=dict)
@@ -88,39 +100,39 @@ class Recording:
 
 
 def check_names(topology: Topology) -> None:
-    """Every DOT node must be usable as a BEAM short node name."""
+    """Every DOT node must be usable as a BEAM node name."""
     for name in topology.nodes:
         if not _NAME.fullmatch(name):
-            raise InputError(f"node name {name!r} cannot be a BEAM node name (letters, digits, "
-                             "_ and - only) for a recorded run", *locate(topology, name))
+            raise InputError(f"node name {name!r} cannot be a BEAM node name (1 to 200 letters, "
+                             "digits, _ and -) for a recorded run", *locate(topology, name))
 
 
-def spec_text(topology: Topology, options: RecordOptions, out: Path,
-              observe_only: bool = False) -> str:
-    """The line format ``local_cluster.exs`` reads (edges already in connection order)."""
+def spec_term(topology: Topology, options: RecordOptions, out: Path,
+              observe_only: bool = False) -> dict[str, Any]:
+    """What ``local_cluster.exs`` reads (as an Erlang term): edges in connection order."""
     launch = options.launch or topology.nodes[0]
     edges = topology.edges if options.edge_order is EdgeOrder.DOT else topology.edges[::-1]
-    lines = [f"node {n}" for n in topology.nodes]
-    lines += [f"edge {u} {v}" for u, v in edges]
-    lines += [
-        f"launch {launch}",
-        f"mode {options.mode.value}",
-        f"auto_connect {options.auto_connect.value}",
-        f"timeout_ms {options.timeout_ms}",
-        f"tolerant {'true' if options.tolerant else 'false'}",
-        f"observe_only {'true' if observe_only else 'false'}",
-        f"header edge_order {options.edge_order.value}",
-        f"out {out}",
-    ]
+    header = [["edge_order", options.edge_order.value]]
     if topology.source:
-        lines.append(f"header graph {topology.source}")
-    lines += [f"delay {node} {ms}" for node, ms in sorted(options.delays_ms.items())]
-    if options.fault:
-        lines.append(f"kill {options.fault.victim} after {options.fault.after}")
-    return "\n".join(lines) + "\n"
+        header.append(["graph", topology.source])
+    return {
+        "nodes": list(topology.nodes),
+        "edges": [list(e) for e in edges],
+        "launch": launch,
+        "mode": options.mode.value,
+        "auto_connect": options.auto_connect.value,
+        "timeout_ms": options.timeout_ms,
+        "tolerant": options.tolerant,
+        "observe_only": observe_only,
+        "header": header,
+        "out": str(out),
+        "delays": [[node, ms] for node, ms in sorted(options.delays_ms.items())],
+        "kills": [[options.fault.victim, options.fault.after]] if options.fault else [],
+    }
 
 
-def _validate(topology: Topology, options: RecordOptions) -> None:
+def validate(topology: Topology, options: RecordOptions) -> None:
+    """Refuse anything the run cannot use, before a single process is started."""
     check_names(topology)
     launch = options.launch or topology.nodes[0]
     named = [launch, *options.delays_ms]
@@ -131,28 +143,101 @@ def _validate(topology: Topology, options: RecordOptions) -> None:
                              "the trace)")
     for node in named:
         if node not in topology.nodes:
-            raise InputError(f"node '{node}' is not in the graph",
+            raise InputError(f"node {node!r} is not in the graph",
                              topology.path or topology.source)
+    if not 0 <= options.timeout_ms <= MAX_TIMEOUT_MS:
+        raise InputError(f"timeout {options.timeout_ms} ms: expected 0 to {MAX_TIMEOUT_MS}")
+    for node, ms in options.delays_ms.items():
+        if not 0 <= ms <= 3_600_000:
+            raise InputError(f"delay {node}={ms}: expected 0 to 3600000 ms")
+    if not 0 < options.deadline_s < float("inf"):
+        raise InputError(f"deadline {options.deadline_s} s: expected a positive number")
     if not elixir_available():
         raise RecorderError("elixir/epmd not found: install Debian's 'elixir' package "
                             "(make setup does)")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_run_dirs(tmp: Path | None = None) -> list[Path]:
+    """Remove run folders of ours whose recorder is gone (a run killed with SIGKILL)."""
+    tmp = Path(tmp or tempfile.gettempdir())
+    swept: list[Path] = []
+    try:
+        entries = list(os.scandir(tmp))
+    except OSError:
+        return swept
+    for entry in entries:
+        match = _RUN_DIR.match(entry.name)
+        if not match or not entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.stat(follow_symlinks=False).st_uid != os.getuid() or _alive(int(match[1])):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        swept.append(Path(entry.path))
+    return swept
+
+
+@contextmanager
+def run_dir() -> Iterator[Path]:
+    """The run's private folder (0700): HOME of every node, with a fresh random cookie."""
+    sweep_run_dirs()
+    path = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}-"))
+    try:
+        home = path / "home"
+        home.mkdir(mode=0o700)
+        fd = os.open(home / ".erlang.cookie", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(fd, "w") as cookie:
+            cookie.write(secrets.token_hex(32))
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _free_port() -> int:
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
+def _stop(proc: subprocess.Popen[bytes], lifeline: IO[bytes] | None) -> None:
+    """Close the lifeline, give the process group a moment, then kill what is left of it."""
+    if lifeline is not None:
+        with suppress(OSError):
+            lifeline.close()
+    with suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=2)
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+#: epmd under a watchdog shell: epmd stops when the shell's stdin (a pipe from the recorder)
+#: closes, also when the recorder was killed with SIGKILL and could not stop it.
+_EPMD = 'epmd -port "$1" -address 127.0.0.1 & e=$!; trap \'kill $e\' EXIT HUP TERM; read _ || :'
+
+
 @contextmanager
 def private_epmd() -> Iterator[int]:
-    """An ``epmd`` of our own on a free loopback port, stopped by PID afterwards."""
+    """An ``epmd`` of our own on a free loopback port, stopped with this process."""
     port = _free_port()
-    proc = subprocess.Popen(["epmd", "-port", str(port), "-address", "127.0.0.1"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(["sh", "-c", _EPMD, "sh", str(port)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     try:
+        import socket
+
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -164,49 +249,61 @@ def private_epmd() -> Iterator[int]:
                 time.sleep(0.02)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc, proc.stdin)
 
 
-def run_driver(spec: str, deadline_s: float) -> dict[str, Any]:
-    """Run ``local_cluster.exs`` on ``spec``; return its JSON report."""
+def _driver_env(home: Path, port: int, folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _ERL_ENV}
+    env.update(HOME=str(home), ERL_EPMD_PORT=str(port),
+               ERL_CRASH_DUMP=str(folder / "erl_crash.dump"))
+    return env
+
+
+def run_driver(spec: dict[str, Any], folder: Path, deadline_s: float) -> dict[str, Any]:
+    """Run ``local_cluster.exs`` on ``spec`` inside the run ``folder``; return its report."""
+    from inkworm.etf import encode
+
     driver = probe_dir() / "local_cluster.exs"
     if not driver.is_file():
         raise RecorderError(f"probe driver not found at {driver} (set INKWORM_PROBE_DIR)")
-    with tempfile.TemporaryDirectory(prefix="inkworm-spec-") as tmp, private_epmd() as port:
-        spec_path = Path(tmp) / "cluster.spec"
-        spec_path.write_text(spec, encoding="utf-8")
-        env = {**os.environ, "ERL_EPMD_PORT": str(port)}
-        proc = subprocess.Popen(["elixir", str(driver), str(spec_path)], env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    spec_path = folder / "spec.etf"
+    spec_path.write_bytes(encode(spec))
+    out_path, err_path = folder / "driver.out", folder / "driver.err"
+    with private_epmd() as port, out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = subprocess.Popen(["elixir", str(driver), str(spec_path)],
+                                env=_driver_env(folder / "home", port, folder), cwd=folder,
+                                stdin=subprocess.PIPE, stdout=out, stderr=err,
+                                start_new_session=True)
         try:
-            out, err = proc.communicate(timeout=deadline_s)
-        except BaseException:  # timeout or Ctrl-C: stop the driver and its peers as a group
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.wait(timeout=deadline_s)
+        except subprocess.TimeoutExpired:
+            _stop(proc, proc.stdin)
+            raise RecorderError(f"the real cluster run took longer than {deadline_s:g} s: "
+                                "stopped") from None
+        except BaseException:  # Ctrl-C, SIGTERM: stop the driver and its peers as a group
+            _stop(proc, proc.stdin)
             raise
+        _stop(proc, proc.stdin)
+    stdout = out_path.read_text(encoding="utf-8", errors="replace")
+    stderr = err_path.read_text(encoding="utf-8", errors="replace")
     if proc.returncode != 0:
-        lines = [line for line in err.splitlines() if line.strip()]
+        lines = [line for line in stderr.splitlines() if line.strip()]
         message = lines[-1] if lines else f"exit code {proc.returncode}"
         raise RecorderError(f"real cluster run failed: {message}")
     try:
-        report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        report: dict[str, Any] = orjson.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise RecorderError(f"driver printed no report (stdout: {out[-200:]!r})") from None
+        raise RecorderError(f"driver printed no report (stdout: {stdout[-200:]!r})") from None
     return report
 
 
 def record(topology: Topology, options: RecordOptions) -> Recording:
     """Run the worm on a real cluster built from ``topology``; return its validated trace."""
-    _validate(topology, options)
-    with tempfile.TemporaryDirectory(prefix="inkworm-rec-") as tmp:
-        trace_path = Path(tmp) / "trace.jsonl"
-        report = run_driver(spec_text(topology, options, trace_path), options.deadline_s)
+    validate(topology, options)
+    with run_dir() as folder:
+        trace_path = folder / "trace.jsonl"
+        report = run_driver(spec_term(topology, options, trace_path), folder,
+                            options.deadline_s)
         trace = load_trace(trace_path)
     trace.path = None
     return Recording(trace, report)
@@ -215,9 +312,9 @@ def record(topology: Topology, options: RecordOptions) -> Recording:
 def observe(topology: Topology) -> dict[str, list[str]]:
     """Start the cluster, return each node's ``nodes()`` (short names), stop it."""
     options = RecordOptions()
-    _validate(topology, options)
-    with tempfile.TemporaryDirectory(prefix="inkworm-obs-") as tmp:
-        report = run_driver(spec_text(topology, options, Path(tmp) / "none.jsonl",
-                                      observe_only=True), options.deadline_s)
+    validate(topology, options)
+    with run_dir() as folder:
+        report = run_driver(spec_term(topology, options, folder / "none.jsonl",
+                                      observe_only=True), folder, options.deadline_s)
     observed: dict[str, list[str]] = report["observed_before"]
     return observed
