@@ -107,7 +107,8 @@ def simulate(graph: str, launch: str | None, mode: str, edge_order: str, auto_co
 @click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
 @click.option("--delay", "delays", multiple=True, metavar="NODE=MS",
               help="Sleep MS after NODE's probe starts (repeatable; places a --kill).")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1), default=10_000,
+@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1, max=2**32 - 1),
+              default=10_000,
               show_default=True, help="erpc timeout per call, in ms.")
 @click.option("--tolerant", is_flag=True,
               help="Record failed calls and keep going (partial map) instead of crashing.")
@@ -116,7 +117,8 @@ def record(graph: str, launch: str | None, mode: str, edge_order: str, auto_conn
            kill: str | None, after: str | None, delays: tuple[str, ...], timeout_ms: int,
            tolerant: bool, output: str | None) -> None:
     """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
-    from inkworm.record import Fault, RecordOptions
+    from inkworm.output import check_target
+    from inkworm.record import Fault, RecordOptions, validate
     from inkworm.record import record as run
 
     if (kill is None) != (after is None):
@@ -128,6 +130,9 @@ def record(graph: str, launch: str | None, mode: str, edge_order: str, auto_conn
         auto_connect=AutoConnect(auto_connect), timeout_ms=timeout_ms, tolerant=tolerant,
         delays_ms=_delays(delays), fault=Fault(kill, after) if kill and after else None,
     )
+    validate(topology, options)  # every option, and -o, before a single process starts
+    if output not in (None, "-"):
+        check_target(output)
     recording = run(topology, options)
     _emit(lambda out: write_trace(recording.trace, out), output)
     report = recording.report
