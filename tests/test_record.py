@@ -355,3 +355,21 @@ def test_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
         assert message in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
     assert list(tmp.iterdir()) == []
+
+
+def test_names_are_data_and_home_does_not_matter(tmp_path: Path) -> None:
+    """A DOT file name holding newlines and spec words stays a name (it once injected an `out`
+    line), and with an unusable HOME no erl_crash.dump lands in the working folder."""
+    name = "b\nout evil.jsonl\nheader graph x\n.dot"
+    shutil.copy(GRAPHS / "bowtie.dot", tmp_path / name)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "inkworm", "record", str(tmp_path / name),
+                           "--mode", "fixed", "-o", str(tmp_path / "t.jsonl")],
+                          env={**os.environ, "HOME": "/nonexistent/home"}, cwd=work,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    trace = load_trace(tmp_path / "t.jsonl")
+    assert trace.header.graph == name
+    assert check(trace) == []
+    assert list(work.iterdir()) == []  # no evil.jsonl, no erl_crash.dump
