@@ -1,25 +1,149 @@
-"""Views over a trace's event stream: visit order, DFS tree, result map, spurious edges.
+"""Views over a trace's event stream: the run state at any event, and the views over it.
 
-Like networkx's ``dfs_preorder_nodes`` over ``dfs_labeled_edges``, each view is a small
-filter over the one stream of typed events. Node names in a trace are matched to a DOT
-topology by :class:`NameMatcher` (exact name first, then the part before ``@``).
+Like networkx's ``dfs_labeled_edges``, :func:`walk` is the one fold over the stream of typed
+events: it yields each event with the run state after it (visited, call stack, connections the
+run made, failures, the partial map). Every question about "who is on the stack at event N"
+asks it (:func:`state_at`, :func:`states_at`, :func:`final_state`); the small views below (visit
+order, DFS tree, result map, spurious edges) filter it or the stream. Node names in a trace are
+matched to a DOT topology by :class:`NameMatcher` (exact name first, then the part before ``@``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inkworm.topology import Topology, load_dot
-from inkworm.trace import Call, Connect, Event, Neighbors, ProbeStart, Result, Trace
+from inkworm.trace import (
+    Call,
+    Connect,
+    Crash,
+    Disconnect,
+    Error,
+    Event,
+    Kill,
+    Neighbors,
+    ProbeEnd,
+    ProbeStart,
+    Result,
+    Trace,
+)
 
 Edge = tuple[str, str]
 
 
-def visit_order(events: Iterable[Event]) -> list[str]:
+def pair(a: str, b: str) -> Edge:
+    """An undirected edge as its sorted pair: the one normal form of an edge in inkworm."""
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass
+class RunState:
+    """What a run has done up to (and including) one event.
+
+    :func:`walk` yields one live object, updated in place after each event; keep a moment with
+    :meth:`snapshot`.
+    """
+
+    visited: list[str] = field(default_factory=list)
+    """Nodes whose probe started, in visit order."""
+    stack: list[str] = field(default_factory=list)
+    """Probes running, outermost (the launcher) first: the call stack."""
+    made: dict[Edge, None] = field(default_factory=dict)
+    """Connections the run made (``connect`` events), each pair once, in order of appearance."""
+    failures: list[Event] = field(default_factory=list)
+    """``error``, ``disconnect``, ``kill`` and ``crash`` events so far."""
+    seen: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """What ``nodes()`` returned on each probed node so far: the partial map."""
+    killed: set[str] = field(default_factory=set)
+    outcome: Result | Crash | None = None
+    event: Event | None = None
+    """The event this state follows (``None`` before the first)."""
+
+    @property
+    def active(self) -> str | None:
+        """The node whose probe is working now (the top of the stack)."""
+        return self.stack[-1] if self.stack else None
+
+    def snapshot(self) -> RunState:
+        """A copy that later events will not change."""
+        return RunState(list(self.visited), list(self.stack), dict(self.made),
+                        list(self.failures), dict(self.seen), set(self.killed), self.outcome,
+                        self.event)
+
+    def advance(self, e: Event) -> None:
+        """Apply one event."""
+        self.event = e
+        if isinstance(e, ProbeStart):
+            if e.node not in self.visited:
+                self.visited.append(e.node)
+            self.stack.append(e.node)
+        elif isinstance(e, ProbeEnd):
+            self._unwind(e.node)
+        elif isinstance(e, Neighbors):
+            self.seen[e.node] = e.nodes
+        elif isinstance(e, Connect):
+            self.made.setdefault(pair(e.node, e.peer), None)
+        elif isinstance(e, Error):
+            self.failures.append(e)
+            self._unwind(e.to)  # the callee's probe is lost with the call
+        elif isinstance(e, Disconnect):
+            self.failures.append(e)
+        elif isinstance(e, Kill):
+            self.failures.append(e)
+            self.killed.add(e.node)
+            if e.node in self.stack:
+                self.stack.remove(e.node)  # its callees are orphans: they keep walking
+        elif isinstance(e, Crash):
+            self.failures.append(e)
+            self.outcome = e
+            if e.node in self.stack:
+                self.stack.remove(e.node)
+        elif isinstance(e, Result):
+            self.outcome = e
+            self.stack.clear()
+
+    def _unwind(self, node: str) -> None:
+        if node in self.stack:
+            del self.stack[len(self.stack) - 1 - self.stack[::-1].index(node):]
+
+
+def walk(events: Iterable[Event] | Trace) -> Iterator[tuple[Event, RunState]]:
+    """The one fold over a run: each event with the (live) run state after it."""
+    stream = events.events if isinstance(events, Trace) else events
+    state = RunState()
+    for e in stream:
+        state.advance(e)
+        yield e, state
+
+
+def final_state(events: Iterable[Event] | Trace) -> RunState:
+    """The run state after the last event."""
+    state = RunState()
+    for _, state in walk(events):  # noqa: B007 - the last one is the answer
+        pass
+    return state
+
+
+def states_at(events: Iterable[Event] | Trace, seqs: Iterable[int]) -> dict[int, RunState]:
+    """Snapshots of the run state right after each event ``seq`` in ``seqs`` (one pass)."""
+    wanted = set(seqs)
+    found: dict[int, RunState] = {}
+    for e, state in walk(events):
+        if e.seq in wanted:
+            found[e.seq] = state.snapshot()
+    return found
+
+
+def state_at(events: Iterable[Event] | Trace, seq: int) -> RunState | None:
+    """The run state right after event ``seq`` (``None`` when the run has no such event)."""
+    return states_at(events, (seq,)).get(seq)
+
+
+def visit_order(events: Iterable[Event] | Trace) -> list[str]:
     """Nodes in the order their probe started."""
-    return [e.node for e in events if isinstance(e, ProbeStart)]
+    return final_state(events).visited
 
 
 def dfs_tree(events: Iterable[Event]) -> list[Edge]:
@@ -46,22 +170,14 @@ def reported_map(events: Sequence[Event]) -> dict[str, tuple[str, ...]]:
     return result if result is not None else neighbor_lists(events)
 
 
-def connections(events: Iterable[Event]) -> list[Edge]:
+def connections(events: Iterable[Event] | Trace) -> list[Edge]:
     """Connections created during the run (``connect`` events), each pair once, sorted pair."""
-    seen: dict[Edge, None] = {}
-    for e in events:
-        if isinstance(e, Connect):
-            seen.setdefault(_pair(e.node, e.peer), None)
-    return list(seen)
+    return list(final_state(events).made)
 
 
 def map_edges(result: Mapping[str, Iterable[str]]) -> set[Edge]:
     """The undirected edges a result map claims, as sorted pairs."""
-    return {_pair(node, peer) for node, peers in result.items() for peer in peers if peer != node}
-
-
-def _pair(a: str, b: str) -> Edge:
-    return (a, b) if a <= b else (b, a)
+    return {pair(node, peer) for node, peers in result.items() for peer in peers if peer != node}
 
 
 class NameMatcher:
@@ -104,10 +220,10 @@ def topology_diff(trace: Trace, topology: Topology) -> TopologyDiff:
     reported = reported_map(trace.events)
     names = {n for n in trace_nodes(trace)}
     unknown = sorted(n for n in names if match(n) is None)
-    claimed = {_pair(*(match(x) or x for x in e)) for e in map_edges(reported)}
+    claimed = {pair(*(match(x) or x for x in e)) for e in map_edges(reported)}
     reached = {match(n) or n for n in visit_order(trace.events)} | {
         match(n) or n for n in reported}
-    truth = {_pair(*e) for e in topology.edges}
+    truth = {pair(*e) for e in topology.edges}
     return TopologyDiff(
         spurious=sorted(claimed - truth),
         missing=sorted(e for e in truth - claimed if e[0] in reached and e[1] in reached),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from inkworm.trace import (
     Call,
@@ -30,6 +30,7 @@ from inkworm.trace import (
     Skip,
     Trace,
 )
+from inkworm.views import RunState, pair
 
 
 class StepKind(enum.Enum):
@@ -82,14 +83,6 @@ class Step:
         return self.start + self.duration
 
 
-@dataclass
-class _State:
-    launch: str
-    visited: list[str] = field(default_factory=list)
-    stack: list[str] = field(default_factory=list)
-    made: set[frozenset[str]] = field(default_factory=set)
-
-
 def _names(nodes: Sequence[str]) -> str:
     return ", ".join(nodes)
 
@@ -97,14 +90,18 @@ def _names(nodes: Sequence[str]) -> str:
 def steps_from_trace(trace: Trace) -> list[Step]:
     """The visual steps of a run, in trace order (untimed)."""
     launch = trace.header.launch
-    state = _State(launch)
+    state = RunState()  # the run's fold, advanced as the steps consume events
     steps: list[Step] = []
+    shown: set[int] = set()  # events a step has already drawn (a call draws its probe start)
     events = trace.events
     i = 0
     while i < len(events):
-        step, used = _step_at(events, i, state, launch)
+        step, used = (None, 1) if events[i].seq in shown else _step_at(events, i, state, launch)
         if step is not None:
             steps.append(step)
+            shown.update(step.seqs)
+        for e in events[i : i + used]:
+            state.advance(e)
         i += used
     etched = [k for k, s in enumerate(steps) if s.kind is StepKind.ETCH]
     if etched:  # the farthest node the walk wired to the launcher: make it unmissable
@@ -115,13 +112,12 @@ def steps_from_trace(trace: Trace) -> list[Step]:
     return steps
 
 
-def _step_at(events: Sequence[Event], i: int, state: _State,
+def _step_at(events: Sequence[Event], i: int, state: RunState,
              launch: str) -> tuple[Step | None, int]:
-    """The step starting at event ``i`` and how many events it covers."""
+    """The step starting at event ``i`` (``state``: the run before it) and how many events it
+    covers."""
     e = events[i]
     if isinstance(e, ProbeStart) and not state.visited:
-        state.visited.append(e.node)
-        state.stack.append(e.node)
         return Step(StepKind.INJECT, e.node, None, f"{e.node} launches the worm",
                     (e.seq,), e.t_us, visit=e.node), 1
     if isinstance(e, LoadBinary):
@@ -129,9 +125,6 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
         if isinstance(call, Call) and call.node == e.node and call.to == e.to:
             start = _next_start(events, i + 2, e.to)
             seqs = (e.seq, call.seq) + ((start.seq,) if start else ())
-            if start is not None:
-                state.visited.append(e.to)
-                state.stack.append(e.to)
             caption = f"{e.node} asks {e.to}: who can you see?"
             used = 3 if start is not None and start is events[i + 2] else 2
             return Step(StepKind.CALL, e.node, e.to, caption, seqs, e.t_us,
@@ -141,11 +134,10 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
     if isinstance(e, ProbeStart):
         if e.node in state.visited:
             return None, 1
-        state.visited.append(e.node)
         return Step(StepKind.INJECT, e.node, None, f"a probe starts on {e.node}", (e.seq,),
                     e.t_us, visit=e.node), 1
     if isinstance(e, Neighbors):
-        new = [n for n in e.nodes if frozenset((e.node, n)) in state.made]
+        new = [n for n in e.nodes if pair(e.node, n) in state.made]
         caption = f"{e.node} sees [{_names(e.nodes)}]"
         if new:
             caption += f" \u2014 {_names(new)} is new: measurement artefact"
@@ -154,17 +146,13 @@ def _step_at(events: Sequence[Event], i: int, state: _State,
         return Step(StepKind.SKIP, e.node, e.neighbor,
                     f"{e.node} skips {e.neighbor}: already visited", (e.seq,), e.t_us), 1
     if isinstance(e, Return):
-        if state.stack and state.stack[-1] == e.callee:
-            state.stack.pop()
         return Step(StepKind.RETURN, e.callee, e.node,
                     f"{e.callee} reports back to {e.node}: [{_names(sorted(e.keys))}]", (e.seq,),
                     e.t_us), 1
     if isinstance(e, Connect):
-        pair = frozenset((e.node, e.peer))
-        if pair in state.made:
+        if pair(e.node, e.peer) in state.made:
             return None, 1
-        state.made.add(pair)
-        if launch in pair:  # the naive probe's output reaching the launcher's group leader
+        if launch in (e.node, e.peer):  # naive output reaching the launcher's group leader
             other = e.peer if e.node == launch else e.node
             caption = (f"{other} prints through {launch}'s group leader: "
                        f"new channel {other}\u2013{launch}")

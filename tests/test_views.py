@@ -1,0 +1,65 @@
+"""The one fold over a run (views.walk): the state after every event, exactly."""
+
+from __future__ import annotations
+
+from conftest import GRAPHS
+from inkworm import AutoConnect, Mode, load_dot, load_trace, simulate
+from inkworm.trace import Crash, Kill, ProbeStart, Trace
+from inkworm.views import final_state, state_at, states_at, visit_order, walk
+
+
+def bowtie(mode: Mode = Mode.NAIVE) -> Trace:
+    return simulate(load_dot(GRAPHS / "bowtie.dot"), mode=mode)
+
+
+def test_the_stack_at_every_probe_start() -> None:
+    stacks = [(e.node, list(s.stack)) for e, s in walk(bowtie()) if isinstance(e, ProbeStart)]
+    assert stacks == [("a", ["a"]), ("b", ["a", "b"]), ("c", ["a", "b", "c"]),
+                      ("d", ["a", "b", "d"]), ("e", ["a", "b", "d", "e"]),
+                      ("f", ["a", "b", "d", "e", "f"])]
+
+
+def test_the_final_state_of_the_naive_bowtie() -> None:
+    state = final_state(bowtie())
+    assert state.visited == list("abcdef")
+    assert state.stack == []
+    assert list(state.made) == [("a", "d"), ("a", "e"), ("a", "f")]
+    assert state.failures == [] and state.killed == set()
+    assert state.seen["d"] == ("b", "e", "f", "a")
+    assert state.outcome is not None and state.outcome.kind.value == "result"
+
+
+def test_the_fixed_probe_makes_no_connection() -> None:
+    assert final_state(bowtie(Mode.FIXED)).made == {}
+
+
+def test_states_at_are_snapshots_that_later_events_do_not_change() -> None:
+    trace = bowtie()
+    f_start = next(e.seq for e in trace.events if isinstance(e, ProbeStart) and e.node == "f")
+    states = states_at(trace, [0, f_start])
+    assert states[0].visited == ["a"] and states[0].active == "a"
+    assert states[f_start].active == "f"
+    # a-f appears between f's probe start and its nodes() call, not before
+    assert list(states[f_start].made) == [("a", "d"), ("a", "e")]
+    assert state_at(trace, f_start) == states[f_start]
+    assert state_at(trace, 10_000) is None
+
+
+def test_a_killed_ancestor_leaves_its_callees_on_the_stack() -> None:
+    """The orphaned branch keeps walking: only the killed node leaves the stack."""
+    trace = load_trace(GRAPHS / "bowtie-fixed.beam.jsonl")
+    events = [e for e in trace.events if not isinstance(e, ProbeStart) or e.node != "f"]
+    e_start = next(i for i, e in enumerate(events) if isinstance(e, ProbeStart) and e.node == "e")
+    kill = Kill(seq=0, t_us=events[e_start].t_us, node="d")
+    state = final_state([*events[: e_start + 1], kill])
+    assert state.stack == ["a", "b", "e"]
+    assert state.killed == {"d"} and state.failures == [kill]
+
+
+def test_a_crash_is_the_outcome_and_a_failure() -> None:
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE,
+                     auto_connect=AutoConnect.NEVER)
+    state = final_state(trace)
+    assert isinstance(state.outcome, Crash)
+    assert state.outcome in state.failures
+    assert visit_order(trace) == state.visited == list("abcd")
