@@ -46,15 +46,6 @@ class Geometry:
         return (a, b) in self.routes or (b, a) in self.routes
 
 
-def fit(positions: Mapping[str, Point], box: Box) -> dict[str, Point]:
-    """Unit-box positions (y up) into a pixel box (y down), keeping the aspect ratio."""
-    left, top, right, bottom = box
-    scale = min(right - left, bottom - top)
-    ox = left + (right - left - scale) / 2
-    oy = top + (bottom - top - scale) / 2
-    return {n: (ox + x * scale, oy + (1 - y) * scale) for n, (x, y) in positions.items()}
-
-
 def stretch(positions: Mapping[str, Point], box: Box) -> dict[str, Point]:
     """Unit-box positions into a pixel box, using all of it (used when the box is wide)."""
     left, top, right, bottom = box

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,6 @@ from inkworm.render import palette as P
 
 Span = tuple[str, str]
 """A run of text and its colour."""
-Line = Sequence[Span]
 
 
 @functools.cache
