@@ -34,10 +34,11 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,render]'
 .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
 
-# reveal.js for `inkworm slides` (no download at run time): from the npm registry
+# reveal.js for `inkworm slides` (no download at run time): from the npm registry, into the
+# package (package data: a wheel built after this step carries it; not kept in git)
 REVEAL_VERSION=6.0.1
-REVEAL_DIR=.venv/share/inkworm/reveal.js-$REVEAL_VERSION
-if [ ! -f "$REVEAL_DIR/dist/reveal.js" ]; then
+REVEAL_DIR=src/inkworm/render/reveal
+if [ ! -f "$REVEAL_DIR/dist/reveal.js" ] || ! grep -qs "\"version\": \"$REVEAL_VERSION\"" "$REVEAL_DIR/package.json"; then
   if ! command -v npm >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -47,8 +48,12 @@ if [ ! -f "$REVEAL_DIR/dist/reveal.js" ]; then
   fi
   pack=$(mktemp -d)
   (cd "$pack" && npm pack --silent "reveal.js@$REVEAL_VERSION" >/dev/null)
+  rm -rf "$REVEAL_DIR"
   mkdir -p "$REVEAL_DIR"
-  tar -xzf "$pack"/reveal.js-$REVEAL_VERSION.tgz -C "$REVEAL_DIR" --strip-components=1 package/dist
+  tar -xzf "$pack"/reveal.js-$REVEAL_VERSION.tgz -C "$REVEAL_DIR" --strip-components=1 \
+    package/package.json package/LICENSE \
+    package/dist/reveal.css package/dist/theme/black.css package/dist/plugin/highlight/zenburn.css \
+    package/dist/reveal.js package/dist/plugin/notes.js package/dist/plugin/markdown.js
   rm -rf "$pack"
 fi
 echo "bootstrap: ready ($(.venv/bin/python --version), $(elixir --version 2>/dev/null | tail -1))"

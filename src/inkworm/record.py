@@ -1,10 +1,10 @@
 """The real recorder: run the worm on a real local ``:peer`` cluster and bring back trace v1.
 
-Python prepares and supervises; Elixir does the work (``probe/``): ``local_cluster.exs``
-starts one ``:peer`` node per DOT node (``-connect_all false``, stdio control connection, so the
-controller is not part of the cluster), connects the edges in order, checks the observed
-topology against the DOT file, launches ``inkworm_probe.exs`` on the launch node and writes
-the trace.
+Python prepares and supervises; Elixir does the work (``inkworm/probe/``, package data):
+``local_cluster.exs`` starts one ``:peer`` node per DOT node (``-connect_all false``, stdio
+control connection, so the controller is not part of the cluster), connects the edges in
+order, checks the observed topology against the DOT file, launches ``inkworm_probe.exs`` on the
+launch node and writes the trace.
 
 The cluster is private to the run (see the README's "What the recorder exposes"): each run has
 its own folder (``inkworm-run-<pid>-*``, mode 0700) that is the nodes' HOME and holds a fresh
@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,11 +56,12 @@ class RecorderError(InputError):
 
 
 def probe_dir() -> Path:
-    """Where ``inkworm_probe.exs`` and ``local_cluster.exs`` live (``INKWORM_PROBE_DIR``)."""
+    """Where ``inkworm_probe.exs`` and ``local_cluster.exs`` live: the package's own ``probe``
+    folder (package data), or ``INKWORM_PROBE_DIR``."""
     override = os.environ.get("INKWORM_PROBE_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "probe"
+    return Path(str(resources.files("inkworm") / "probe"))
 
 
 def elixir_available() -> bool:

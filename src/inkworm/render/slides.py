@@ -2,8 +2,9 @@
 
 The deck is one self-contained HTML file (videos and reveal.js inlined), written atomically.
 reveal.js is not downloaded at run time (no network): ``scripts/bootstrap.sh`` takes it from
-the npm registry (``npm pack reveal.js@REVEAL_VERSION``) into ``<venv>/share/inkworm/``, and
-this module hands those files to manim-slides through its asset cache.
+the npm registry (``npm pack reveal.js@REVEAL_VERSION``) into the package
+(``inkworm/render/reveal``, package data, so a wheel carries it), and this module hands those
+files to manim-slides through its asset cache.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from inkworm.errors import InputError
@@ -29,11 +30,11 @@ REVEAL_FILES = ("dist/reveal.css", "dist/theme/black.css", "dist/plugin/highligh
 
 
 def reveal_dir() -> Path:
-    """Where the bootstrap put reveal.js (``INKWORM_REVEAL_DIR`` overrides)."""
+    """reveal.js inside the package (``INKWORM_REVEAL_DIR`` overrides)."""
     override = os.environ.get("INKWORM_REVEAL_DIR")
     if override:
         return Path(override)
-    return Path(sys.prefix) / "share" / "inkworm" / f"reveal.js-{REVEAL_VERSION}"
+    return Path(str(resources.files("inkworm") / "render" / "reveal"))
 
 
 def prime_reveal_cache() -> None:

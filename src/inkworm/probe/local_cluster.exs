@@ -1,5 +1,5 @@
 # The seed's LocalCluster, driven by a spec file: start peers, mesh, check, run the worm, trace.
-# Usage: elixir probe/local_cluster.exs SPEC_FILE   (needs ERL_EPMD_PORT: a private epmd, and
+# Usage: elixir src/inkworm/probe/local_cluster.exs SPEC_FILE   (needs ERL_EPMD_PORT: a private epmd, and
 # HOME: a private folder holding the run's .erlang.cookie; ends when its stdin closes)
 
 for part <- ~w(spec console peers killer),
@@ -7,7 +7,7 @@ for part <- ~w(spec console peers killer),
 
 defmodule LocalCluster.Main do
   @moduledoc """
-  `elixir probe/local_cluster.exs SPEC_FILE`: prints one JSON object on stdout, exits 0 when a
+  `elixir src/inkworm/probe/local_cluster.exs SPEC_FILE`: prints one JSON object on stdout, exits 0 when a
   trace was written (also one that ends in `crash`); otherwise one line on stderr and exit
   code 2 (usage, spec), 3 (observed topology differs from the spec) or 1 (anything else).
 
