@@ -25,9 +25,6 @@ from inkworm.worm import simulate
 
 __all__ = ["Board", "InkAdvance", "InkCamera", "InkLayer", "InkScene", "RenderOptions"]
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
 class InkLayer(Mobject):
     """The chip's raster; drawn by :class:`InkCamera`, never by Cairo."""
 
@@ -148,11 +145,12 @@ class InkScene(Scene):
 
 def _resolve(cls: type[InkScene], topology: Topology | None,
              trace: Trace | None) -> tuple[Topology, Trace]:
-    """Topology and trace from the arguments, or from the scene class's attributes."""
+    """Topology and trace from the arguments, or from the scene class's attributes (relative
+    paths are read from the working folder, as every command reads them)."""
     if topology is None and cls.graph:
-        topology = load_dot(ROOT / cls.graph)
+        topology = load_dot(Path(cls.graph))
     if trace is None and cls.trace_file:
-        trace = load_trace(ROOT / cls.trace_file)
+        trace = load_trace(Path(cls.trace_file))
     if topology is None:
         raise ValueError("InkScene needs a topology (argument or class attribute 'graph')")
     if trace is None:
