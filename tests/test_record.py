@@ -293,7 +293,8 @@ def test_a_recording_is_private_to_its_run(tmp_path: Path) -> None:
     assert list(tmp.iterdir()) == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
+                         ids=["SIGTERM", "SIGHUP", "SIGKILL"])
 def test_killing_the_recorder_mid_walk_stops_its_whole_run(sig: signal.Signals,
                                                            tmp_path: Path) -> None:
     home, tmp = tmp_path / "home", tmp_path / "tmp"
@@ -310,11 +311,12 @@ def test_killing_the_recorder_mid_walk_stops_its_whole_run(sig: signal.Signals,
         assert _wait(lambda: ours(tmp) == [], 10), [_cmdline(p) for p in ours(tmp)]
     finally:
         proc.kill()
-        proc.communicate()
+        _, err = proc.communicate()
     assert not (tmp_path / "t.jsonl").exists()
     left = list(tmp.iterdir())
-    if sig is signal.SIGTERM:
-        assert proc.returncode != 0
+    if sig is not signal.SIGKILL:
+        assert proc.returncode == 128 + sig
+        assert err.strip().splitlines()[-1] == f"inkworm: terminated by {sig.name}"
         assert left == []  # the run folder was removed on the way out
     else:
         from inkworm.record import sweep_run_dirs

@@ -6,9 +6,11 @@ shows one); outputs are written atomically, so a failed command leaves no partia
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
 
 import click
@@ -380,11 +382,49 @@ def summary_lines(trace: Trace, topology: Topology | None) -> list[str]:
     return lines
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so that every ``with`` removes what it made
+    (temporary files, a render's work folder, the recorder's cluster)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    for sig in _TRAPPED:  # a second signal must not cut the clean-up short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+_TRAPPED = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _trap_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` while a command runs (main thread)."""
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for sig in _TRAPPED:
+            previous[sig] = signal.signal(sig, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for trapped, handler in previous.items():
+            signal.signal(trapped, handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning bad input into one line and exit code 2."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        code = cli.main(args=argv, prog_name="inkworm", standalone_mode=False)
+        with _trap_signals():
+            code = cli.main(args=argv, prog_name="inkworm", standalone_mode=False)
+    except Terminated as err:
+        _echo_err(f"inkworm: terminated by {signal.Signals(err.signum).name}")
+        code = 128 + err.signum
     except click.exceptions.Exit as err:
         code = err.exit_code
     except click.exceptions.Abort:
