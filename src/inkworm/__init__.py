@@ -9,6 +9,7 @@ Only the render stage imports manim.
 
 from inkworm.check import Violation, check
 from inkworm.errors import InputError
+from inkworm.notebook import show
 from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, load_dot, parse_dot, to_dot
 from inkworm.trace import AutoConnect, Header, Kind, Mode, Source, Trace, save_trace
@@ -17,6 +18,6 @@ from inkworm.worm import Latency, simulate
 __all__ = [
     "AutoConnect", "EdgeOrder", "Header", "InputError", "Kind", "Latency", "Mode", "Source",
     "Topology", "Trace", "Violation", "check", "load_dot", "load_trace", "parse_dot",
-    "save_trace", "simulate", "to_dot",
+    "save_trace", "show", "simulate", "to_dot",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,46 @@
+"""inkworm in Jupyter: a real notebook, executed with nbclient on an ipykernel.
+
+``inkworm.show`` must render quietly (no manim log, no progress bar in the cell) and leave an
+image or an embedded video as the cell's output; ``%%manim`` renders an InkScene subclass.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+
+from conftest import GRAPHS
+
+pytestmark = pytest.mark.render
+
+CELLS = [
+    # a relative path is read from the notebook's folder
+    'import inkworm\ninkworm.show("bowtie.dot", mode="naive", format="png")',
+    'inkworm.show("bowtie.dot", mode="fixed", format="mp4", duration=3)',
+    "from manim import *\nfrom inkworm.render.scene import InkScene\nfrom inkworm import Mode",
+    "%%manim -ql -v WARNING --progress_bar none Bowtie\n\n"
+    "class Bowtie(InkScene):\n    graph = 'bowtie.dot'\n    mode = Mode.NAIVE\n",
+]
+
+
+def test_a_notebook_shows_the_run(tmp_path: Path) -> None:
+    shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "bowtie.dot")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    # the kernel talks over private Unix sockets in the notebook's folder, not TCP
+    kernel = KernelManager(kernel_name="python3", transport="ipc",
+                           ip=str(tmp_path / "kernel"))
+    NotebookClient(notebook, km=kernel, timeout=600,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    png, mp4, _, magic = (cell.outputs for cell in notebook.cells)
+    assert [o.output_type for o in png] == ["execute_result"]
+    assert png[0].data["image/png"]  # base64 of the last frame
+    assert [o.output_type for o in mp4] == ["execute_result"]
+    html = mp4[0].data["text/html"]
+    assert "<video" in html and "data:video/mp4;base64," in html
+    assert not [o for o in (*png, *mp4) if o.output_type == "stream"]  # quiet
+    assert any("<video" in o.get("data", {}).get("text/html", "") for o in magic), magic
