@@ -25,55 +25,100 @@ defmodule LocalCluster do
     Process.group_leader(self(), console)
 
     try do
-      Enum.reduce(spec.nodes, cluster, &start_peer(&2, &1, spec))
+      boot_all(cluster, spec)
     after
       Process.group_leader(self(), leader)
     end
   end
 
-  defp start_peer(cluster, name, spec) do
+  # All peers boot at once (`wait_boot: {self(), tag}`: `:peer.start` returns at once and each
+  # peer reports when it runs); `start_us` is each one's time from the common start.
+  defp boot_all(cluster, spec) do
+    t = now()
+    tag = make_ref()
+
+    {cluster, pending} =
+      Enum.reduce(spec.nodes, {cluster, %{}}, fn name, {cluster, pending} ->
+        case catch_exit(fn -> :peer.start(options(name, spec, tag)) end) do
+          {:ok, {:ok, pid, node}} ->
+            cluster = %{
+              cluster
+              | peers: Map.put(cluster.peers, name, pid),
+                names: Map.put(cluster.names, node, name),
+                nodes: Map.put(cluster.nodes, name, node)
+            }
+
+            {cluster, Map.put(pending, pid, name)}
+
+          failed ->
+            fail(cluster, name, failed)
+        end
+      end)
+
+    await_boot(cluster, pending, tag, t)
+  end
+
+  defp await_boot(cluster, pending, _tag, _t) when pending == %{}, do: cluster
+
+  defp await_boot(cluster, pending, tag, t) do
+    receive do
+      {^tag, {:started, _node, pid}} ->
+        name = Map.fetch!(pending, pid)
+        booted = now() - t
+
+        case catch_exit(fn -> prepare(pid) end) do
+          {:ok, os_pid} ->
+            cluster = %{
+              cluster
+              | start_us: Map.put(cluster.start_us, name, booted),
+                os_pids: [os_pid | cluster.os_pids]
+            }
+
+            await_boot(cluster, Map.delete(pending, pid), tag, t)
+
+          failed ->
+            fail(cluster, name, failed)
+        end
+
+      {^tag, other} ->
+        name = Enum.find_value(pending, "a peer", fn {pid, n} -> other_pid(other, pid, n) end)
+        fail(cluster, name, {:error, other})
+    after
+      60_000 -> fail(cluster, Enum.join(Map.values(pending), " "), {:error, :boot_timeout})
+    end
+  end
+
+  defp other_pid(reason, pid, name), do: if(inspect(reason) =~ inspect(pid), do: name)
+
+  defp fail(cluster, name, {:error, reason}) do
+    stop(cluster)
+    said = Enum.join(console(cluster), " ")
+    raise LocalCluster.Failure, message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
+  end
+
+  defp fail(cluster, name, other), do: fail(cluster, name, {:error, other})
+
+  defp options(name, spec, tag) do
     never = if spec.auto_connect == :never, do: ~w(-kernel dist_auto_connect never), else: []
     private = ~w(-connect_all false -start_epmd false -kernel inet_dist_use_interface {127,0,0,1})
     args = Enum.map(private ++ never, &String.to_charlist/1)
     random = Base.encode16(:crypto.strong_rand_bytes(8), case: :lower)
-    name_atom = String.to_atom("iw#{random}_#{name}")
 
-    options = %{
-      name: name_atom,
+    %{
+      name: String.to_atom("iw#{random}_#{name}"),
       host: ~c"127.0.0.1",
       longnames: true,
       connection: :standard_io,
       args: args,
-      exec: exec()
+      exec: exec(),
+      wait_boot: {self(), tag}
     }
-
-    t = now()
-
-    case catch_exit(fn -> boot(options) end) do
-      {:ok, {pid, node, os_pid}} ->
-        %{
-          cluster
-          | peers: Map.put(cluster.peers, name, pid),
-            names: Map.put(cluster.names, node, name),
-            nodes: Map.put(cluster.nodes, name, node),
-            start_us: Map.put(cluster.start_us, name, now() - t),
-            os_pids: [os_pid | cluster.os_pids]
-        }
-
-      {:error, reason} ->
-        stop(cluster)
-        said = Enum.join(console(cluster), " ")
-
-        raise LocalCluster.Failure,
-          message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
-    end
   end
 
-  # A peer is started once it runs and has the Elixir code path (the seed's gotcha).
-  defp boot(options) do
-    {:ok, pid, node} = :peer.start(options)
+  # A peer is ready once it has the Elixir code path (the seed's gotcha); returns its OS pid.
+  defp prepare(pid) do
     :peer.call(pid, :code, :add_pathsa, [:code.get_path()])
-    {pid, node, List.to_string(:peer.call(pid, :os, :getpid, []))}
+    List.to_string(:peer.call(pid, :os, :getpid, []))
   end
 
   # erl with its stderr sent into the stdio channel, where the console collector gets it (the
