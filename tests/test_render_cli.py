@@ -15,6 +15,7 @@ from PIL import Image
 from conftest import GRAPHS, ROOT
 from inkworm import Mode, load_dot, simulate
 from inkworm.render.board import Board, RenderOptions
+from inkworm.render.subtitles import video_length
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.render.video import render
 
@@ -27,10 +28,16 @@ def inkworm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
                           text=True, check=False, cwd=cwd)
 
 
+def expected_length(graph: str, duration: float | None = None, fps: int = 15) -> float:
+    """The video length the timeline promises: the run (at least its reading time), the hold."""
+    trace = simulate(load_dot(GRAPHS / graph), mode=Mode.NAIVE)
+    return video_length(time_steps(steps_from_trace(trace), duration=duration, fps=fps), HOLD)
+
+
 def test_cli_gif_has_the_right_duration(tmp_path: Path) -> None:
     out = tmp_path / "tri.gif"
     proc = inkworm("render", str(GRAPHS / "triangle.dot"), "--format", "gif", "--duration",
-                   "4", "-o", str(out))
+                   "40", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {out}" in proc.stderr
     with av.open(str(out)) as container:
@@ -38,19 +45,22 @@ def test_cli_gif_has_the_right_duration(tmp_path: Path) -> None:
         frames = list(container.decode(stream))
         end = frames[-1]
         duration = float((end.pts + end.duration) * stream.time_base)
-    assert duration == pytest.approx(4 + HOLD, abs=0.1)
-    assert 20 <= len(frames) <= round((4 + HOLD) * 15) + 1
+    assert duration == pytest.approx(40 + HOLD, abs=0.1)
+    assert 20 <= len(frames) <= round((40 + HOLD) * 15) + 1
     assert (frames[0].width, frames[0].height) == (854, 480)
-    assert out.stat().st_size < 600_000
+    assert out.stat().st_size < 2_000_000
 
 
-def test_cli_mp4_frame_count(tmp_path: Path) -> None:
+def test_cli_mp4_frame_count_when_the_duration_is_too_short(tmp_path: Path) -> None:
+    """6 s cannot hold the bowtie's captions: the shortest readable video, summarised."""
     out = tmp_path / "bowtie.mp4"
     proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--duration", "6", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     with av.open(str(out)) as container:
         count = sum(1 for _ in container.decode(video=0))
-    assert count == round((6 + HOLD) * 15)
+    length = expected_length("bowtie.dot", duration=6)
+    assert length > 6 + HOLD
+    assert count == round(length * 15)
 
 
 def test_png_is_the_boards_last_frame(tmp_path: Path) -> None:

@@ -36,12 +36,12 @@ class RenderOptions:
     layout: str = "auto"
     seed: int = 0
     transparent: bool = False
+    pace: float = 1.0
+    """Reading pace: 2 = twice as slow, 0.5 = brisk (every caption stays its reading time)."""
     min_section: float = 0.5
     """Visits closer than this share a section (and a play)."""
-    min_caption: float = 0.3
-    """A caption stays at least this long (faster steps share it)."""
-    hold: float = 1.6
-    """Seconds the final frame is held."""
+    hold: float = 4.0
+    """Seconds the final frame (the map) is held."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Board:
         self.chip = Chip(geometry, self.f.chip, launch=self.launch,
                          transparent=options.transparent, extra_channels=etched)
         self.painter = Painter(self.chip, self.steps, self.launch)
-        self.schedule = caption_schedule(self.steps, options.min_caption)
+        self.schedule = caption_schedule(self.steps)
         self.shown = -1
         self._cursor = 0
         self._visited: list[str] = []
@@ -237,17 +237,10 @@ class Board:
         return tuple(lines)
 
 
-def caption_schedule(steps: Sequence[Step], min_caption: float) -> list[tuple[float, Step]]:
-    """When each caption appears: every step, unless the previous caption is younger than
-    ``min_caption`` (then a measurement artefact or fault still takes its place)."""
-    urgent = (StepKind.ETCH, StepKind.FAULT, StepKind.CRASH, StepKind.RESULT)
-    schedule: list[tuple[float, Step]] = []
-    for step in steps:
-        if not schedule or step.start >= schedule[-1][0] + min_caption:
-            schedule.append((step.start, step))
-        elif step.kind in urgent and schedule[-1][1].kind not in urgent:
-            schedule[-1] = (schedule[-1][0], step)
-    return schedule
+def caption_schedule(steps: Sequence[Step]) -> list[tuple[float, Step]]:
+    """When each caption appears: with its step, every one (the timeline gives each step at
+    least its caption's reading time, so no caption is ever dropped)."""
+    return [(step.start, step) for step in steps]
 
 
 def section_groups(steps: Sequence[Step], min_section: float) -> list[list[Step]]:

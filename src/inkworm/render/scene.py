@@ -120,7 +120,8 @@ class InkScene(Scene):
 
     def construct(self) -> None:
         opts = self.render_options
-        steps = time_steps(steps_from_trace(self.trace), opts.timing, opts.duration)
+        steps = time_steps(steps_from_trace(self.trace), opts.timing, opts.duration,
+                           pace=opts.pace, fps=config.frame_rate)
         board = self.board = Board(self.trace, self.topology, steps, opts,
                                    config.pixel_width, config.pixel_height)
         layer = InkLayer(board.chip)

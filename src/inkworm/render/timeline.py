@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -191,38 +192,103 @@ def _next_start(events: Sequence[Event], i: int, node: str) -> ProbeStart | None
     return None
 
 
-def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
-               duration: float | None = None, unit: float = 0.7,
-               min_step: float = 0.12) -> list[Step]:
-    """Give each step a start and a duration (video seconds).
+READING_MIN = 1.5
+"""No caption is on screen for less than this (seconds, at the default pace)."""
+READING_PER_WORD = 0.3
+"""...nor for less than this per word."""
+KEY_HOLD = 1.5
+"""Key moments (a connection the measurement makes, a failure, the final map) hold this much
+longer than their reading time."""
+IDLE_MAX = 2.0
+"""Measured timing: the most a step may last beyond its reading time (idle gaps compress)."""
+KEY_KINDS = frozenset({StepKind.ETCH, StepKind.FAULT, StepKind.CRASH, StepKind.RESULT})
 
-    ``uniform``: ``unit * WEIGHTS[kind]``. ``measured``: proportional to the ``t_us`` gap to
-    the next step, at least ``min_step``. ``duration`` rescales the total to that many seconds.
+
+def reading_time(caption: str, pace: float = 1.0) -> float:
+    """How long ``caption`` must stay on screen: max(1.5 s, 0.3 s a word), times ``pace``."""
+    return max(READING_MIN, READING_PER_WORD * len(caption.split())) * pace
+
+
+def _least(step: Step, pace: float) -> float:
+    """The shortest a step may last: its caption's reading time, longer for a key moment."""
+    key = step.kind in KEY_KINDS or step.emphasis
+    return reading_time(step.caption, pace) * (KEY_HOLD if key else 1.0)
+
+
+def summarise(steps: Sequence[Step]) -> list[Step]:
+    """Consecutive skips by one node become one step: ``c skips a, b: already visited``."""
+    merged: list[Step] = []
+    for step in steps:
+        last = merged[-1] if merged else None
+        if (last is not None and step.kind is StepKind.SKIP and last.kind is StepKind.SKIP
+                and last.node == step.node):
+            skipped = [*last.caption.split(" skips ", 1)[1].split(":")[0].split(", "),
+                       step.peer or ""]
+            merged[-1] = replace(last, seqs=last.seqs + step.seqs,
+                                 caption=f"{step.node} skips {', '.join(skipped)}: "
+                                         "already visited")
+        else:
+            merged.append(step)
+    return merged
+
+
+def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
+               duration: float | None = None, unit: float = 0.7, pace: float = 1.0,
+               fps: float | None = None) -> list[Step]:
+    """Give each step a start and a duration (video seconds), never shorter than the reading
+    time of its caption (:func:`reading_time`, scaled by ``pace``; key moments longer).
+
+    ``uniform``: ``unit * WEIGHTS[kind] * pace``, raised to the reading time. ``measured``:
+    time is warped, not cut: each step lasts in proportion to its ``t_us`` gap to the next,
+    bursts stretched to their reading time, idle gaps compressed to at most ``IDLE_MAX`` more.
+    ``duration``: a longer budget stretches every step; a shorter one is met by summarising
+    (:func:`summarise`), never by cutting below reading time: then the result is the shortest
+    readable timing, longer than asked (the caller says so). ``fps``: durations are rounded up
+    to whole frames, so that every step (and caption) starts on a frame.
     """
     if not steps:
         return []
+    least = [_least(s, pace) for s in steps]
     if timing is Timing.UNIFORM:
-        raw = [unit * WEIGHTS[s.kind] * (1.8 if s.emphasis else 1.0) for s in steps]
+        raw = [max(unit * WEIGHTS[s.kind] * pace, low) for s, low in zip(steps, least,
+                                                                          strict=True)]
     else:
         gaps = [max(b.t_us - a.t_us, 0) for a, b in itertools.pairwise(steps)]
         gaps.append(sorted(gaps)[len(gaps) // 2] if gaps else 1)
-        total_us = sum(gaps) or 1
-        budget = duration if duration else unit * len(steps)
-        raw = [budget * g / total_us for g in gaps]
-    if duration:
-        scale = duration / sum(raw)
-        raw = [r * scale for r in raw]
-    floor = min_step if timing is Timing.MEASURED else 0.0
-    raw = [max(r, floor) for r in raw]
-    if duration and floor:
-        spare = sum(r for r in raw if r > floor)
-        fixed = sum(r for r in raw if r <= floor)
-        if spare > 0 and duration > fixed:
-            factor = (duration - fixed) / spare
-            raw = [r * factor if r > floor else r for r in raw]
+        scale = unit * pace * len(steps) / (sum(gaps) or 1)
+        raw = [min(max(scale * gap, low), low + IDLE_MAX * pace)
+               for gap, low in zip(gaps, least, strict=True)]
+    total = sum(raw)
+    fits = duration is not None and total <= duration + 1e-9
+    if duration is not None and not fits:
+        shorter = summarise(steps)
+        if len(shorter) < len(steps):
+            return time_steps(shorter, timing, duration, unit, pace, fps)
+    elif duration is not None and total > 0:
+        raw = [r * duration / total for r in raw]
+    if fps:
+        raw = _frames(raw, least, fps, round(duration * fps) if fits and duration else None)
     timed: list[Step] = []
     clock = 0.0
     for step, length in zip(steps, raw, strict=True):
         timed.append(replace(step, start=clock, duration=length))
         clock += length
     return timed
+
+
+def _frames(raw: Sequence[float], least: Sequence[float], fps: float,
+            target: int | None) -> list[float]:
+    """Durations in whole frames: each at least its reading time (rounded up), and together
+    exactly ``target`` frames when given (frames taken back where rounding added most)."""
+    mins = [math.ceil(low * fps - 1e-6) for low in least]
+    frames = [max(m, math.ceil(r * fps - 1e-6)) for r, m in zip(raw, mins, strict=True)]
+    if target is not None:
+        gained = sorted(range(len(frames)), key=lambda i: raw[i] * fps - frames[i])
+        excess = sum(frames) - target
+        for i in gained:
+            if excess <= 0:
+                break
+            if frames[i] > mins[i]:
+                frames[i] -= 1
+                excess -= 1
+    return [f / fps for f in frames]

@@ -1,0 +1,80 @@
+"""Captions as cues: WebVTT subtitles (every caption) and chapters (one per visit, one for the
+result), with the exact on-screen interval of each.
+
+A caption appears with its step and stays until the next step's caption replaces it; the last
+one stays to the end of the video (the final hold). With a timeline timed at the video's frame
+rate (``time_steps(..., fps=...)``) every cue starts on a frame, so the cues are what a viewer
+sees, frame for frame.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from inkworm.render.timeline import Step
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Text on screen from ``start`` to ``end`` (video seconds)."""
+
+    start: float
+    end: float
+    text: str
+    seqs: tuple[int, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def video_length(steps: Sequence[Step], hold: float) -> float:
+    """How long the video of these (timed) steps lasts: the run, then the final hold."""
+    return (steps[-1].end if steps else 0.0) + hold
+
+
+def caption_cues(steps: Sequence[Step], hold: float) -> list[Cue]:
+    """One cue per caption, each up until the next one appears (the last: to the end)."""
+    end = video_length(steps, hold)
+    starts = [s.start for s in steps[1:]] + [end]
+    return [Cue(s.start, until, s.caption, s.seqs) for s, until in zip(steps, starts,
+                                                                       strict=True)]
+
+
+def chapter_cues(steps: Sequence[Step], hold: float) -> list[Cue]:
+    """One chapter per visit (from the step that starts it) and one for the result."""
+    marks = [(s.start, f"visit {s.visit}") for s in steps if s.visit]
+    finale = next((s for s in reversed(steps) if s.kind.value in ("result", "crash")), None)
+    if finale is not None:
+        marks.append((finale.start, "result" if finale.kind.value == "result" else "crash"))
+    end = video_length(steps, hold)
+    ends = [start for start, _ in marks[1:]] + [end]
+    return [Cue(start, until, title) for (start, title), until in zip(marks, ends, strict=True)
+            if until > start]
+
+
+def _stamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def to_vtt(cues: Sequence[Cue]) -> str:
+    """WebVTT text: one cue a block, numbered."""
+    blocks = ["WEBVTT", ""]
+    for number, cue in enumerate(cues, start=1):
+        text = cue.text.replace("-->", "\u2192").replace("\n", " ")
+        blocks += [str(number), f"{_stamp(cue.start)} --> {_stamp(cue.end)}", text, ""]
+    return "\n".join(blocks)
+
+
+def write_vtt(cues: Sequence[Cue], path: str | os.PathLike[str]) -> None:
+    """Write cues as a WebVTT file, atomically."""
+    from inkworm.output import atomic_text
+
+    with atomic_text(path) as out:
+        out.write(to_vtt(cues))
