@@ -144,3 +144,46 @@ def test_frames_do_not_depend_on_the_hash_seed() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(digests) == 1
+
+
+def _lightness(rgb: np.ndarray) -> np.ndarray:
+    """CIE L* of sRGB pixels (0 black .. 100 white)."""
+    c = rgb.astype(np.float64) / 255
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    y = lin @ np.array([0.2126, 0.7152, 0.0722])
+    return np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, y * 24389 / 27)
+
+
+def _middle_pixels(b: Board, a: str, c: str) -> np.ndarray:
+    region, backwards = b.chip.channel(a, c)
+    s = 1 - region.param if backwards else region.param
+    keep = (s >= 0.35) & (s <= 0.65) & (region.cover > 0.99)
+    return b.chip.frame.reshape(-1, 4)[region.idx[keep], :3]
+
+
+def test_the_answer_differs_from_the_ink_in_lightness() -> None:
+    """On a projector hue washes out: the returned channel must be far lighter than ink."""
+    b = board(Mode.NAIVE)
+    back = next(s for s in b.steps if s.caption.startswith("c reports back to b"))
+    b.advance(back.end)
+    answered = float(np.median(_lightness(_middle_pixels(b, "b", "c"))))
+    inked = float(np.median(_lightness(_middle_pixels(b, "a", "b"))))  # still only ink
+    assert answered - inked > 30, (answered, inked)
+
+
+@pytest.mark.parametrize("caption", ["b skips a", "d skips b", "a skips c"])
+def test_a_skip_shows_on_any_channel_inked_or_not(caption: str) -> None:
+    """A skip is a bright pulse that runs into the channel and back, also over ink."""
+    b = board(Mode.NAIVE)
+    skip = next(s for s in b.steps if s.caption.startswith(caption))
+    assert skip.peer is not None
+    b.advance(skip.start)
+    before = _lightness(b.chip.frame.reshape(-1, 4)[b.chip.channel(skip.node, skip.peer)[0].idx,
+                                                   :3])
+    b.advance(skip.start + 0.35 * skip.duration)  # the pulse at the far end of its run
+    region = b.chip.channel(skip.node, skip.peer)[0]
+    during = _lightness(b.chip.frame.reshape(-1, 4)[region.idx, :3])
+    assert np.abs(during - before).max() > 25  # the pulse (bright core, dark rim) shows
+    assert b.chip.layers["pulse"][region.idx].max() > 0.9
+    b.advance(skip.end + 1e-3)
+    assert b.chip.layers["pulse"][region.idx].max() == 0.0  # and it is gone afterwards

@@ -15,7 +15,9 @@ from inkworm.render.timeline import Step, StepKind
 CALL_TRAVEL = 0.72
 """Share of a call step the ink front spends in the channel; the rest is the well's bloom."""
 SKIP_REACH = 0.3
-"""How far into a channel a skip probes before it stops."""
+"""How far into a channel a skip's tint stays, after the pulse."""
+SKIP_BOUNCE = 0.78
+"""How far a skip's probe pulse runs into the channel before it bounces off the visited well."""
 
 
 class Painter:
@@ -63,10 +65,17 @@ class Painter:
             if step.ok and p > CALL_TRAVEL:
                 chip.bloom(peer, (p - CALL_TRAVEL) / (1 - CALL_TRAVEL))
         elif step.kind is StepKind.SKIP and peer is not None:
-            reach = SKIP_REACH * min(p / 0.6, 1.0)
-            chip.flow("tint", node, peer, reach, soft_px=4.0)
+            # out and back in the first 70% of the step, then the tint stays
+            bounce = min(p / 0.7, 1.0)
+            chip.pulse(node, peer, 0.0 if p >= 1.0 else
+                       max(SKIP_BOUNCE * (1 - abs(2 * bounce - 1)), 0.02 if bounce < 1 else 0))
+            chip.flow("tint", node, peer, SKIP_REACH * min(p / 0.6, 1.0), soft_px=4.0)
+            # the visited well flashes as the pulse bounces off it
+            chip.ring(peer, 0.0 if p >= 1.0 else _pulse(min(max((bounce - 0.3) / 0.4, 0), 1)),
+                      "pulse_rim")
         elif step.kind is StepKind.RETURN and peer is not None:
-            chip.flow("dye", node, peer, p, stream=0.45)
+            # the answer mixes into the whole channel: a soft, diffuse front
+            chip.flow("dye", node, peer, p, soft_px=14.0)
         elif step.kind is StepKind.ETCH and peer is not None:
             if step.emphasis:  # both wells pulse while the channel is etched
                 for well in (node, peer):

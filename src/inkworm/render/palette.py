@@ -21,8 +21,10 @@ WELL = hex_rgb("#fdfeff")
 
 INK = "#1d3bb8"          # the probe's ink: calls and visited wells
 FRONT = "#08124a"        # the code travelling ahead of the call (a darker bolus)
-DYE = "#27b5d9"          # the answer flowing back
+DYE = "#b9efff"          # the answer flowing back: much lighter than the ink, mixing in
 TINT = "#9aa8e8"         # a skipped channel: probed, not visited
+PULSE = "#ffffff"        # a skip's probe pulse, bouncing off the visited well...
+PULSE_RIM = "#5b2bb5"    # ...with a dark violet rim, visible on glass and on ink alike
 WARN = "#ff7a1a"         # made by the measurement: etched channel, leaking ink
 LEAK = "#e8590c"
 CUT = "#fff4ea"          # the interior of an etched channel
@@ -35,8 +37,10 @@ LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
     ("tint", hex_rgb(TINT), 0.55),
     ("ink", hex_rgb(INK), 0.92),
     ("leak", hex_rgb(LEAK), 0.9),
-    ("dye", hex_rgb(DYE), 0.8),
+    ("dye", hex_rgb(DYE), 0.85),
     ("front", hex_rgb(FRONT), 0.95),
+    ("pulse_rim", hex_rgb(PULSE_RIM), 1.0),
+    ("pulse", hex_rgb(PULSE), 1.0),
     ("glow", hex_rgb(WARN), 1.0),
     ("grey", hex_rgb(FAULT), 1.0),
     ("clot", hex_rgb(CLOT), 1.0),

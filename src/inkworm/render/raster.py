@@ -102,7 +102,8 @@ def _smooth(x: F32) -> F32:
     return result
 
 
-LAYERS = ("etch", "cut", "tint", "ink", "leak", "dye", "front", "glow", "grey", "clot")
+LAYERS = ("etch", "cut", "tint", "ink", "leak", "dye", "front", "pulse_rim", "pulse", "glow",
+          "grey", "clot")
 
 
 class Chip:
@@ -164,6 +165,23 @@ class Chip:
         alpha = region.cover * np.clip(1.0 - np.abs(progress - band / 2 - s) / (band / 2),
                                        0.0, 1.0) * strength
         self._put("front", region.idx, alpha, reset=True)
+
+    def pulse(self, a: str, b: str, at: float) -> None:
+        """A skip's probe pulse (transient): a bright capsule with a dark rim, ``at`` of the way
+        from ``a`` (0 clears it). Drawn over ink, so a skip shows on an inked channel too."""
+        region, backwards = self.channel(a, b)
+        if region.idx.size == 0:
+            return
+        s = 1.0 - region.param if backwards else region.param
+        half = max(2.6 * self.g.channel, 6.0) / max(region.length, 1.0)
+        along = np.abs(s - at) / half  # 0 at the pulse's centre, 1 at its ends
+        across = region.across if region.across is not None else np.zeros_like(along)
+        shape = np.maximum(along, across * 0.8)
+        on = np.float32(at > 0)
+        rim = region.cover * np.clip((1.1 - shape) / 0.15, 0, 1) * on
+        core = region.cover * np.clip((0.62 - np.hypot(along, across)) / 0.15, 0, 1) * on
+        self._put("pulse_rim", region.idx, rim.astype(np.float32), reset=True)
+        self._put("pulse", region.idx, core.astype(np.float32), reset=True)
 
     def clear_front(self, a: str, b: str) -> None:
         region, _ = self.channel(a, b)
