@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from inkworm.dotscan import MAX_EDGES, prescan
 from inkworm.errors import InputError, read_text
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topo
     where = path or source
     if not text.strip():
         raise InputError("empty file: no graph", where, 1)
+    scan = prescan(text, where)  # limits pydot's grammar could not answer in time
     graph = _parse_one(text, where)
     builder = _Builder(where, text)
     if graph["type"] == "digraph":
@@ -109,6 +111,8 @@ def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topo
     builder.walk(graph, None)
     if not builder.nodes:
         raise InputError("empty graph: no nodes", where, 1)
+    if "" in builder.nodes:  # a trace cannot name it, and no BEAM node is called that
+        raise InputError('node named "": a node needs a name', where, scan.empty_name_line)
     name = _unquote(str(graph.get("name") or "G"))
     topology = builder.build(name, _attrs(graph.get("attributes", {})), source=source)
     return replace(topology, path=path)
@@ -251,6 +255,9 @@ class _Builder:
             self.warnings.append(f"{at}: repeated edge {u} -- {v} ignored (already connected)")
             self.edge_attrs[self.edges[key]].update(attrs)
             return
+        if self.text and len(self.edges) == MAX_EDGES:  # {a b} -- {c d} multiplies edges
+            raise InputError(f"more than {MAX_EDGES:,} edges, more than inkworm reads",
+                             self.where, _locate_edge(self.text, u, v))
         self.edges[key] = (u, v)
         self.edge_attrs[(u, v)] = dict(attrs)
 
