@@ -119,21 +119,37 @@ def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topo
 
 
 def to_dot(topology: Topology, name: str | None = None) -> str:
-    """The topology in the seed's DOT notation: ``graph G { a -- b; ... }``.
+    """The topology in the seed's DOT notation: ``graph G { a -- b; ... }``, read back by
+    :func:`parse_dot` as the same topology: names, node order, edges and their order.
 
-    Isolated nodes are listed on their own so that no node is lost.
+    A node is declared on its own (``lonely;``) when no edge would bring it in at its place
+    in the node order (an isolated node, or one declared before its edges). Attributes are
+    not written. Raises :class:`InputError` for a name DOT cannot hold (see
+    :func:`quote_id`).
     """
-    lines = [f"graph {quote_id(name or topology.name)} {{"]
-    connected = {n for e in topology.edges for n in e}
-    lines += [f"  {quote_id(n)};" for n in topology.nodes if n not in connected]
-    lines += [f"  {quote_id(u)} -- {quote_id(v)};" for u, v in topology.edges]
+    order = {n: i for i, n in enumerate(topology.nodes)}
+    lines = [f"graph {quote_id(name if name is not None else topology.name)} {{"]
+    seen = 0  # nodes[:seen] have appeared in the lines so far
+
+    def declare_up_to(index: int) -> None:
+        nonlocal seen
+        lines.extend(f"  {quote_id(n)};" for n in topology.nodes[seen:index])
+        seen = max(seen, index)
+
+    for u, v in topology.edges:
+        while True:  # the edge must bring in its new ends exactly at their places
+            new = [order[w] for w in (u, v) if order[w] >= seen]
+            if new == list(range(seen, seen + len(new))):
+                break
+            first = min(new)
+            declare_up_to(first if first > seen else first + 1)
+        lines.append(f"  {quote_id(u)} -- {quote_id(v)};")
+        seen += len(new)
+    declare_up_to(len(topology.nodes))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-_PLAIN_ID = re.compile(
-    r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?)"
-)
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
 
 
@@ -154,10 +170,49 @@ def locate(topology: Topology, *words: str) -> tuple[str | None, int | None]:
 
 
 def quote_id(name: str) -> str:
-    """A DOT identifier for ``name``, quoted only when it has to be."""
-    if _PLAIN_ID.fullmatch(name) and name.lower() not in _KEYWORDS:
+    """A DOT identifier for ``name``, quoted only when it has to be, that :func:`parse_dot`
+    reads back as ``name``; :class:`InputError` when none can be (see :func:`_quoted`)."""
+    if _plain(name):
         return name
-    return '"' + name.replace('"', '\\"') + '"'
+    return _quoted(name)
+
+
+def _plain(name: str) -> bool:
+    """An ID both Graphviz and pydot read bare: letters (BMP: pydot's grammar), digits and
+    ``_``, not starting with a digit, or only ASCII digits; never a keyword."""
+    if not name or name.lower() in _KEYWORDS:
+        return False
+    if name.isascii() and name.isdigit():
+        return True
+    first = name[0]
+    return (first.isalpha() or first == "_") and all(
+        (c.isalpha() or c.isdigit() or c == "_") and c <= "\uffff" for c in name)
+
+
+def _quoted(name: str) -> str:
+    """``name`` as a quoted DOT string. In one, a backslash escapes the next character for
+    the grammar, and only ``\\"`` means something else (a quote); a backslash before a line
+    end joins the lines. So a name ending in a lone backslash, with a backslash before a
+    quote, or before a line end cannot be written, nor a NUL."""
+    out: list[str] = []
+    i = 0
+    while i < len(name):
+        char = name[i]
+        if char == "\\":  # kept as it is, with the character it escapes
+            pair = name[i:i + 2]
+            if len(pair) < 2 or pair[1] in '"\n\r':
+                raise InputError(f"node name '{name}' cannot be written in DOT (a backslash "
+                                 "ends it or comes before a quote or a line end)")
+            out.append(pair)
+            i += 2
+            continue
+        if char == "\x00":
+            raise InputError(f"node name '{name}' cannot be written in DOT (a NUL character)")
+        out.append('\\"' if char == '"' else char)
+        i += 1
+    text = '"' + "".join(out) + '"'
+    assert _unquote(text) == name, (name, text)  # what parse_dot reads back
+    return text
 
 
 def _parse_one(text: str, where: str) -> Mapping[str, Any]:
@@ -266,9 +321,9 @@ class _Builder:
         mentioned: list[str] = []
         for kind, obj in _children(graph):
             if kind == "node":
+                if str(obj["name"]) in ("node", "edge", "graph"):
+                    continue  # default-attribute statements (a quoted "node" is a node)
                 name = _node_name(str(obj["name"]))
-                if name in ("node", "edge", "graph"):
-                    continue  # default-attribute statements, not nodes
                 self.add_node(name, _attrs(obj.get("attributes", {})), subgraph)
                 mentioned.append(name)
             elif kind == "subgraph":
