@@ -9,9 +9,10 @@ A trace is a header plus a stream of typed events (one class per kind). Sets of 
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
@@ -299,28 +300,73 @@ def dumps_line(obj: Mapping[str, Any]) -> str:
 MAX_TRACE_BYTES = 1 << 30
 
 
-def estimated_size(trace: Trace) -> int:
-    """Roughly how many bytes :func:`write_trace` will write (cheap: no serialisation)."""
-    names = sum(len(getattr(e, "visited", ())) + len(getattr(e, "keys", ()))
-                + len(getattr(e, "nodes", ())) for e in trace.events)
-    longest = max((len(e.node) for e in trace.events[:1000]), default=1)
-    return 80 * len(trace.events) + (longest + 4) * names
+def least_size(trace: Trace) -> int:
+    """A lower bound of the bytes :func:`write_trace` writes, without serialising: each event
+    takes at least 49 bytes plus its node's name, each name in a node list or map its length
+    plus 4 (quotes, comma, space). The visited sets and key sets of the simulator and the log
+    importer (:class:`NodeSet`) are measured in O(1) each, from prefix sums of their order."""
+    prefix: dict[int, list[int]] = {}
+
+    def weight(nodes: Collection[str]) -> int:
+        if isinstance(nodes, NodeSet):
+            sums = prefix.get(id(nodes._order))
+            if sums is None:
+                sums = prefix[id(nodes._order)] = list(itertools.accumulate(
+                    map(len, nodes._order), initial=0))
+            return sums[nodes._hi] - sums[nodes._lo] + 4 * len(nodes)
+        return sum(map(len, nodes)) + 4 * len(nodes)
+
+    size = 0
+    for e in trace.events:
+        size += 49 + len(e.node)
+        for attr in ("visited", "keys", "nodes"):
+            nodes = getattr(e, attr, None)
+            if nodes is not None:
+                size += weight(nodes)
+        if isinstance(e, Result):
+            size += weight(e.map) + sum(weight(peers) for peers in e.map.values())
+    return size
 
 
-def write_trace(trace: Trace, out: IO[str]) -> None:
-    """Write a trace as JSON Lines to an open text stream.
+class TraceTooLarge(InputError):
+    """The trace passes :data:`MAX_TRACE_BYTES`; what was written of it is partial."""
 
-    Raises :class:`InputError` before writing anything when the trace would exceed
-    :data:`MAX_TRACE_BYTES`.
+
+def write_trace(trace: Trace, out: IO[str], limit: int = MAX_TRACE_BYTES) -> int:
+    """Write a trace as JSON Lines to an open text stream; return the bytes written.
+
+    Raises :class:`TraceTooLarge` before writing anything when the trace is sure to pass
+    ``limit`` (:func:`least_size`), else as soon as the UTF-8 bytes written would pass it,
+    leaving a partial stream: write to a file through :func:`save_trace` (or
+    :func:`~inkworm.output.atomic_text`), which then removes it.
     """
-    size = estimated_size(trace)
-    if size > MAX_TRACE_BYTES:
-        raise InputError(f"the trace would be ~{size / 2**30:.1f} GiB (trace v1 repeats the "
-                         f"visited set in every probe_start and call: {len(trace.events):,} "
-                         "events); refusing to write it")
-    out.write(dumps_line(header_to_json(trace.header)))
+    least = least_size(trace)
+    if least > limit:
+        raise TraceTooLarge(f"the trace would be over {_size(least)} (trace v1 "
+                            "repeats the visited set in every probe_start and call: "
+                            f"{len(trace.events):,} events); refusing to write it")
+    written = 0
+    write = out.write
+    for obj in _objects(trace):
+        line = dumps_line(obj)
+        written += len(line) if line.isascii() else len(line.encode("utf-8"))
+        if written > limit:
+            raise TraceTooLarge(f"the trace passes {_size(limit)} at event "
+                                f"{obj.get('seq', 0):,} of {len(trace.events):,} (trace v1 "
+                                "repeats the visited set in every probe_start and call); "
+                                "refusing to write it")
+        write(line)
+    return written
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB" if count >= 2**29 else f"{count / 2**20:.1f} MiB"
+
+
+def _objects(trace: Trace) -> Iterator[Mapping[str, Any]]:
+    yield header_to_json(trace.header)
     for event in trace.events:
-        out.write(dumps_line(event_to_json(event)))
+        yield event_to_json(event)
 
 
 def save_trace(trace: Trace, path: str | os.PathLike[str]) -> None:
