@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inkworm.errors import InputError
+from inkworm.errors import InputError, open_input
 from inkworm.reader import load_trace
 from inkworm.topology import Topology, load_dot
 from inkworm.trace import Trace
@@ -23,7 +23,7 @@ def load_input(path: str) -> Topology | Trace:
     if suffix in DOT_SUFFIXES or p.is_dir():
         return load_dot(path)
     try:
-        with p.open("rb") as stream:
+        with open_input(path, "DOT or trace") as stream:  # a FIFO or device is refused
             head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     except OSError as err:
         raise InputError(f"cannot read input file: {err.strerror or err}", path) from None

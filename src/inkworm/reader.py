@@ -13,15 +13,15 @@ import enum
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
-from inkworm.errors import InputError, decode_text, gc_paused
+from inkworm.errors import InputError, decode_text, gc_paused, open_input
 from inkworm.trace import (
     EVENT_CLASSES,
     FIELDS,
+    MAX_TRACE_BYTES,
     VERSION,
     AutoConnect,
     Event,
@@ -32,18 +32,43 @@ from inkworm.trace import (
     Trace,
 )
 
+#: A trace line longer than this is refused before it is parsed (the longest line of a
+#: trace inkworm writes, a 200,000-edge result map, is ~5 MB).
+MAX_LINE_BYTES = 64 * 2**20
+
+#: A 64-bit integer, as ``seq`` and ``t_us`` are (BEAM clocks; what orjson reads).
+_INT64 = 2**63
+
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
     """Read and validate a trace file, streaming its lines as bytes (see :func:`parse_trace`);
-    a UTF-8 byte-order mark is allowed."""
+    a UTF-8 byte-order mark is allowed. A pipe or device is refused, and so is a line over
+    :data:`MAX_LINE_BYTES` or a file over :data:`~inkworm.trace.MAX_TRACE_BYTES` (counted as
+    read: the file's size is not trusted)."""
     where = str(path)
-    if Path(path).is_dir():
-        raise InputError("is a directory, expected a trace file", where)
     try:
-        with open(path, "rb") as stream, gc_paused():
-            return parse_trace(_without_bom(stream), where)
+        with open_input(where, "trace") as stream, gc_paused():
+            return parse_trace(_without_bom(_bounded_lines(stream, where)), where)
     except OSError as err:
         raise InputError(f"cannot read trace file: {err.strerror or err}", where) from None
+
+
+def _bounded_lines(stream: IO[bytes], where: str) -> Iterator[bytes]:
+    """The lines of ``stream``, none read past :data:`MAX_LINE_BYTES`, all together at most
+    :data:`~inkworm.trace.MAX_TRACE_BYTES`."""
+    readline = stream.readline
+    total = 0
+    lineno = 0
+    while line := readline(MAX_LINE_BYTES + 1):
+        lineno += 1
+        total += len(line)
+        if len(line) > MAX_LINE_BYTES:
+            raise InputError(f"line longer than {MAX_LINE_BYTES // 2**20} MiB: not a trace "
+                             "line inkworm reads", where, lineno)
+        if total > MAX_TRACE_BYTES:
+            raise InputError(f"trace larger than {MAX_TRACE_BYTES // 2**30} GiB, more than "
+                             "inkworm writes or reads", where, lineno)
+        yield line
 
 
 def _without_bom(lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -228,12 +253,22 @@ def _parse_event(obj: Any, where: str, line: int) -> Event:
         parser = _PARSERS.get(kind) if type(kind) is str else None
         seq, t_us, node = obj.get("seq"), obj.get("t_us"), obj.get("node")
         if parser is not None and type(seq) is int and type(t_us) is int \
+                and -_INT64 <= seq < _INT64 and -_INT64 <= t_us < _INT64 \
                 and type(node) is str and node:
             values = [check(obj.get(name, _MISSING)) for name, check in parser[2]]
             if None not in values:
                 event: Event = parser[1](seq, t_us, node, *values, line=line)
                 return event
     raise _event_error(obj, where, line)
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """A JSON value as a message shows it: ``repr``, cut short (a 400-digit number, too)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for repr (Python's int_max_str_digits)
+        return f"an integer of more than {limit} digits"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _event_error(obj: Any, where: str, line: int) -> InputError:
@@ -251,7 +286,10 @@ def _event_error(obj: Any, where: str, line: int) -> InputError:
             return InputError(f"{kind.value} event: missing field '{name}'", where, line)
         if not _is_int(obj[name]):
             return InputError(f"{kind.value} event: field '{name}' must be an integer, got "
-                              f"{obj[name]!r}", where, line)
+                              f"{_short(obj[name])}", where, line)
+        if not -_INT64 <= obj[name] < _INT64:
+            return InputError(f"{kind.value} event: field '{name}' is out of range (a 64-bit "
+                              f"integer), got {_short(obj[name])}", where, line)
     node = obj.get("node")
     if not isinstance(node, str) or not node:
         what = "missing field 'node'" if node is None else "field 'node' must be a node name"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from inkworm.check import RULES, check
+from inkworm.errors import InputError, printable, read_text
 from inkworm.topology import EdgeOrder, Topology
 from inkworm.trace import Event, ProbeStart, Trace
 from inkworm.views import (
@@ -45,7 +46,8 @@ class TraceAssertionError(AssertionError):
 
     def __init__(self, message: str, trace: Trace, seq: int | None = None) -> None:
         context = _context(trace, seq) if seq is not None else ""
-        super().__init__(message + context)
+        # node names come from input: no control character of theirs reaches a terminal
+        super().__init__("\n".join(printable(line) for line in (message + context).split("\n")))
         self.trace = trace
         self.seq = seq
 
@@ -398,12 +400,11 @@ def _is_names(value: object) -> bool:
 
 def _read_snapshot(target: Path) -> dict[str, Any]:
     """A stored ordering snapshot, its shape checked; :class:`InputError` (one line) if not."""
-    from inkworm.errors import InputError
-
     try:
-        stored = json.loads(target.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"cannot read snapshot: {err.strerror or err}", target) from None
+        stored = json.loads(read_text(target, "snapshot"))
+    except RecursionError:
+        raise InputError("snapshot is JSON nested too deeply; rewrite it with --update",
+                         target) from None
     except ValueError as err:
         raise InputError(f"snapshot is not JSON ({err}); rewrite it with --update",
                          target) from None
