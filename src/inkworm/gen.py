@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 from inkworm.errors import InputError
@@ -17,8 +18,8 @@ def sparse_cluster(nodes: int, seed: int = 0, extra: float = 0.5) -> Topology:
     """
     if nodes < 1:
         raise InputError(f"--nodes must be at least 1, got {nodes}")
-    if extra < 0:
-        raise InputError(f"--extra must be >= 0, got {extra}")
+    if not 0 <= extra < math.inf:  # also refuses nan
+        raise InputError(f"--extra must be a finite number >= 0, got {extra}")
     rng = random.Random(seed)
     width = len(str(nodes - 1))
     names = [f"n{i:0{width}d}" for i in range(nodes)]
@@ -28,8 +29,7 @@ def sparse_cluster(nodes: int, seed: int = 0, extra: float = 0.5) -> Topology:
         parent = rng.randrange(k)
         seen.add((parent, k))
         edges.append((names[parent], names[k]))
-    possible = nodes * (nodes - 1) // 2
-    chords = min(int(extra * nodes), possible - len(seen))
+    chords = edge_count(nodes, extra) - len(seen)
     while chords > 0:
         a, b = sorted(rng.sample(range(nodes), 2))
         if (a, b) not in seen:
@@ -37,3 +37,11 @@ def sparse_cluster(nodes: int, seed: int = 0, extra: float = 0.5) -> Topology:
             edges.append((names[a], names[b]))
             chords -= 1
     return Topology.from_edges(edges, names, name=f"sparse_{nodes}_s{seed}")
+
+
+def edge_count(nodes: int, extra: float) -> int:
+    """How many edges :func:`sparse_cluster` makes: a tree, plus ``extra * nodes`` chords, at
+    most the complete graph (``extra`` finite and >= 0)."""
+    tree = nodes - 1
+    possible = nodes * (nodes - 1) // 2
+    return tree + min(int(min(extra * nodes, possible)), possible - tree)

@@ -126,6 +126,8 @@ def layout(topology: Topology, name: str = "auto", seed: int = 0) -> Positions:
         func = LAYOUTS[name]
     except KeyError:
         raise InputError(f"unknown layout {name!r} (one of {', '.join(LAYOUTS)})") from None
+    if not 0 <= seed < 2**32:  # numpy's seeded generators take no other
+        raise InputError(f"layout seed must be from 0 to 2^32 - 1, got {seed}")
     return normalise(func(topology, seed))
 
 

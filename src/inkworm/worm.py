@@ -60,6 +60,11 @@ from inkworm.trace import (
 NEVER_CONNECT_REASON = "{:exception, :terminated}"
 
 
+#: The longest step of the latency model: 1,000 s (a run's clock stays far inside ``t_us``'s
+#: 64 bits, which the reader requires).
+MAX_LATENCY_US = 10**9
+
+
 @dataclass(frozen=True)
 class Latency:
     """Virtual durations in microseconds; the defaults are of the order of a local cluster.
@@ -84,9 +89,11 @@ class Latency:
         values: dict[str, int] = {}
         for item in filter(None, (part.strip() for part in spec.split(","))):
             key, sep, raw = item.partition("=")
-            if not sep or key not in names or not re.fullmatch(r"[0-9]+", raw):
+            if not sep or key not in names or not re.fullmatch(r"[0-9]{1,10}", raw) \
+                    or int(raw) > MAX_LATENCY_US:
                 raise InputError(f"bad latency '{item}': expected NAME=MICROSECONDS with NAME "
-                                 f"in {', '.join(sorted(names))}")
+                                 f"in {', '.join(sorted(names))} and at most "
+                                 f"{MAX_LATENCY_US:,} microseconds")
             values[key] = int(raw)
         return cls(**values)
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from inkworm.layout import layout
+from inkworm.errors import InputError
+from inkworm.layout import LAYOUTS, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.geometry import build, stretch
@@ -42,6 +43,25 @@ class RenderOptions:
     """Visits closer than this share a section (and a play)."""
     hold: float = 4.0
     """Seconds the final frame (the map) is held."""
+
+    def __post_init__(self) -> None:
+        """Options from a notebook or a script meet the CLI's checks: one line, not a
+        traceback from deep inside numpy or manim."""
+        if self.duration is not None and not _seconds(self.duration, 0.5):
+            raise InputError(f"duration must be 0.5 to 3600 seconds, got {self.duration!r}")
+        if type(self.seed) is not int or not 0 <= self.seed < 2**32:
+            raise InputError(f"seed must be an integer from 0 to 2^32 - 1, got {self.seed!r}")
+        if self.layout not in LAYOUTS:
+            raise InputError(f"unknown layout {self.layout!r} (one of {', '.join(LAYOUTS)})")
+        for name in ("pace", "min_section", "hold"):
+            if not _seconds(getattr(self, name), 0):
+                raise InputError(f"{name} must be a number from 0 to 3600, got "
+                                 f"{getattr(self, name)!r}")
+
+
+def _seconds(value: object, least: float) -> bool:
+    """A finite number from ``least`` to an hour (nan and inf are refused)."""
+    return isinstance(value, int | float) and least <= value <= 3600
 
 
 @dataclass(frozen=True)
