@@ -11,6 +11,7 @@ APT_PACKAGES=(
   fonts-dejavu-core fontconfig                               # the renderer's text
   graphviz                                                   # neato layouts
   elixir                                                     # the real BEAM (pulls erlang-base)
+  chromium                                                   # the deck test's real browser
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

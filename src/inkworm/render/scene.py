@@ -18,7 +18,7 @@ from manim import Animation, Camera, Mobject, Scene, config
 from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups
 from inkworm.render.raster import Chip
-from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.render.timeline import Step, steps_from_trace, time_steps
 from inkworm.topology import EdgeOrder, Topology, load_dot
 from inkworm.trace import AutoConnect, Mode, Trace
 from inkworm.worm import simulate
@@ -126,13 +126,10 @@ class InkScene(Scene):
                                    config.pixel_width, config.pixel_height)
         layer = InkLayer(board.chip)
         self.add(layer)
-        groups = section_groups(board.steps, opts.min_section)
+        groups = self.sections(board.steps)
         fps = config.frame_rate
         for number, group in enumerate(groups):
-            visits = [s.visit for s in group if s.visit]
-            if visits:
-                names = " ".join(visits[:6]) + (" \u2026" if len(visits) > 6 else "")
-                self.next_section(f"visit {names}")
+            self.open_section(group)
             # sections start on frame boundaries, so the run lasts exactly its duration
             first, last = round(group[0].start * fps), round(group[-1].end * fps)
             if last > first:
@@ -140,8 +137,23 @@ class InkScene(Scene):
             if self.on_progress:
                 self.on_progress(number + 1, len(groups))
         board.finish()
+        self.close(board)
+
+    def sections(self, steps: list[Step]) -> list[list[Step]]:
+        """The steps cut into sections: one per visit (close visits share one)."""
+        return section_groups(steps, self.render_options.min_section)
+
+    def open_section(self, group: list[Step]) -> None:
+        """Start a section for ``group`` (named after the visits it starts)."""
+        visits = [s.visit for s in group if s.visit]
+        if visits:
+            names = " ".join(visits[:6]) + (" \u2026" if len(visits) > 6 else "")
+            self.next_section(f"visit {names}")
+
+    def close(self, board: Board) -> None:
+        """The last section: the final map, held."""
         self.next_section("result")
-        self.wait(opts.hold)
+        self.wait(self.render_options.hold)
 
 
 def _resolve(cls: type[InkScene], topology: Topology | None,

@@ -12,16 +12,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from inkworm.errors import InputError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
+from inkworm.render.timeline import Step, StepKind, slide_groups
 from inkworm.render.video import manim_work
 from inkworm.topology import Topology
 from inkworm.trace import Trace
+from inkworm.views import topology_diff, visit_order
 
 REVEAL_VERSION = "6.0.1"
 """The reveal.js release manim-slides 5.7.0 templates for."""
@@ -56,6 +59,83 @@ def prime_reveal_cache() -> None:
             shutil.copyfile(source / name, target)
 
 
+_SOURCES = {"beam": "recorded on a real BEAM cluster", "simulated": "simulated",
+            "log": "imported from a console log"}
+
+
+def title_lines(trace: Trace) -> tuple[str, str]:
+    """The title slide: what the run is, in two lines."""
+    h = trace.header
+    graph = h.graph or "a cluster"
+    return (f"A worm in {graph}",
+            f"{h.mode.value} probe \u00b7 launched from {h.launch} \u00b7 "
+            f"{_SOURCES.get(h.source.value, h.source.value)}")
+
+
+def title_notes(trace: Trace) -> str:
+    """Speaker notes of the title slide."""
+    h = trace.header
+    nodes = len(visit_order(trace))
+    why = ("The naive probe runs each remote call with the caller's group leader: output from "
+           "deeper nodes travels back to the launcher, and those nodes connect to it. Watch for "
+           "orange channels: edges the measurement itself creates."
+           if h.mode.value == "naive" else
+           "The fixed probe resets its group leader to the local init process first, so the "
+           "walk creates no connection of its own: the map should be exact.")
+    return (f"A self-propagating probe maps a sparsely connected Erlang cluster from {h.launch}: "
+            f"a sequential depth-first flood fill over {nodes} nodes, shipping its own code with "
+            f":code.load_binary over :erpc. {why}")
+
+
+_WHY = {
+    StepKind.ETCH: ("This connection is the measurement's own doing: the probe's output goes to "
+                    "the launcher's group leader, and with dist_auto_connect the node connects "
+                    "to the launcher to deliver it."),
+    StepKind.FAULT: "A call failed here.",
+    StepKind.CRASH: ("The failure propagates up the call chain: the whole worm fails, and the "
+                     "launcher gets no map at all."),
+}
+
+
+def slide_notes(group: Sequence[Step], trace: Trace) -> str:
+    """Speaker notes of one slide: what happened, and why it matters."""
+    said: list[str] = []
+    for step in group:
+        if step.kind in (StepKind.SKIP, StepKind.RETURN) and len(group) > 4:
+            continue  # the slide's point, not every skip and answer
+        line = step.caption if step.caption.endswith((".", "?", "!")) else step.caption + "."
+        if step.kind in _WHY:
+            line += " " + _WHY[step.kind]
+        elif step.kind is StepKind.ASK and "artefact" in step.caption:
+            line += (" The launcher is in this node's nodes() only because the walk connected "
+                     "them: the map will report an edge the cluster does not have.")
+        said.append(line)
+    skips = sum(step.kind is StepKind.SKIP for step in group)
+    answers = sum(step.kind is StepKind.RETURN for step in group)
+    if len(group) > 4 and (skips or answers):
+        said.append(f"({skips} skip{'s' if skips != 1 else ''} of visited nodes, {answers} "
+                    f"answer{'s' if answers != 1 else ''} flowing back.)")
+    return " ".join(said)
+
+
+def result_notes(trace: Trace, topology: Topology) -> str:
+    """Speaker notes of the last slide: the map, and what is wrong with it."""
+    outcome = trace.outcome
+    if outcome is None or outcome.kind.value != "result":
+        return ("The worm failed: no map came back. One failed call anywhere ends the whole "
+                "sequential walk.")
+    spurious = topology_diff(trace, topology).spurious
+    if not spurious:
+        return (f"The launcher has the map of {len(visit_order(trace))} nodes, and it is the "
+                "true topology: the walk created no connection of its own.")
+    edges = ", ".join(f"{a}\u2013{b}" for a, b in spurious)
+    return (f"The launcher has a map of {len(visit_order(trace))} nodes, with {len(spurious)} "
+            f"edge{'s' if len(spurious) > 1 else ''} the cluster does not have: {edges}. "
+            "Every visited node that is not the launcher's neighbour ended up connected to it. "
+            "The fix: reset the group leader (:erlang.group_leader(:erlang.whereis(:init), "
+            "self())) before anything prints.")
+
+
 def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
               quality: str = "l", options: RenderOptions | None = None,
               progress: Callable[[int, int], None] | None = None) -> Path:
@@ -71,9 +151,49 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
 
     class InkSlides(InkScene, Slide):
-        """The ink scene, each section a slide."""
+        """The ink scene as a deck: a title slide, one slide per visit ending on its key event,
+        each with speaker notes, and the map held on the last."""
 
         skip_reversing = True
+        title_card: list[Any] = []  # noqa: RUF012 - set per instance by title_slide
+
+        def construct(self) -> None:
+            self.title_slide()
+            super().construct()
+
+        def title_slide(self) -> None:
+            from manim import DOWN, FadeIn, FadeOut, Rectangle, Text, VGroup, config
+
+            from inkworm.render import palette as P
+
+            backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
+                                 fill_color="#{:02x}{:02x}{:02x}".format(*P.BACKGROUND),
+                                 fill_opacity=1,
+                                 stroke_width=0)
+            title, subtitle = title_lines(self.trace)
+            text = VGroup(Text(title, font="DejaVu Sans", font_size=54, color=P.TEXT),
+                          Text(subtitle, font="DejaVu Sans", font_size=28, color=P.TEXT_DIM))
+            text.arrange(DOWN, buff=0.45)
+            self.next_slide(notes=title_notes(self.trace))  # the notes of the slide it opens
+            self.add(backdrop)
+            self.play(FadeIn(text), run_time=0.6)
+            self.wait(0.5)
+            self.title_card = [FadeOut(text), FadeOut(backdrop)]
+
+        def sections(self, steps: list[Step]) -> list[list[Step]]:
+            return slide_groups(steps)
+
+        def open_section(self, group: list[Step]) -> None:
+            visits = [step.visit for step in group if step.visit]
+            name = "visit " + " ".join(visits) if visits else "answers"
+            self.next_slide(name, notes=slide_notes(group, self.trace))
+            if self.title_card:
+                self.play(*self.title_card, run_time=0.5)
+                self.title_card = []
+
+        def close(self, board: Any) -> None:
+            self.next_slide("result", notes=result_notes(self.trace, self.topology))
+            self.wait(self.render_options.hold)
 
     with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
         with tempconfig(settings):

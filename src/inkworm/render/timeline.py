@@ -182,6 +182,23 @@ def _step_at(events: Sequence[Event], i: int, state: RunState,
     return None, 1  # probe_end: nothing new to see
 
 
+def slide_groups(steps: Sequence[Step]) -> list[list[Step]]:
+    """Steps cut into slides, each visit's ending on its key event: what the visited node sees
+    (``nodes()``, the measurement's artefacts named), or a failure. What follows (skips,
+    answers) opens the next slide; the answers after the last visit and the map are the last."""
+    groups: list[list[Step]] = [[]]
+    visiting: str | None = None
+    for step in steps:
+        groups[-1].append(step)
+        visiting = step.visit or visiting
+        key = (step.kind is StepKind.ASK and step.node == visiting) or step.kind in (
+            StepKind.FAULT, StepKind.CRASH)
+        if key:
+            visiting = None
+            groups.append([])
+    return [g for g in groups if g]
+
+
 def _next_start(events: Sequence[Event], i: int, node: str) -> ProbeStart | None:
     """The probe start on ``node`` that follows a call (it may come a few events later)."""
     for e in events[i : i + 8]:
