@@ -7,20 +7,31 @@ shows one); outputs are written atomically, so a failed command leaves no partia
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import click
 from click.core import ParameterSource
 
 from inkworm import views
 from inkworm.check import check
-from inkworm.errors import InputError
+from inkworm.dotscan import MAX_EDGES, MAX_NODES
+from inkworm.errors import (
+    InputError,
+    Terminated,
+    clear_stop,
+    printable,
+    request_stop,
+    stop_point,
+    terminal_safe,
+)
 from inkworm.inputs import load_input
-from inkworm.output import atomic_text
+from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, load_dot, to_dot
 from inkworm.trace import AutoConnect, Crash, Mode, Trace, write_trace
@@ -29,7 +40,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    """One line on stderr; anything from input in it is escaped (:func:`printable`)."""
+    click.echo(printable(message), err=True)
+
+
+def _echo(line: str) -> None:
+    """One line of a report on stdout, escaped: a name can neither act on the terminal nor
+    fake a line of its own."""
+    click.echo(printable(line))
+
+
+def _echo_lines(text: str) -> None:
+    """A report of several lines on stdout, each escaped."""
+    click.echo("\n".join(printable(line) for line in text.split("\n")))
 
 
 def _warn(topology: Topology) -> None:
@@ -37,13 +60,60 @@ def _warn(topology: Topology) -> None:
         _echo_err(f"warning: {warning}")
 
 
-def _emit(text_writer: Callable[[IO[str]], object], out: str | None) -> None:
-    """Write through ``text_writer`` to ``out`` atomically, or to stdout."""
+def _emit(text_writer: Callable[[IO[str]], object], out: str | None,
+          inputs: tuple[str | None, ...] = ()) -> None:
+    """Write through ``text_writer`` to ``out`` atomically (never over one of ``inputs``), or
+    to stdout; a terminal sees control characters of names escaped (the data is exact only
+    in a file or a pipe)."""
     if out is None or out == "-":
-        text_writer(sys.stdout)
+        text_writer(cast(IO[str], _TerminalSafe(sys.stdout)) if sys.stdout.isatty()
+                    else sys.stdout)
         return
-    with atomic_text(out) as stream:
+    with atomic_text(out, inputs) as stream:
         text_writer(stream)
+
+
+class _TerminalSafe:
+    """A text stream that escapes what a terminal would act on (newlines and tabs pass)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(terminal_safe(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _check_output(output: str | None, *inputs: str | None) -> None:
+    """Refuse a bad ``-o`` before any work (see :func:`inkworm.output.check_target`)."""
+    if output not in (None, "-"):
+        check_target(output, inputs)
+
+
+class _Finite(click.FloatRange):
+    """A float in a range, and a number: ``nan`` and ``inf`` are refused."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+#: Seeds of the layouts (numpy's seeded generators take 0 to 2**32 - 1).
+SEED = click.IntRange(0, 2**32 - 1)
+
+
+def _latency(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
+    from inkworm.worm import Latency
+
+    try:
+        return Latency.parse(value)
+    except InputError as err:
+        raise click.BadParameter(err.message) from None
 
 
 def _warn_ignored_run_options(input_is_trace: bool) -> None:
@@ -86,20 +156,20 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command()
 @click.argument("graph")
 @worm_options
-@click.option("--latency", default="", metavar="NAME=US,...",
+@click.option("--latency", default="", metavar="NAME=US,...", callback=_latency,
               help="Latency model, e.g. call=400,load=1200 (see inkworm.worm.Latency).")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
 def simulate(graph: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
-             latency: str, output: str | None) -> None:
+             latency: Any, output: str | None) -> None:
     """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines)."""
-    from inkworm.worm import Latency
     from inkworm.worm import simulate as run
 
+    _check_output(output, graph)
     topology = load_dot(graph)
     _warn(topology)
     trace = run(topology, launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect),
-                Latency.parse(latency))
-    _emit(lambda out: write_trace(trace, out), output)
+                latency)
+    _emit(lambda out: write_trace(trace, out), output, (graph,))
 
 
 @cli.command()
@@ -176,11 +246,12 @@ def picture_options(func: F) -> F:
                      show_default=True, help="480p15, 720p30, 1080p60, 2160p60."),
         click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
                      show_default=True, help="Equal steps, or proportional to t_us."),
-        click.option("--duration", type=click.FloatRange(min=0.5), metavar="SECONDS",
-                     help="Fit the whole run in this many seconds."),
+        click.option("--duration", type=_Finite(min=0.5, max=3600), metavar="SECONDS",
+                     help="Fit the whole run in this many seconds (0.5 to 3600)."),
         click.option("--layout", "layout_name", default="auto", show_default=True,
                      help="auto (DOT pos, else neato/sfdp), neato, sfdp, spring, circular."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Layout seed."),
+        click.option("--seed", type=SEED, default=0, show_default=True,
+                     help="Layout seed (0 to 2^32 - 1)."),
         click.option("--transparent", is_flag=True, help="No background outside the chip."),
     ]
     for decorator in reversed(decorators):
@@ -220,9 +291,11 @@ def render(fmt: str, output: str | None, **kw: Any) -> None:
     from inkworm.render.video import default_output, print_progress
     from inkworm.render.video import render as run
 
+    _check_output(output, kw["input_path"], kw["graph"])
     topology, trace, options = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, fmt))
-    done = run(topology, trace, target, kw["quality"], fmt, options, progress=print_progress)
+    done = run(topology, trace, target, kw["quality"], fmt, options, progress=print_progress,
+               inputs=(kw["input_path"], kw["graph"], topology.path))
     _echo_err(f"wrote {done}")
 
 
@@ -233,11 +306,14 @@ def render(fmt: str, output: str | None, **kw: Any) -> None:
 def slides(output: str | None, **kw: Any) -> None:
     """Turn INPUT into a self-contained reveal.js deck, one slide per visit."""
     from inkworm.render.slides import make_deck
-    from inkworm.render.video import default_output, print_progress
+    from inkworm.render.video import default_output, print_progress, with_stop_points
 
+    _check_output(output, kw["input_path"], kw["graph"])
     topology, trace, options = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, "html"))
-    done = make_deck(topology, trace, target, kw["quality"], options, progress=print_progress)
+    check_target(target, (kw["input_path"], kw["graph"], topology.path))
+    done = make_deck(topology, trace, target, kw["quality"], options,
+                     progress=with_stop_points(print_progress))
     _echo_err(f"wrote {done}")
 
 
@@ -257,13 +333,15 @@ def check_cmd(trace_path: str, graph: str | None, expect_order: str | None,
 
     if update and not snapshot:
         raise click.UsageError("--update goes with --snapshot")
+    if snapshot is not None and (update or not os.path.lexists(snapshot)):
+        _check_output(snapshot, trace_path, graph)
     trace = load_trace(trace_path)
     topology = load_dot(graph) if graph else None
     if topology:
         _warn(topology)
     violations = check(trace)
     for v in violations:
-        click.echo(v.format(trace_path))
+        _echo(v.format(trace_path))
     failed = bool(violations)
     try:
         if expect_order is not None:
@@ -271,17 +349,17 @@ def check_cmd(trace_path: str, graph: str | None, expect_order: str | None,
         if snapshot is not None and assert_matches_snapshot(trace, snapshot, update):
             _echo_err(f"snapshot written: {snapshot}")
     except TraceAssertionError as err:
-        click.echo(str(err))
+        _echo_lines(str(err))
         failed = True
     if topology is not None:
         diff = views.topology_diff(trace, topology)
         for label, items in (("spurious edge", diff.spurious), ("missing edge", diff.missing)):
             for a, b in items:
-                click.echo(f"{label}: {a} -- {b}")
+                _echo(f"{label}: {a} -- {b}")
         for node in diff.unreached:
-            click.echo(f"unreached node: {node}")
+            _echo(f"unreached node: {node}")
         for node in diff.unknown:
-            click.echo(f"unknown node (not in {graph}): {node}")
+            _echo(f"unknown node (not in {graph}): {node}")
     if not quiet:
         events = len(trace.events)
         status = (f"{len(violations)} violation(s)" if violations
@@ -299,20 +377,28 @@ def import_log_cmd(log: str, mode: str, output: str | None) -> None:
     """Turn the seed probe's console output (LOG) into a trace with source: log."""
     from inkworm.importlog import import_log
 
+    _check_output(output, log)
     trace = import_log(log, Mode(mode))
-    _emit(lambda out: write_trace(trace, out), output)
+    _emit(lambda out: write_trace(trace, out), output, (log,))
 
 
 @cli.command()
-@click.option("--nodes", type=click.IntRange(min=1), required=True, help="Number of nodes.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--extra", type=click.FloatRange(min=0), default=0.5, show_default=True,
+@click.option("--nodes", type=click.IntRange(1, MAX_NODES), required=True,
+              help=f"Number of nodes (at most {MAX_NODES:,}, what inkworm reads).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed.")
+@click.option("--extra", type=_Finite(min=0, max=MAX_EDGES), default=0.5, show_default=True,
               help="Chords per node on top of the spanning tree.")
 @click.option("-o", "--output", metavar="DOT", help="Write the DOT file here (default: stdout).")
 def gen(nodes: int, seed: int, extra: float, output: str | None) -> None:
     """Generate a large sparse connected cluster as DOT."""
-    from inkworm.gen import sparse_cluster
+    from inkworm.gen import edge_count, sparse_cluster
 
+    edges = edge_count(nodes, extra)
+    if edges > MAX_EDGES:
+        raise click.BadParameter(f"{extra:g} chords per node on {nodes:,} nodes make {edges:,} "
+                                 f"edges, more than the {MAX_EDGES:,} inkworm reads",
+                                 param_hint="'--extra'")
+    _check_output(output)
     topology = sparse_cluster(nodes, seed, extra)
     _emit(lambda out: out.write(to_dot(topology)), output)
 
@@ -323,13 +409,15 @@ def gen(nodes: int, seed: int, extra: float, output: str | None) -> None:
 def dot(input_path: str, output: str | None) -> None:
     """Print INPUT as DOT in the seed's notation: a DOT file normalised, or the map a trace
     discovered (its result, else what its probes saw)."""
+    _check_output(output, input_path)
     loaded = load_input(input_path)
     if isinstance(loaded, Topology):
         topology = loaded
     else:
         reported = views.reported_map(loaded.events)
         topology = Topology.from_edges(sorted(views.map_edges(reported)), sorted(reported))
-    _emit(lambda out: out.write(to_dot(topology)), output)
+    text = to_dot(topology)
+    _emit(lambda out: out.write(text), output, (input_path,))
 
 
 @cli.command()
@@ -349,7 +437,7 @@ def summary(input_path: str, launch: str | None, mode: str, edge_order: str,
         _warn_ignored_run_options(True)
         trace = loaded
     for line in summary_lines(trace, topology):
-        click.echo(line)
+        _echo(line)
 
 
 def summary_lines(trace: Trace, topology: Topology | None) -> list[str]:
@@ -382,19 +470,10 @@ def summary_lines(trace: Trace, topology: Topology | None) -> list[str]:
     return lines
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so that every ``with`` removes what it made
-    (temporary files, a render's work folder, the recorder's cluster)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 def _terminate(signum: int, _frame: object) -> None:
     for sig in _TRAPPED:  # a second signal must not cut the clean-up short
         signal.signal(sig, signal.SIG_IGN)
-    raise Terminated(signum)
+    request_stop(signum)  # raises Terminated (see inkworm.errors.request_stop)
 
 
 _TRAPPED = (signal.SIGTERM, signal.SIGHUP)
@@ -404,6 +483,7 @@ _TRAPPED = (signal.SIGTERM, signal.SIGHUP)
 def _trap_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into :class:`Terminated` while a command runs (main thread)."""
     previous: dict[signal.Signals, Any] = {}
+    clear_stop()
     try:
         for sig in _TRAPPED:
             previous[sig] = signal.signal(sig, _terminate)
@@ -411,9 +491,11 @@ def _trap_signals() -> Iterator[None]:
         pass
     try:
         yield
+        stop_point()  # a stop whose exception Python dropped ends here, not with exit 0
     finally:
         for trapped, handler in previous.items():
             signal.signal(trapped, handler)
+        clear_stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -355,8 +355,8 @@ def assert_matches_snapshot(trace: Trace, path: str | os.PathLike[str],
 
     target = Path(path)
     now = snapshot_of(trace)
-    if update or not target.exists():
-        with atomic_text(target) as out:
+    if update or not os.path.lexists(target):
+        with atomic_text(target, inputs=(trace.path,)) as out:
             out.write(json.dumps(now, indent=2, ensure_ascii=False) + "\n")
         return True
     stored = _read_snapshot(target)

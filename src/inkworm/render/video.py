@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -13,11 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from inkworm.check import check
-from inkworm.errors import InputError
+from inkworm.errors import InputError, deferred_stop, stop_point
 from inkworm.inputs import load_input
-from inkworm.output import atomic_path, check_target
+from inkworm.output import (
+    Inputs,
+    atomic_path,
+    check_target,
+    leftover_prefix,
+    made_parents,
+    sweep_leftovers,
+)
 from inkworm.render.board import RenderOptions
-from inkworm.topology import Topology, load_dot
+from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
 from inkworm.views import NameMatcher, topology_of
 from inkworm.worm import RunSpec, simulate
@@ -34,6 +42,7 @@ def load_run(input_path: str, spec: RunSpec,
     loaded = load_input(input_path)
     if isinstance(loaded, Topology):
         trace = simulate(loaded, spec.launch, spec.mode, spec.edge_order, spec.auto_connect)
+        _one_line_names(trace, loaded, input_path)
         return loaded, trace
     topology = load_dot(graph) if graph else topology_of(loaded, Path(input_path))
     renderable(loaded, topology, input_path)
@@ -50,12 +59,35 @@ def renderable(trace: Trace, topology: Topology, where: str) -> None:
         first = violations[0]
         raise InputError(f"seq {first.seq}: {first.message} (inkworm check lists all "
                          f"{len(violations)})", where, first.line)
+    _one_line_names(trace, topology, where)
     match = NameMatcher(topology.nodes)
     for e in trace.events:
         for name in (e.node, *e.others()):
             if match(name) is None:
                 graph = topology.source or "the derived topology"
                 raise InputError(f"node '{name}' is not in {graph}", where, e.line)
+
+
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines'
+
+
+def _one_line_names(trace: Trace, topology: Topology, where: str) -> None:
+    """Refuse a node name that cannot be drawn on one line (its label, its captions)."""
+    for node in topology.nodes:
+        if _LINE_BREAK.search(node):
+            raise InputError(f"node name '{node}' holds a line break: a well's label is one "
+                             "line", *_where_named(node, trace, topology, where))
+
+
+def _where_named(node: str, trace: Trace, topology: Topology,
+                 where: str) -> tuple[str | None, int | None]:
+    """The file and line naming ``node`` first: the trace's line, else the DOT file's."""
+    if trace.path is not None:
+        line = next((e.line for e in trace.events if node in (e.node, *e.others())), None)
+        if line is not None:
+            return where, line
+    piece = next((part for part in node.splitlines() if part.strip()), None)
+    return locate(topology, piece) if piece else (topology.path or topology.source, None)
 
 
 def default_output(input_path: str, trace: Trace, fmt: str) -> Path:
@@ -65,8 +97,9 @@ def default_output(input_path: str, trace: Trace, fmt: str) -> Path:
 
 def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quality: str = "l",
            fmt: str = "mp4", options: RenderOptions | None = None,
-           progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render the run to ``out``; the file appears only when complete."""
+           progress: Callable[[int, int], None] | None = None, inputs: Inputs = ()) -> Path:
+    """Render the run to ``out``; the file appears only when complete. ``out`` may not be
+    one of ``inputs`` (the files the run was read from)."""
     from manim import tempconfig
 
     from inkworm.render.scene import InkScene
@@ -74,7 +107,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     options = options or RenderOptions()
-    with manim_work(out, quality, ".inkworm-render-") as (_, target, settings):
+    with manim_work(out, quality, ".inkworm-render-", inputs) as (_, target, settings):
         settings.update({
             "max_inflight_encoders": 2,  # encode a section while the next one is drawn
             "output_file": "render",
@@ -88,7 +121,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             settings["movie_file_extension"] = ".webm" if fmt == "webm" else ".mov"
         with tempconfig(settings):
             scene = InkScene(topology, trace, options)
-            scene.on_progress = progress
+            scene.on_progress = with_stop_points(progress)
             scene.render()
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if fmt == "png" else writer.movie_file_path)
@@ -96,25 +129,47 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             raise InputError(f"manim produced no file (expected {produced})")
         if fmt == "gif":
             produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
-        with atomic_path(target, suffix=target.suffix) as tmp:
+        with atomic_path(out, suffix=target.suffix, inputs=inputs) as tmp:
             shutil.move(produced, tmp)
     return Path(out)
 
 
 @contextlib.contextmanager
-def manim_work(out: str | os.PathLike[str], quality: str,
-               prefix: str) -> Iterator[tuple[Path, Path, dict[str, Any]]]:
+def manim_work(out: str | os.PathLike[str], quality: str, prefix: str,
+               inputs: Inputs = ()) -> Iterator[tuple[Path, Path, dict[str, Any]]]:
     """A scratch folder beside the output and manim settings for it: ``(work, target,
-    settings)``. The output path is checked first, so a bad ``-o`` fails before rendering."""
+    settings)``. The output path is checked first, so a bad ``-o`` fails before rendering.
+
+    The folder is ``<prefix><pid>-XXXX``: removed on any exception (SIGTERM included, see
+    :mod:`inkworm.cli`); when a process is killed outright (SIGKILL) its folder stays, and the
+    next render beside the same target sweeps it (:func:`~inkworm.output.sweep_leftovers`).
+    """
     if quality not in QUALITIES:
         raise InputError(f"unknown quality {quality!r} (one of {', '.join(QUALITIES)})")
-    target = check_target(out)
-    with tempfile.TemporaryDirectory(prefix=prefix, dir=target.parent) as work:
-        settings: dict[str, Any] = {
-            "quality": QUALITIES[quality], "media_dir": str(Path(work) / "media"),
-            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none",
-        }
-        yield Path(work), target, settings
+    target = check_target(out, inputs)
+    with made_parents(target.parent, out):
+        sweep_leftovers(target.parent, prefix)
+        with tempfile.TemporaryDirectory(prefix=leftover_prefix(prefix),
+                                         dir=target.parent) as work:
+            settings: dict[str, Any] = {
+                "quality": QUALITIES[quality], "media_dir": str(Path(work) / "media"),
+                "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none",
+            }
+            with deferred_stop():  # SIGTERM stops at a section (with_stop_points), see there
+                yield Path(work), target, settings
+
+
+def with_stop_points(progress: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+    """The scene's progress callback, made a stop point: a SIGTERM or SIGHUP received while
+    manim draws (:func:`~inkworm.errors.deferred_stop`) stops the render at the next section,
+    inside manim's own clean-up of its encoder threads."""
+
+    def on_progress(done: int, total: int) -> None:
+        stop_point()
+        if progress is not None:
+            progress(done, total)
+
+    return on_progress
 
 
 def mp4_to_gif(video: Path, gif: Path, colours: int = 96, noise: int = 10) -> Path:
