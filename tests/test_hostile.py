@@ -5,15 +5,25 @@ the output path. Rows with exit 1 are valid traces whose run breaks an ordering 
 from __future__ import annotations
 
 import dataclasses
+import io
+import itertools
+import os
 import shlex
 import shutil
+import signal
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import CORPUS, GRAPHS
 from inkworm import Mode, load_dot, load_trace, save_trace, simulate
 from inkworm.cli import main
+from inkworm.output import atomic_text
 from inkworm.render.video import default_output
 from inkworm.views import topology_of
 
@@ -59,8 +69,7 @@ def test_hostile_input(row: list[str], tmp_path: Path, huge: Path,
         assert expect in stderr, stderr
     else:
         assert expect in stdout, stdout
-    assert not out.exists()
-    assert not out.parent.exists() or not any(out.parent.iterdir())
+    assert not out.parent.exists(), "nothing written, not even the output's folder"
 
 
 WEIRD_BUT_VALID = ["html_ports_unicode.dot", "long_name.dot", "directed.dot"]
@@ -125,7 +134,7 @@ def test_a_huge_trace_is_refused_before_writing(tmp_path: Path,
         main(["import-log", str(log), "-o", str(tmp_path / "big.jsonl")])
     _, err = capsys.readouterr()
     assert info.value.code == 2
-    assert "inkworm: the trace would be ~3." in err and "GiB" in err
+    assert "inkworm: the trace would be over 3.9 GiB" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.log"]
 
 
@@ -134,3 +143,353 @@ def test_dot_export_is_stable_with_backslashes() -> None:
 
     once = to_dot(parse_dot('graph { "a\\\\b" -- c; }'))
     assert to_dot(parse_dot(once)) == once
+
+
+# --- outputs never destroy anything ------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+def refused(capsys: pytest.CaptureFixture[str], expect: str, *args: str) -> None:
+    """The command exits 2 with one line on stderr holding ``expect``."""
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert expect in err, err
+
+
+# every command that writes with -o, with the input it reads
+WRITERS = [
+    ("simulate", str(GRAPHS / "bowtie.dot")),
+    ("dot", str(GRAPHS / "bowtie.dot")),
+    ("import-log", str(CORPUS / "hostile" / "fixed_mode.log")),
+    ("gen", "--nodes=3"),
+    ("render", str(GRAPHS / "bowtie.dot")),
+    ("slides", str(GRAPHS / "bowtie.dot")),
+]
+
+
+@pytest.mark.parametrize(("command", "source"), WRITERS, ids=[w[0] for w in WRITERS])
+def test_a_fifo_output_stays_a_fifo(command: str, source: str, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        refused(capsys, "is a FIFO, not a regular file", command, source, "-o", str(target))
+        assert stat.S_ISFIFO(fifo.stat().st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link"]
+
+
+def test_a_device_output_stays_a_device(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A null device made here, never the real /dev/null (a broken check would replace it)."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device needs root")
+    link = tmp_path / "null-link"
+    link.symlink_to(device)
+    for target in (device, link):
+        refused(capsys, "is a character device, not a regular file", "gen", "--nodes", "3",
+                "-o", str(target))
+        assert stat.S_ISCHR(device.stat().st_mode)
+
+
+@pytest.mark.parametrize("how", ["same path", "symlink", "hard link"])
+@pytest.mark.parametrize(("command", "name"), [
+    ("simulate", "g.dot"), ("dot", "g.dot"), ("render", "t.jsonl"), ("slides", "t.jsonl"),
+    ("import-log", "run.log"), ("render --graph", "g.dot"),
+])
+def test_an_output_is_never_an_input(command: str, name: str, how: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "g.dot")
+    save_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE), tmp_path / "t.jsonl")
+    shutil.copy(CORPUS / "hostile" / "fixed_mode.log", tmp_path / "run.log")
+    source = tmp_path / name
+    before = source.read_bytes()
+    target = tmp_path / "out"
+    if how == "same path":
+        target = source
+    elif how == "symlink":
+        target.symlink_to(source)
+    else:
+        os.link(source, target)
+    args = [command, str(source)]
+    if command == "render --graph":
+        args = ["render", str(tmp_path / "t.jsonl"), "--graph", str(source)]
+    refused(capsys, "inkworm never writes over what it reads", *args, "-o", str(target))
+    assert source.read_bytes() == before
+    assert how != "hard link" or source.stat().st_nlink == 2
+
+
+def test_an_output_beside_a_trace_never_replaces_its_graph(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The DOT file a trace's header names beside it is an input of render, too."""
+    shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "bowtie.dot")
+    save_trace(simulate(load_dot(tmp_path / "bowtie.dot"), mode=Mode.NAIVE), tmp_path / "t.jsonl")
+    before = (tmp_path / "bowtie.dot").read_bytes()
+    refused(capsys, "is the input", "render", str(tmp_path / "t.jsonl"), "--format", "png",
+            "-o", str(tmp_path / "bowtie.dot"))
+    assert (tmp_path / "bowtie.dot").read_bytes() == before
+
+
+def test_the_snapshot_is_never_the_trace(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "t.jsonl"
+    save_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE), trace)
+    before = trace.read_bytes()
+    refused(capsys, "is the input", "check", str(trace), "--snapshot", str(trace), "--update")
+    assert trace.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["simulate", "render"])
+def test_no_output_through_a_dangling_symlink(command: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    link = tmp_path / "link.out"
+    link.symlink_to(tmp_path / "nowhere" / "deep" / "t.out")
+    folder_link = tmp_path / "folder"
+    folder_link.symlink_to(tmp_path / "gone")
+    for target in (link, folder_link / "t.out"):
+        refused(capsys, "goes through a dangling symlink", command, str(GRAPHS / "bowtie.dot"),
+                "-o", str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link.out"]
+
+
+def test_missing_folders_of_a_plain_output_are_made(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Users rely on renders/ being created; a failed command removes what it made."""
+    target = tmp_path / "renders" / "new" / "t.jsonl"
+    code, _, err = run_cli(capsys, "simulate", str(GRAPHS / "bowtie.dot"), "-o", str(target))
+    assert code == 0, err
+    assert target.is_file()
+    failed = tmp_path / "other" / "deeper" / "t.jsonl"
+    refused(capsys, "launch node 'zz' is not in the graph", "simulate",
+            str(GRAPHS / "bowtie.dot"), "--launch", "zz", "-o", str(failed))
+    assert not (tmp_path / "other").exists()
+
+
+def test_a_trace_over_the_cap_is_never_left_behind(tmp_path: Path) -> None:
+    """The exact guard counts bytes as written: a partial trace is removed."""
+    from inkworm.trace import TraceTooLarge, least_size, write_trace
+
+    trace = simulate(load_dot(GRAPHS / "sparse_50.dot"), mode=Mode.NAIVE)
+    full = tmp_path / "full.jsonl"
+    save_trace(trace, full)
+    size = full.stat().st_size
+    with pytest.raises(TraceTooLarge):
+        write_trace(trace, io.StringIO(), limit=size - 1)
+    assert write_trace(trace, io.StringIO(), limit=size) == size
+    least = least_size(trace)
+    assert least < size
+    cut = tmp_path / "cut.jsonl"
+    with pytest.raises(TraceTooLarge, match="passes"), atomic_text(cut) as out:
+        write_trace(trace, out, limit=(least + size) // 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.jsonl"]
+
+
+def test_names_that_grow_cannot_beat_the_trace_guard(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A 2,000-node chain whose names grow to 200 characters after the first 500: 620 KB of
+    DOT, a 1.25 GB trace. The guard used to sample the first 1,000 events and let it through."""
+    names = [f"n{i}" if i < 500 else f"n{i}".ljust(200, "x") for i in range(2000)]
+    dot = tmp_path / "grow.dot"
+    dot.write_text("graph G {\n" + "".join(f"  {a} -- {b};\n" for a, b in itertools.pairwise(names))
+                   + "}\n", encoding="utf-8")
+    refused(capsys, "the trace would be over 1.2 GiB", "simulate", str(dot), "-o",
+            str(tmp_path / "grow.jsonl"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grow.dot"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 40), st.integers(0, 10_000), st.sampled_from(list(Mode)))
+def test_the_quick_size_bound_never_overshoots(nodes: int, seed: int, mode: Mode) -> None:
+    """least_size refuses before writing only traces that are surely over the cap: for the
+    simulator's shared sets and for sets read back from a file."""
+    from inkworm.gen import sparse_cluster
+    from inkworm.reader import read_trace_bytes
+    from inkworm.trace import least_size, write_trace
+
+    trace = simulate(sparse_cluster(nodes, seed, 1.0), mode=mode)
+    out = io.StringIO()
+    size = write_trace(trace, out)
+    assert size == len(out.getvalue().encode())
+    assert least_size(trace) <= size
+    assert least_size(read_trace_bytes(out.getvalue().encode(), "t.jsonl")) <= size
+
+
+# --- inputs that would hang or exhaust the machine ---------------------------------------------
+
+
+def inkworm_process(*args: str, timeout: float = 120,
+                    cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A real ``inkworm`` process (a hang fails the test through the timeout)."""
+    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
+                          text=True, timeout=timeout, check=False, cwd=cwd)
+
+
+@pytest.mark.parametrize("args", [
+    ["summary", "{fifo}"], ["simulate", "{fifo}"], ["check", "{fifo}"], ["dot", "{fifo}"],
+    ["import-log", "{fifo}"], ["check", str(GRAPHS / "bowtie-naive.beam.jsonl"), "--graph",
+                               "{fifo}"],
+    ["check", str(GRAPHS / "bowtie-naive.beam.jsonl"), "--snapshot", "{fifo}"],
+], ids=["summary", "simulate", "check", "dot", "import-log", "graph", "snapshot"])
+def test_a_fifo_input_is_refused_without_waiting_for_a_writer(args: list[str],
+                                                              tmp_path: Path) -> None:
+    fifo = tmp_path / "in.dot"
+    os.mkfifo(fifo)
+    proc = inkworm_process(*(a.format(fifo=fifo) for a in args), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [proc.stderr.strip()]
+    assert f"{fifo}: is a FIFO, not a regular" in proc.stderr
+
+
+def test_a_200k_node_dot_is_refused_with_its_line(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """6.6 MB, 300,000 edges: pydot's grammar would take four minutes; the pre-scan stops at
+    the 100,001st name."""
+    dot = tmp_path / "big.dot"
+    with dot.open("w", encoding="utf-8") as out:
+        out.write("graph G {\n")
+        out.writelines(f"  n{i:06d} -- n{i // 2:06d};\n" for i in range(1, 200_000))
+        out.write("}\n")
+    refused(capsys, f"{dot}:100001:3: more than 100,000 nodes", "simulate", str(dot), "-o",
+            str(tmp_path / "t.jsonl"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.dot"]
+
+
+def test_edges_multiplied_by_subgraphs_are_counted(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """{a1 ... a500} -- {b1 ... b500}: one edge operator, 250,000 edges."""
+    left = " ".join(f"a{i}" for i in range(500))
+    right = " ".join(f"b{i}" for i in range(500))
+    dot = tmp_path / "product.dot"
+    dot.write_text(f"graph G {{\n  {{{left}}} -- {{{right}}};\n}}\n", encoding="utf-8")
+    refused(capsys, "more than 200,000 edges", "summary", str(dot))
+
+
+# --- names reach no terminal raw ---------------------------------------------------------------
+
+
+def on_a_terminal(*args: str) -> bytes:
+    """What a terminal receives from ``inkworm ARGS`` (stdout and stderr on a pty)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "inkworm", *args], stdin=subprocess.DEVNULL,
+                                stdout=terminal, stderr=terminal)
+        os.close(terminal)
+        received = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+        assert proc.wait(timeout=60) in (0, 1, 2)
+    finally:
+        os.close(controller)
+    return received
+
+
+@pytest.mark.parametrize("args", [
+    ["summary", "{ansi}"], ["dot", "{ansi}"], ["simulate", "{ansi_loop}"],
+    ["summary", str(GRAPHS / "bowtie.dot"), "--launch", "\x1b]0;owned\x07\x1b[2J"],
+    ["check", "{trace}", "--expect-order", "a,b"],
+], ids=["summary", "dot", "error-line", "option-in-error", "assertion"])
+def test_no_control_character_of_a_name_reaches_the_terminal(args: list[str],
+                                                             tmp_path: Path) -> None:
+    ansi = tmp_path / "ansi.dot"
+    ansi.write_text('graph G {\n  a -- "\x1b[2J\x1b[31mevil\x9b\u202e";\n}\n', encoding="utf-8")
+    trace = tmp_path / "t.jsonl"
+    save_trace(simulate(load_dot(ansi)), trace)
+    received = on_a_terminal(*(a.format(ansi=ansi, trace=trace,
+                                        ansi_loop=CORPUS / "hostile" / "ansi_self_loop.dot")
+                               for a in args))
+    text = received.decode("utf-8")
+    assert not any(c in text for c in "\x1b\x07\x9b\u202e"), text
+    assert "\\x1b" in text, text
+
+
+def test_names_in_messages_are_escaped_in_pipes_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """Escaped, not stripped (click strips ANSI styles off a pipe, not other controls)."""
+    code, out, _ = run_cli(capsys, "summary", str(CORPUS / "hostile" / "newline_name.dot"))
+    assert code == 0
+    assert "visit order: a b\\nc" in out.splitlines()
+
+
+# --- DOT export round-trips --------------------------------------------------------------------
+
+
+def test_dot_keeps_the_node_order_and_so_the_launch_node(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """z is declared before its edge: it is the default launch node, before and after."""
+    dot = tmp_path / "order.dot"
+    dot.write_text('graph G {\n  z;\n  a -- "x\u202ey";\n  a -- z;\n}\n', encoding="utf-8")
+    back = tmp_path / "back.dot"
+    assert run_cli(capsys, "dot", str(dot), "-o", str(back))[0] == 0
+    first = run_cli(capsys, "summary", str(dot))[1].splitlines()[0]
+    again = run_cli(capsys, "summary", str(back))[1].splitlines()[0]
+    assert first == again == "run: launch z, mode naive, source simulated, 21 events"
+    assert load_dot(back).nodes == load_dot(dot).nodes == ("z", "a", "x\u202ey")
+
+
+def test_the_empty_name_is_refused_by_every_reader(capsys: pytest.CaptureFixture[str]) -> None:
+    """A DOT file cannot make a run whose trace the reader refuses (a node needs a name)."""
+    refused(capsys, 'empty_name.dot:2: node named ""', "summary",
+            str(CORPUS / "hostile" / "empty_name.dot"))
+    refused(capsys, "empty_node.jsonl:2: kill event: field 'node' must be a node name",
+            "summary", str(CORPUS / "hostile" / "empty_node.jsonl"))
+
+
+# --- a render stopped from outside leaves nothing behind ---------------------------------------
+
+
+def start_render(folder: Path) -> subprocess.Popen[bytes]:
+    """A real ``inkworm render`` of the bowtie into ``folder``, waited for until it draws."""
+    proc = subprocess.Popen([sys.executable, "-m", "inkworm", "render", str(GRAPHS / "bowtie.dot"),
+                             "-o", str(folder / "v.mp4")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "rendering: section 1/6": manim is writing in its folder
+    assert line.startswith(b"rendering: section"), line + proc.stderr.read()
+    assert list(folder.glob(".inkworm-render-*"))
+    return proc
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminated_render_removes_its_work(sig: signal.Signals, tmp_path: Path) -> None:
+    proc = start_render(tmp_path)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig
+    assert err.decode().strip().splitlines()[-1] == f"inkworm: terminated by {sig.name}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.render
+def test_the_next_render_sweeps_what_a_killed_one_left(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to clean up: the folder names its process, and the next
+    render beside the same target removes the folders of processes that are gone."""
+    proc = start_render(tmp_path)
+    proc.kill()
+    proc.communicate(timeout=60)
+    left = list(tmp_path.glob(".inkworm-render-*"))
+    assert [p.name.split("-")[2] for p in left] == [str(proc.pid)]
+    alive = tmp_path / f".inkworm-render-{os.getpid()}-keep"  # a live process's: kept
+    alive.mkdir()
+    done = inkworm_process("render", str(GRAPHS / "triangle.dot"), "--format", "png", "-o",
+                           str(tmp_path / "v.png"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "v.png"]
