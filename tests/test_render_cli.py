@@ -176,8 +176,9 @@ def test_connections_between_any_nodes_and_clock_steps_render(tmp_path: Path) ->
     events = list(base.events)
     at = next(i for i, e in enumerate(events) if e.kind.value == "probe_start" and e.node == "e")
     t = events[at].t_us
-    extra = [Connect(0, t, "b", "e"), Connect(0, t, "e", "b"),
-             Disconnect(0, t, "a", "c", ":connection_closed"), Connect(0, t - 1, "a", "c")]
+    extra = [Connect(seq=0, t_us=t, node="b", peer="e"), Connect(seq=0, t_us=t, node="e", peer="b"),
+             Disconnect(seq=0, t_us=t, node="a", peer="c", reason=":connection_closed"),
+             Connect(seq=0, t_us=t - 1, node="a", peer="c")]
     events[at + 1 : at + 1] = extra
     trace = Trace(base.header, [dataclasses.replace(e, seq=i) for i, e in enumerate(events)])
     assert [v.rule for v in check(trace)] == ["time"]

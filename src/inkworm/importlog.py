@@ -71,9 +71,10 @@ def parse_log(text: str, where: str = "<log>", mode: Mode = Mode.NAIVE) -> Trace
     order = [n for n, _ in visits]
     pos = {n: k for k, n in enumerate(order)}
     # each visited set is a prefix of the visit order, shared (not copied) as in the simulator
-    events: list[Event] = [ProbeStart(seq, 0, node, NodeSet(order, pos, 0, seq), line=line)
+    events: list[Event] = [ProbeStart(seq=seq, t_us=0, node=node,
+                                      visited=NodeSet(order, pos, 0, seq), line=line)
                            for seq, (node, line) in enumerate(visits)]
-    events.append(Result(len(events), 0, launch, result, line=result_line))
+    events.append(Result(seq=len(events), t_us=0, node=launch, map=result, line=result_line))
     header = Header(launch=launch, mode=mode, source=Source.LOG, graph=None,
                     meta={"log": Path(where).name, "timing": "none"})
     return Trace(header, events)

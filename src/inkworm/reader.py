@@ -20,14 +20,17 @@ import orjson
 from inkworm.errors import InputError, decode_text, gc_paused, open_input
 from inkworm.trace import (
     EVENT_CLASSES,
-    FIELDS,
     MAX_TRACE_BYTES,
-    VERSION,
+    READABLE,
+    SCHEMA,
     AutoConnect,
     Event,
+    FieldType,
     Header,
     Kind,
     Mode,
+    NodeSet,
+    ProbeStart,
     Source,
     Trace,
 )
@@ -106,6 +109,7 @@ def parse_trace(lines: Iterable[str | bytes], where: str = "<trace>") -> Trace:
         raise InputError("empty trace: no header line", where, 1)
     events: list[Event] = []
     append = events.append
+    order = _VisitOrder(header.version)
     for lineno, text in numbered:
         try:
             obj = _loads(text)
@@ -117,12 +121,53 @@ def parse_trace(lines: Iterable[str | bytes], where: str = "<trace>") -> Trace:
                                  lineno) from None
             obj = _json_line(text, where, lineno)
         try:
-            append(_parse_event(obj, where, lineno))
+            event = _parse_event(obj, where, lineno)
         except InputError:  # judge the line as the standard library reads it (big integers)
-            append(_parse_event(_json_line(text, where, lineno), where, lineno))
+            event = _parse_event(_json_line(text, where, lineno), where, lineno)
+        order.resolve(event, where)
+        append(event)
     if not events:
         raise InputError("header only: the trace has no events", where, lineno or 1)
     return Trace(header, events, where)
+
+
+class _Ref(tuple[int, int]):
+    """A set written by reference (trace v2): visit-order positions ``lo`` to ``hi``."""
+
+    __slots__ = ()
+
+
+_SET_ATTRS = {kind: tuple(f.attr for f in SCHEMA[kind] if f.type is FieldType.SET)
+              for kind in Kind}
+
+
+class _VisitOrder:
+    """The visit order as read so far; turns v2 references into :class:`NodeSet` values that
+    share it (so a 20,000-node trace holds its sets in O(1) each)."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.order: list[str] = []
+        self.pos: dict[str, int] = {}
+
+    def resolve(self, event: Event, where: str) -> None:
+        for attr in _SET_ATTRS[event.kind]:
+            value = getattr(event, attr)
+            if isinstance(value, _Ref):
+                lo, hi = value
+                if self.version < 2:
+                    raise InputError(f"{event.kind.value} event: field '{attr}' must be a list "
+                                     "of node names (references are trace v2)", where,
+                                     event.line)
+                if hi > len(self.order):
+                    raise InputError(f"{event.kind.value} event: field '{attr}' refers to "
+                                     f"visit-order positions up to {hi}, but only "
+                                     f"{len(self.order)} nodes were visited so far", where,
+                                     event.line)
+                setattr(event, attr, NodeSet(self.order, self.pos, lo, hi))
+        if isinstance(event, ProbeStart) and event.node not in self.pos:
+            self.pos[event.node] = len(self.order)
+            self.order.append(event.node)
 
 
 _loads: Callable[[str | bytes], Any] = orjson.loads
@@ -174,9 +219,9 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
     version = obj.get("inkworm_trace")
     if "inkworm_trace" not in obj:
         raise InputError("not an inkworm trace: line 1 has no 'inkworm_trace' field", where, line)
-    if type(version) is not int or version != VERSION:
-        raise InputError(f"unsupported trace version {version!r} (this reader knows 1)",
-                         where, line)
+    if type(version) is not int or version not in READABLE:
+        raise InputError(f"unsupported trace version {_short(version)} (this reader knows 1 "
+                         "and 2)", where, line)
     launch = obj.get("launch")
     if not isinstance(launch, str) or not launch:
         raise InputError("header field 'launch' must be a node name", where, line)
@@ -201,6 +246,7 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
         auto_connect=_enum(AutoConnect, obj, "auto_connect", where, line, required=False),
         meta=meta,
         extra={k: v for k, v in obj.items() if k not in known},
+        version=version,
     )
 
 
@@ -221,7 +267,16 @@ def _check_nodes(v: Any) -> tuple[str, ...] | None:
     return tuple(v) if _names(v) else None
 
 
-def _check_set(v: Any) -> frozenset[str] | None:
+def _check_set(v: Any) -> frozenset[str] | _Ref | None:
+    """A list of names, or (trace v2) ``{"prefix": N}`` / ``{"slice": [I, J]}``."""
+    if type(v) is dict and len(v) == 1:
+        if type(v.get("prefix")) is int and 0 <= v["prefix"] < _INT64:
+            return _Ref((0, v["prefix"]))
+        span = v.get("slice")
+        if (type(span) is list and len(span) == 2 and all(type(x) is int for x in span)
+                and 0 <= span[0] <= span[1] < _INT64):
+            return _Ref((span[0], span[1]))
+        return None
     return frozenset(v) if _names(v) else None
 
 
@@ -231,17 +286,19 @@ def _check_map(v: Any) -> dict[str, tuple[str, ...]] | None:
     return {k: tuple(nodes) for k, nodes in v.items()}
 
 
-_CHECKERS: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "str": (_check_str, "a string"),
-    "nodes": (_check_nodes, "a list of node names"),
-    "set": (_check_set, "a list of node names"),
-    "map": (_check_map, "an object mapping node names to lists of node names"),
+_CHECKERS: dict[FieldType, tuple[Callable[[Any], Any], str]] = {
+    FieldType.NODE: (_check_str, "a string"),
+    FieldType.TEXT: (_check_str, "a string"),
+    FieldType.NODES: (_check_nodes, "a list of node names"),
+    FieldType.SET: (_check_set, "a list of node names, or a reference {\"prefix\": N} or "
+                                "{\"slice\": [I, J]}"),
+    FieldType.MAP: (_check_map, "an object mapping node names to lists of node names"),
 }
 
 _MISSING = object()
-_PARSERS: dict[Any, tuple[Kind, Any, tuple[tuple[str, Callable[[Any], Any]], ...]]] = {
+_PARSERS: dict[Any, tuple[Kind, Any, tuple[tuple[str, str, Callable[[Any], Any]], ...]]] = {
     kind.value: (kind, EVENT_CLASSES[kind],
-                 tuple((name, _CHECKERS[typ][0]) for name, _attr, typ in FIELDS[kind]))
+                 tuple((f.json, f.attr, _CHECKERS[f.type][0]) for f in SCHEMA[kind]))
     for kind in Kind
 }
 
@@ -255,9 +312,9 @@ def _parse_event(obj: Any, where: str, line: int) -> Event:
         if parser is not None and type(seq) is int and type(t_us) is int \
                 and -_INT64 <= seq < _INT64 and -_INT64 <= t_us < _INT64 \
                 and type(node) is str and node:
-            values = [check(obj.get(name, _MISSING)) for name, check in parser[2]]
-            if None not in values:
-                event: Event = parser[1](seq, t_us, node, *values, line=line)
+            values = {attr: check(obj.get(name, _MISSING)) for name, attr, check in parser[2]}
+            if None not in values.values():
+                event: Event = parser[1](seq=seq, t_us=t_us, node=node, line=line, **values)
                 return event
     raise _event_error(obj, where, line)
 
@@ -294,11 +351,11 @@ def _event_error(obj: Any, where: str, line: int) -> InputError:
     if not isinstance(node, str) or not node:
         what = "missing field 'node'" if node is None else "field 'node' must be a node name"
         return InputError(f"{kind.value} event: {what}", where, line)
-    for name, _attr, typ in FIELDS[kind]:
-        if name not in obj:
-            return InputError(f"{kind.value} event: missing field '{name}'", where, line)
-        check, expected = _CHECKERS[typ]
-        if check(obj[name]) is None:
-            return InputError(f"{kind.value} event: field '{name}' must be {expected}", where,
-                              line)
+    for spec in SCHEMA[kind]:
+        if spec.json not in obj:
+            return InputError(f"{kind.value} event: missing field '{spec.json}'", where, line)
+        check, expected = _CHECKERS[spec.type]
+        if check(obj[spec.json]) is None:
+            return InputError(f"{kind.value} event: field '{spec.json}' must be {expected}",
+                              where, line)
     return InputError(f"{kind.value} event: invalid", where, line)

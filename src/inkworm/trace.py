@@ -1,4 +1,5 @@
-"""Stage 3: trace v1 (``shared/trace-v1.md``), the validated file between the stages.
+"""Stage 3: the trace (v2, ``docs/trace-v2.md``; v1 read forever), the validated file between
+the stages.
 
 A trace is a header plus a stream of typed events (one class per kind). Sets of nodes
 (``visited``, ``keys``) are kept as :class:`~collections.abc.Set` values and written sorted;
@@ -8,6 +9,7 @@ A trace is a header plus a stream of typed events (one class per kind). Sets of 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import itertools
 import json
@@ -20,7 +22,9 @@ from typing import IO, Any, ClassVar
 from inkworm.errors import InputError
 from inkworm.output import atomic_text
 
-VERSION = 1
+VERSION = 2
+"""The version this module writes (``docs/trace-v2.md``); readers take 1 and 2."""
+READABLE = (1, 2)
 
 
 class Kind(enum.Enum):
@@ -91,106 +95,148 @@ class NodeSet(AbstractSet[str]):
     __hash__ = AbstractSet._hash
 
 
-@dataclass(slots=True)
+class FieldType(enum.Enum):
+    """What an event field holds, and so how it is read, written and checked."""
+
+    NODE = "node"
+    """One node name."""
+    NODES = "nodes"
+    """Node names in the runtime's order (``nodes()``)."""
+    SET = "set"
+    """A set of node names (written sorted in v1, by reference to the visit order in v2)."""
+    MAP = "map"
+    """Node name to node names (the result map)."""
+    TEXT = "text"
+    """Free text (a reason)."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an event kind: its attribute, its JSON name, its type."""
+
+    attr: str
+    json: str
+    type: FieldType
+
+
+def _field(kind: FieldType, json: str | None = None) -> Any:
+    """Declare an event field: its type (and JSON name, when it differs from the attribute)."""
+    return field(metadata={"type": kind, "json": json})
+
+
+@dataclass(slots=True, kw_only=True)
 class Event:
-    """Fields common to every event; subclasses add the fields of their kind."""
+    """Fields common to every event; subclasses declare the fields of their kind, once, with
+    :func:`_field` (type and JSON name); :data:`SCHEMA` derives from them. Build events by
+    keyword."""
 
     seq: int
     t_us: int
     node: str
-    line: int = field(default=0, kw_only=True, compare=False)
+    line: int = field(default=0, compare=False)
     """Line in the file it was read from (0 when made in memory)."""
     kind: ClassVar[Kind]
 
     def others(self) -> tuple[str, ...]:
         """The other nodes this event names (``to``, ``from``, ``peer``, ``neighbor``)."""
-        return tuple(getattr(self, attr) for _, attr, typ in FIELDS[self.kind]
-                     if typ == "str" and attr in _NODEFIELDS)
+        return tuple(getattr(self, f.attr) for f in SCHEMA[self.kind]
+                     if f.type is FieldType.NODE)
 
 
-_NODEFIELDS = frozenset({"to", "callee", "peer", "neighbor"})
-
-
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ProbeStart(Event):
-    visited: AbstractSet[str]
+    visited: AbstractSet[str] = _field(FieldType.SET)
     kind: ClassVar[Kind] = Kind.PROBE_START
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Neighbors(Event):
-    nodes: tuple[str, ...]
+    nodes: tuple[str, ...] = _field(FieldType.NODES)
     kind: ClassVar[Kind] = Kind.NEIGHBORS
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Skip(Event):
-    neighbor: str
+    neighbor: str = _field(FieldType.NODE)
     kind: ClassVar[Kind] = Kind.SKIP
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LoadBinary(Event):
-    to: str
+    to: str = _field(FieldType.NODE)
     kind: ClassVar[Kind] = Kind.LOAD_BINARY
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Call(Event):
-    to: str
-    visited: AbstractSet[str]
+    to: str = _field(FieldType.NODE)
+    visited: AbstractSet[str] = _field(FieldType.SET)
     kind: ClassVar[Kind] = Kind.CALL
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Return(Event):
-    callee: str
+    callee: str = _field(FieldType.NODE, json="from")
     """The callee answering (``from`` in the file)."""
-    keys: AbstractSet[str]
+    keys: AbstractSet[str] = _field(FieldType.SET)
     kind: ClassVar[Kind] = Kind.RETURN
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ProbeEnd(Event):
-    keys: AbstractSet[str]
+    keys: AbstractSet[str] = _field(FieldType.SET)
     kind: ClassVar[Kind] = Kind.PROBE_END
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Connect(Event):
-    peer: str
+    peer: str = _field(FieldType.NODE)
     kind: ClassVar[Kind] = Kind.CONNECT
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Disconnect(Event):
-    peer: str
-    reason: str
+    peer: str = _field(FieldType.NODE)
+    reason: str = _field(FieldType.TEXT)
     kind: ClassVar[Kind] = Kind.DISCONNECT
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Error(Event):
-    to: str
-    reason: str
+    to: str = _field(FieldType.NODE)
+    reason: str = _field(FieldType.TEXT)
     kind: ClassVar[Kind] = Kind.ERROR
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Kill(Event):
     kind: ClassVar[Kind] = Kind.KILL
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Result(Event):
-    map: Mapping[str, tuple[str, ...]]
+    map: Mapping[str, tuple[str, ...]] = _field(FieldType.MAP)
     kind: ClassVar[Kind] = Kind.RESULT
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Crash(Event):
-    reason: str
+    reason: str = _field(FieldType.TEXT)
     kind: ClassVar[Kind] = Kind.CRASH
+
+
+EVENT_CLASSES: dict[Kind, type[Event]] = {  # the typed class of each kind
+    cls.kind: cls
+    for cls in (ProbeStart, Neighbors, Skip, LoadBinary, Call, Return, ProbeEnd, Connect,
+                Disconnect, Error, Kill, Result, Crash)
+}
+
+SCHEMA: dict[Kind, tuple[FieldSpec, ...]] = {
+    kind: tuple(FieldSpec(f.name, f.metadata["json"] or f.name, f.metadata["type"])
+                for f in dataclasses.fields(cls) if "type" in f.metadata)
+    for kind, cls in EVENT_CLASSES.items()
+}
+"""Each kind's own fields, in the order they are written: derived from the classes above."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +252,8 @@ class Header:
     meta: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Unknown header fields, kept and written back."""
+    version: int = field(default=VERSION, compare=False)
+    """The format version it was read in (written: always :data:`VERSION`)."""
 
 
 @dataclass
@@ -233,30 +281,6 @@ class Trace:
 
 # --- writing -------------------------------------------------------------------------------
 
-FIELDS: dict[Kind, tuple[tuple[str, str, str], ...]] = {
-    # kind: ((json name, attribute, type), ...); types: str, nodes (list), set, map
-    Kind.PROBE_START: (("visited", "visited", "set"),),
-    Kind.NEIGHBORS: (("nodes", "nodes", "nodes"),),
-    Kind.SKIP: (("neighbor", "neighbor", "str"),),
-    Kind.LOAD_BINARY: (("to", "to", "str"),),
-    Kind.CALL: (("to", "to", "str"), ("visited", "visited", "set")),
-    Kind.RETURN: (("from", "callee", "str"), ("keys", "keys", "set")),
-    Kind.PROBE_END: (("keys", "keys", "set"),),
-    Kind.CONNECT: (("peer", "peer", "str"),),
-    Kind.DISCONNECT: (("peer", "peer", "str"), ("reason", "reason", "str")),
-    Kind.ERROR: (("to", "to", "str"), ("reason", "reason", "str")),
-    Kind.KILL: (),
-    Kind.RESULT: (("map", "map", "map"),),
-    Kind.CRASH: (("reason", "reason", "str"),),
-}
-
-EVENT_CLASSES: dict[Kind, type[Event]] = {  # the typed class of each kind
-    cls.kind: cls
-    for cls in (ProbeStart, Neighbors, Skip, LoadBinary, Call, Return, ProbeEnd, Connect,
-                Disconnect, Error, Kill, Result, Crash)
-}
-
-
 def header_to_json(header: Header) -> dict[str, Any]:
     """The header as the JSON object of line 1."""
     obj: dict[str, Any] = {
@@ -274,20 +298,69 @@ def header_to_json(header: Header) -> dict[str, Any]:
     return obj
 
 
-def event_to_json(event: Event) -> dict[str, Any]:
-    """One event as its JSON object, fields in a fixed order, sets sorted."""
+def event_to_json(event: Event, refs: VisitRefs | None = None) -> dict[str, Any]:
+    """One event as its JSON object, fields in schema order: sets by reference to the visit
+    order when ``refs`` is given (trace v2), else sorted lists (v1)."""
     obj: dict[str, Any] = {"seq": event.seq, "t_us": event.t_us, "node": event.node,
                            "kind": event.kind.value}
-    for name, attr, typ in FIELDS[event.kind]:
-        value = getattr(event, attr)
-        if typ == "set":
-            value = sorted(value)
-        elif typ == "nodes":
+    for spec in SCHEMA[event.kind]:
+        value = getattr(event, spec.attr)
+        if spec.type is FieldType.SET:
+            value = refs.ref(value) if refs is not None else sorted(value)
+        elif spec.type is FieldType.NODES:
             value = list(value)
-        elif typ == "map":
+        elif spec.type is FieldType.MAP:
             value = {k: list(value[k]) for k in sorted(value)}
-        obj[name] = value
+        obj[spec.json] = value
     return obj
+
+
+class VisitRefs:
+    """The visit order as written so far (distinct ``probe_start`` nodes, in file order), to
+    write node sets by reference (trace v2, ``docs/trace-v2.md``): a prefix of it, a slice of
+    it, or, for any other set, the sorted list. O(1) for the simulator's :class:`NodeSet`
+    values (once their order is seen to agree with the file's), O(size) for others."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.pos: dict[str, int] = {}
+        self._agreed: dict[int, int] = {}
+
+    def ref(self, nodes: AbstractSet[str]) -> Any:
+        if not nodes:
+            return {"prefix": 0}
+        span = self._span(nodes)
+        if span is None:
+            return sorted(nodes)
+        lo, hi = span
+        return {"prefix": hi} if lo == 0 else {"slice": [lo, hi]}
+
+    def saw(self, event: Event) -> None:
+        """Advance past ``event`` (a first ``probe_start`` extends the visit order)."""
+        if isinstance(event, ProbeStart) and event.node not in self.pos:
+            self.pos[event.node] = len(self.order)
+            self.order.append(event.node)
+
+    def _span(self, nodes: AbstractSet[str]) -> tuple[int, int] | None:
+        if isinstance(nodes, NodeSet) and self._agrees(nodes._order, nodes._hi):
+            return nodes._lo, nodes._hi
+        where: list[int] = []
+        for n in nodes:
+            i = self.pos.get(n)
+            if i is None:
+                return None
+            where.append(i)
+        lo, hi = min(where), max(where) + 1
+        return (lo, hi) if hi - lo == len(nodes) else None
+
+    def _agrees(self, order: Sequence[str], hi: int) -> bool:
+        """Whether ``order[:hi]`` is the visit order written so far (checked once per item)."""
+        k = self._agreed.get(id(order), 0)
+        mine = self.order
+        while k < hi and k < len(mine) and order[k] == mine[k]:
+            k += 1
+        self._agreed[id(order)] = k
+        return k >= hi
 
 
 def dumps_line(obj: Mapping[str, Any]) -> str:
@@ -295,16 +368,17 @@ def dumps_line(obj: Mapping[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False) + "\n"
 
 
-#: Refuse to write a trace larger than this (trace v1 repeats the visited set in every
-#: probe_start and call, so its size grows with the square of the number of nodes).
+#: Refuse to write a trace larger than this (sets by reference keep trace v2 linear in the
+#: run's events; only a run of millions of events gets there).
 MAX_TRACE_BYTES = 1 << 30
 
 
 def least_size(trace: Trace) -> int:
     """A lower bound of the bytes :func:`write_trace` writes, without serialising: each event
     takes at least 49 bytes plus its node's name, each name in a node list or map its length
-    plus 4 (quotes, comma, space). The visited sets and key sets of the simulator and the log
-    importer (:class:`NodeSet`) are measured in O(1) each, from prefix sums of their order."""
+    plus 4 (quotes, comma, space), a set the least of that and a reference (13 bytes). The
+    sets of the simulator and the log importer (:class:`NodeSet`) are measured in O(1) each,
+    from prefix sums of their order."""
     prefix: dict[int, list[int]] = {}
 
     def weight(nodes: Collection[str]) -> int:
@@ -319,10 +393,12 @@ def least_size(trace: Trace) -> int:
     size = 0
     for e in trace.events:
         size += 49 + len(e.node)
-        for attr in ("visited", "keys", "nodes"):
+        for attr in ("visited", "keys"):
             nodes = getattr(e, attr, None)
             if nodes is not None:
-                size += weight(nodes)
+                size += min(13, weight(nodes))
+        if isinstance(e, Neighbors):
+            size += weight(e.nodes)
         if isinstance(e, Result):
             size += weight(e.map) + sum(weight(peers) for peers in e.map.values())
     return size
@@ -342,9 +418,8 @@ def write_trace(trace: Trace, out: IO[str], limit: int = MAX_TRACE_BYTES) -> int
     """
     least = least_size(trace)
     if least > limit:
-        raise TraceTooLarge(f"the trace would be over {_size(least)} (trace v1 "
-                            "repeats the visited set in every probe_start and call: "
-                            f"{len(trace.events):,} events); refusing to write it")
+        raise TraceTooLarge(f"the trace would be over {_size(least)} "
+                            f"({len(trace.events):,} events); refusing to write it")
     written = 0
     write = out.write
     for obj in _objects(trace):
@@ -352,9 +427,8 @@ def write_trace(trace: Trace, out: IO[str], limit: int = MAX_TRACE_BYTES) -> int
         written += len(line) if line.isascii() else len(line.encode("utf-8"))
         if written > limit:
             raise TraceTooLarge(f"the trace passes {_size(limit)} at event "
-                                f"{obj.get('seq', 0):,} of {len(trace.events):,} (trace v1 "
-                                "repeats the visited set in every probe_start and call); "
-                                "refusing to write it")
+                                f"{obj.get('seq', 0):,} of {len(trace.events):,}; refusing "
+                                "to write it")
         write(line)
     return written
 
@@ -365,8 +439,10 @@ def _size(count: int) -> str:
 
 def _objects(trace: Trace) -> Iterator[Mapping[str, Any]]:
     yield header_to_json(trace.header)
+    refs = VisitRefs()
     for event in trace.events:
-        yield event_to_json(event)
+        yield event_to_json(event, refs)
+        refs.saw(event)
 
 
 def save_trace(trace: Trace, path: str | os.PathLike[str]) -> None:

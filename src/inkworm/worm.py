@@ -164,7 +164,7 @@ def _run(
     naive = mode is Mode.NAIVE
     t = 0
     # The launcher's probe starts with an empty visited set.
-    emit(ProbeStart(0, t, launch, NodeSet(order, pos, 0, 0)))
+    emit(ProbeStart(seq=0, t_us=t, node=launch, visited=NodeSet(order, pos, 0, 0)))
     t += lat.start
     pos[launch] = 0
     order.append(launch)
@@ -183,23 +183,23 @@ def _run(
                 t += lat.connect
                 for a, b in ((node, launch), (launch, node)):
                     peers[a].append(b)
-                    emit(Connect(len(events), t, a, b))
+                    emit(Connect(seq=len(events), t_us=t, node=a, peer=b))
             neighbors = frame.neighbors = snapshots[node] = tuple(peers[node])
-            emit(Neighbors(len(events), t, node, neighbors))
+            emit(Neighbors(seq=len(events), t_us=t, node=node, nodes=neighbors))
             t += lat.nodes
         if frame.i < len(neighbors):
             neighbor = neighbors[frame.i]
             frame.i += 1
             if neighbor in pos:
-                emit(Skip(len(events), t, node, neighbor))
+                emit(Skip(seq=len(events), t_us=t, node=node, neighbor=neighbor))
                 t += lat.skip
                 continue
-            emit(LoadBinary(len(events), t, node, neighbor))
+            emit(LoadBinary(seq=len(events), t_us=t, node=node, to=neighbor))
             t += lat.load
             visited = NodeSet(order, pos, 0, len(order))
-            emit(Call(len(events), t, node, neighbor, visited))
+            emit(Call(seq=len(events), t_us=t, node=node, to=neighbor, visited=visited))
             t += lat.call
-            emit(ProbeStart(len(events), t, neighbor, visited))
+            emit(ProbeStart(seq=len(events), t_us=t, node=neighbor, visited=visited))
             t += lat.start
             pos[neighbor] = len(order)
             stack.append(_Frame(neighbor, len(order)))
@@ -208,11 +208,13 @@ def _run(
         # The fold is over: this probe returns its sub-map to its caller.
         stack.pop()
         keys = NodeSet(order, pos, frame.start, len(order))
-        emit(ProbeEnd(len(events), t, node, keys))
+        emit(ProbeEnd(seq=len(events), t_us=t, node=node, keys=keys))
         if stack:
             t += lat.call
-            emit(Return(len(events), t, stack[-1].node, node, keys))
-    emit(Result(len(events), t, launch, {n: snapshots[n] for n in order}))
+            emit(Return(seq=len(events), t_us=t, node=stack[-1].node, callee=node,
+                          keys=keys))
+    emit(Result(seq=len(events), t_us=t, node=launch,
+                map={n: snapshots[n] for n in order}))
     return events
 
 
@@ -228,9 +230,9 @@ def _propagate_failure(stack: list[_Frame], seq: int, t: int, lat: Latency,
     while stack:
         t += lat.call
         caller = stack.pop().node
-        yield Error(seq, t, caller, failed, reason)
+        yield Error(seq=seq, t_us=t, node=caller, to=failed, reason=reason)
         seq += 1
         failed = caller
         if stack:
             reason = f"{{:exception, {reason}}}"
-    yield Crash(seq, t, failed, reason)
+    yield Crash(seq=seq, t_us=t, node=failed, reason=reason)

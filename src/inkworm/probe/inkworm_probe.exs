@@ -327,7 +327,8 @@ end
 
 defmodule InkwormProbe.Trace do
   @moduledoc """
-  Orders a run's events and writes them as trace v1 (JSON Lines: header, then one event a line).
+  Orders a run's events and writes them as trace v2 (JSON Lines: header, then one event a line;
+  sets by reference to the visit order, see docs/trace-v2.md).
 
   Order: the causal list (each child's events spliced right after its parent's `call`), with
   the timed observations (`connect`, `disconnect`, `kill`) merged in by `t_us`; a `result`
@@ -385,7 +386,12 @@ defmodule InkwormProbe.Trace do
 
     name = fn n -> Map.get(rename, to_string(n), to_string(n)) end
     events = order(run.events, Keyword.get(opts, :extra_events, []))
-    lines = [header(run, name, opts) | Enum.with_index(events, &line(&1, &2, name))]
+    {body_lines, _order} =
+      events
+      |> Enum.with_index()
+      |> Enum.map_reduce({%{}, 0}, fn {event, seq}, order -> line(event, seq, name, order) end)
+
+    lines = [header(run, name, opts) | body_lines]
     body = Enum.map(lines, &[InkwormProbe.JSON.encode(&1), ?\n])
     tmp = "#{path}.tmp#{System.unique_integer([:positive])}"
 
@@ -406,7 +412,7 @@ defmodule InkwormProbe.Trace do
     if clash, do: raise(ArgumentError, "header field #{elem(clash, 0)} is reserved")
 
     required = [
-      {"inkworm_trace", 1},
+      {"inkworm_trace", 2},
       {"launch", name.(run.launch)},
       {"mode", to_string(run.mode)},
       {"source", "beam"}
@@ -436,7 +442,9 @@ defmodule InkwormProbe.Trace do
     Map.merge(base, Map.new(Keyword.get(opts, :meta, %{}), fn {k, v} -> {to_string(k), v} end))
   end
 
-  defp line(event, seq, name) do
+  # `order` is the visit order so far ({node => position, length}): trace v2 writes a visited
+  # set that is a prefix of it, and keys that are a slice of it, by reference.
+  defp line(event, seq, name, order) do
     fields = Map.fetch!(@fields, event.kind)
 
     common = [
@@ -446,11 +454,41 @@ defmodule InkwormProbe.Trace do
       {"kind", to_string(event.kind)}
     ]
 
-    {:object,
-     common ++ Enum.map(fields, &{to_string(&1), field(&1, Map.fetch!(event, &1), name)})}
+    values = Enum.map(fields, &{to_string(&1), field(&1, Map.fetch!(event, &1), name, order)})
+    {{:object, common ++ values}, visit(event, order)}
   end
 
-  defp field(key, set, name) when key in [:visited, :keys], do: Enum.sort(Enum.map(set, name))
+  defp visit(%{kind: :probe_start, node: node}, {positions, length} = order) do
+    if Map.has_key?(positions, node),
+      do: order,
+      else: {Map.put(positions, node, length), length + 1}
+  end
+
+  defp visit(_event, order), do: order
+
+  defp field(key, set, name, {positions, length}) when key in [:visited, :keys] do
+    indices = Enum.map(set, &Map.get(positions, &1))
+    size = Enum.count(indices)
+
+    cond do
+      size == 0 ->
+        %{"prefix" => 0}
+
+      nil in indices or size != Enum.count(Enum.uniq(indices)) ->
+        Enum.sort(Enum.map(set, name))
+
+      Enum.max(indices) == size - 1 ->
+        %{"prefix" => size}
+
+      Enum.max(indices) - Enum.min(indices) == size - 1 and Enum.max(indices) < length ->
+        %{"slice" => [Enum.min(indices), Enum.max(indices) + 1]}
+
+      true ->
+        Enum.sort(Enum.map(set, name))
+    end
+  end
+
+  defp field(key, value, name, _order), do: field(key, value, name)
   defp field(:nodes, nodes, name), do: Enum.map(nodes, name)
   defp field(:reason, reason, _name), do: inspect(reason)
   defp field(:map, map, name), do: Map.new(map, fn {n, ns} -> {name.(n), Enum.map(ns, name)} end)
