@@ -124,18 +124,19 @@ def test_outputs_get_the_usual_file_mode(tmp_path: Path) -> None:
     assert (tmp_path / "t.jsonl").stat().st_mode & 0o777 == 0o644
 
 
-def test_a_huge_trace_is_refused_before_writing(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """30,000 greetings: a 0.5 MB log whose trace v1 would be ~4 GB (quadratic visited sets)."""
+def test_a_quadratic_trace_is_linear_in_v2(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """30,000 greetings: a 0.5 MB log whose trace v1 would be ~4 GB (the visited set repeated
+    in every event); v2 writes the sets by reference, so the trace stays small."""
     log = tmp_path / "big.log"
     greetings = "\n".join(f"Hello from n{i}" for i in range(1, 30_000))
     log.write_text(f"Launching from n0\n{greetings}\n%{{n0: []}}\n", encoding="utf-8")
     with pytest.raises(SystemExit) as info:
         main(["import-log", str(log), "-o", str(tmp_path / "big.jsonl")])
     _, err = capsys.readouterr()
-    assert info.value.code == 2
-    assert "inkworm: the trace would be over 3.9 GiB" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.log"]
+    assert info.value.code == 0, err
+    assert (tmp_path / "big.jsonl").stat().st_size < 3 * 2**20
+    assert len(load_trace(tmp_path / "big.jsonl").events) == 30_001  # the probes and the map
 
 
 def test_dot_export_is_stable_with_backslashes() -> None:
@@ -295,17 +296,29 @@ def test_a_trace_over_the_cap_is_never_left_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.jsonl"]
 
 
-def test_names_that_grow_cannot_beat_the_trace_guard(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    """A 2,000-node chain whose names grow to 200 characters after the first 500: 620 KB of
-    DOT, a 1.25 GB trace. The guard used to sample the first 1,000 events and let it through."""
+def test_names_that_grow_cannot_beat_the_trace_guard(tmp_path: Path) -> None:
+    """A 2,000-node chain whose names grow to 200 characters after the first 500 (620 KB of
+    DOT). The guard used to sample the first 1,000 events and let a 1.25 GB v1 trace through;
+    it counts the bytes as they are written, so with a cap below the trace's size it stops at
+    the cap, and the atomic output leaves nothing behind."""
+    from inkworm.trace import TraceTooLarge, least_size, write_trace
+
     names = [f"n{i}" if i < 500 else f"n{i}".ljust(200, "x") for i in range(2000)]
+    trace = simulate(load_dot(_chain(tmp_path, names)), mode=Mode.NAIVE)
+    size = write_trace(trace, io.StringIO())
+    cap = (least_size(trace) + size) // 2
+    assert least_size(trace) <= cap < size  # not refused up front: only counting catches it
+    out = tmp_path / "grow.jsonl"
+    with pytest.raises(TraceTooLarge, match="passes"), atomic_text(out) as stream:
+        write_trace(trace, stream, limit=cap)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grow.dot"]
+
+
+def _chain(tmp_path: Path, names: list[str]) -> Path:
     dot = tmp_path / "grow.dot"
     dot.write_text("graph G {\n" + "".join(f"  {a} -- {b};\n" for a, b in itertools.pairwise(names))
                    + "}\n", encoding="utf-8")
-    refused(capsys, "the trace would be over 1.2 GiB", "simulate", str(dot), "-o",
-            str(tmp_path / "grow.jsonl"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["grow.dot"]
+    return dot
 
 
 @settings(max_examples=60, deadline=None)
