@@ -24,6 +24,7 @@ from inkworm.dotscan import MAX_EDGES, MAX_NODES
 from inkworm.errors import (
     InputError,
     Terminated,
+    ToolError,
     clear_stop,
     printable,
     request_stop,
@@ -522,6 +523,21 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _echo_err(f"inkworm: {err}")
         code = 2
+    except ToolError as err:
+        if debug:
+            raise
+        _echo_err(f"inkworm: {err}")
+        code = ToolError.exit_code
     except BrokenPipeError:
         code = 0
+    except Exception as err:  # a bug in inkworm: say so, in one line
+        if debug:
+            raise
+        _echo_err(f"inkworm: internal error ({type(err).__name__}: {printable(str(err))[:200]}); "
+                  "this is a bug in inkworm: --debug shows the traceback")
+        code = INTERNAL_ERROR
     sys.exit(code if isinstance(code, int) else 0)
+
+
+INTERNAL_ERROR = 70
+"""Exit code of an internal failure (EX_SOFTWARE): input errors exit 2, tool errors 3."""

@@ -1,8 +1,11 @@
-"""The one exception type for bad input, and helpers to read input files safely and fast.
+"""Errors that say whose fault they are, and helpers to read input files safely and fast.
 
-Every stage raises :class:`InputError` for input it cannot use. The CLI turns it into one line
-on stderr (``FILE:LINE[:COL]: problem``) and exit code 2; nothing else is caught there, so a
-bug still shows its traceback.
+- :class:`InputError`: the input cannot be used (the user's to fix). One line on stderr,
+  ``FILE:LINE[:COL]: problem``, exit code 2.
+- :class:`ToolError`: a runtime or tool inkworm needs is missing or failed (Elixir, graphviz,
+  manim, reveal.js): the machine's to fix. One line naming the tool, exit code 3.
+- Anything else is an internal failure, a bug in inkworm: the CLI says so in one line, with
+  exit code 70, and ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -68,6 +71,20 @@ class InputError(Exception):
         where = [part for part in (self.path, self.line, self.column) if part is not None]
         prefix = ":".join(str(part) for part in where)
         return printable(f"{prefix}: {self.message}" if prefix else self.message)
+
+
+class ToolError(Exception):
+    """A runtime or tool inkworm needs is missing or failed: not the input's fault."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, tool: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tool = tool
+
+    def __str__(self) -> str:
+        return printable(self.message)
 
 
 class Terminated(BaseException):

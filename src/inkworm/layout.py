@@ -4,7 +4,8 @@
 when every node has a DOT ``pos`` they are used as they are; when some have one, the others are
 placed around them (networkx spring with those nodes fixed). Otherwise ``auto`` takes graphviz
 ``neato`` when it is installed (deterministic for a given ``start`` seed) and a seeded
-networkx layout when it is not. The topology is never mutated.
+networkx layout when it is not; ``neato`` or ``sfdp`` asked for by name fail clearly without
+graphviz. The topology is never mutated.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 
-from inkworm.errors import InputError
+from inkworm.errors import InputError, ToolError
 from inkworm.topology import Topology, locate
 
 Point = tuple[float, float]
@@ -63,9 +64,11 @@ def circular_layout(topology: Topology, seed: int) -> Positions:
 
 
 def neato_layout(topology: Topology, seed: int, program: str = "neato") -> Positions:
-    """graphviz ``neato`` (stress majorisation), seeded, with overlap removal."""
+    """graphviz ``neato`` (stress majorisation), seeded, with overlap removal. Asked for by
+    name, it must run: :class:`~inkworm.errors.ToolError` when graphviz cannot."""
     if shutil.which(program) is None:
-        return spring_layout(topology, seed)
+        raise ToolError(f"--layout {program}: graphviz's {program} is not installed (Debian: "
+                        "apt install graphviz)", program)
     ids = {n: f"n{i}" for i, n in enumerate(topology.nodes)}
     pinned = pinned_positions(topology)
     lines = [f"graph G {{ start={seed}; overlap=false; sep=\"+6\"; node [shape=circle, "
@@ -78,8 +81,13 @@ def neato_layout(topology: Topology, seed: int, program: str = "neato") -> Posit
     try:
         proc = subprocess.run([program, "-Tplain"], input="\n".join(lines), text=True,
                               capture_output=True, timeout=120, check=True)
-    except (subprocess.SubprocessError, OSError):
-        return spring_layout(topology, seed)
+    except subprocess.CalledProcessError as err:
+        said = (err.stderr or "").strip().splitlines()
+        raise ToolError(f"--layout {program}: graphviz's {program} failed (exit "
+                        f"{err.returncode}{': ' + said[-1] if said else ''})", program) from None
+    except (subprocess.SubprocessError, OSError) as err:
+        raise ToolError(f"--layout {program}: graphviz's {program} could not run: {err}",
+                        program) from None
     back = {i: n for n, i in ids.items()}
     pos: Positions = {}
     for line in proc.stdout.splitlines():
@@ -87,7 +95,8 @@ def neato_layout(topology: Topology, seed: int, program: str = "neato") -> Posit
         if parts and parts[0] == "node":
             pos[back[parts[1]]] = (float(parts[2]), float(parts[3]))
     if set(pos) != set(topology.nodes):
-        return spring_layout(topology, seed)
+        raise ToolError(f"--layout {program}: graphviz's {program} placed "
+                        f"{len(pos)} of {len(topology.nodes)} nodes", program)
     return pos
 
 
@@ -101,14 +110,17 @@ SFDP_FROM = 300
 
 
 def auto_layout(topology: Topology, seed: int) -> Positions:
-    """Pinned positions if every node has one, else neato (sfdp for large clusters, spring
-    without graphviz)."""
+    """Pinned positions if every node has one, else neato (sfdp for large clusters); a seeded
+    spring layout when graphviz is not installed or fails (``auto`` promises no program)."""
     pinned = pinned_positions(topology)
     if len(pinned) == len(topology.nodes):
         return pinned
-    if len(topology.nodes) > SFDP_FROM and not pinned:
-        return sfdp_layout(topology, seed)
-    return neato_layout(topology, seed)
+    try:
+        if len(topology.nodes) > SFDP_FROM and not pinned:
+            return sfdp_layout(topology, seed)
+        return neato_layout(topology, seed)
+    except ToolError:
+        return spring_layout(topology, seed)
 
 
 LAYOUTS: Mapping[str, LayoutFunction] = {

@@ -34,7 +34,7 @@ from typing import IO, Any
 
 import orjson
 
-from inkworm.errors import InputError
+from inkworm.errors import InputError, ToolError
 from inkworm.reader import load_trace
 from inkworm.topology import EdgeOrder, Topology, locate
 from inkworm.trace import Trace
@@ -51,8 +51,11 @@ _ERL_ENV = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_LIBS", "ERL_CRASH_DUMP
             "ERL_EPMD_ADDRESS", "ERL_EPMD_PORT")
 
 
-class RecorderError(InputError):
+class RecorderError(ToolError):
     """The real cluster could not be run (no Elixir, peers failed, topology mismatch)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "elixir")
 
 
 def probe_dir() -> Path:

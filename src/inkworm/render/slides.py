@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from inkworm.errors import InputError
+from inkworm.errors import ToolError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
 from inkworm.render.timeline import Step, StepKind, slide_groups
@@ -48,9 +48,9 @@ def prime_reveal_cache() -> None:
     source = reveal_dir()
     missing = [f for f in REVEAL_FILES if not (source / f).is_file()]
     if missing:
-        raise InputError(f"reveal.js {REVEAL_VERSION} is not installed at {source} (missing "
+        raise ToolError(f"reveal.js {REVEAL_VERSION} is not installed at {source} (missing "
                          f"{missing[0]}): run 'make setup', which takes it from the npm "
-                         "registry")
+                         "registry", "reveal.js")
     cache = user_cache_path("manim-slides") / f"revealjs{REVEAL_VERSION}"
     cache.mkdir(parents=True, exist_ok=True)
     for name in REVEAL_FILES:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from inkworm.check import check
-from inkworm.errors import InputError, deferred_stop, stop_point
+from inkworm.errors import InputError, ToolError, deferred_stop, stop_point
 from inkworm.inputs import load_input
 from inkworm.output import (
     Inputs,
@@ -126,7 +126,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if fmt == "png" else writer.movie_file_path)
         if not produced.is_file():
-            raise InputError(f"manim produced no file (expected {produced})")
+            raise ToolError(f"manim produced no file (expected {produced})", "manim")
         if fmt == "gif":
             produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
         with atomic_path(out, suffix=target.suffix, inputs=inputs) as tmp:
