@@ -12,6 +12,7 @@ from manim import BLUE, Graph, Scene
 
 from inkworm import Mode, load_dot, simulate
 from inkworm.layout import layout
+from inkworm.run import RunSpec
 from inkworm.views import dfs_tree
 
 
@@ -24,7 +25,7 @@ class NaiveFlood(Scene):
                       layout={n: [(x - 0.5) * 12, (y - 0.5) * 7, 0] for n, (x, y) in pos.items()},
                       vertex_config={"radius": 0.05}, edge_config={"stroke_width": 1})
         self.add(graph)
-        tree = dfs_tree(simulate(topology, mode=Mode.FIXED).events)
+        tree = dfs_tree(simulate(topology, RunSpec(mode=Mode.FIXED)).events)
         step = seconds / max(len(tree), 1)
         for a, b in tree:
             edge = graph.edges[(a, b)] if (a, b) in graph.edges else graph.edges[(b, a)]

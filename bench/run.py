@@ -20,6 +20,7 @@ from typing import Any
 
 from inkworm import Mode, check, load_dot, load_trace, save_trace, simulate, to_dot
 from inkworm.gen import sparse_cluster
+from inkworm.run import RunSpec
 from inkworm.topology import parse_dot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,12 +58,12 @@ def process(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, 
 def spine(work: Path) -> list[Row]:
     rows: list[Row] = []
     big = sparse_cluster(100_000, seed=1)
-    seconds, trace = timed(lambda: simulate(big, mode=Mode.NAIVE), repeat=3)
+    seconds, trace = timed(lambda: simulate(big, RunSpec(mode=Mode.NAIVE)), repeat=3)
     rows.append((f"simulate 100,000 nodes ({len(trace.events):,} events)", "< 2 s", seconds,
                  f"{seconds / 2.0:.2f}"))
     dense = sparse_cluster(1_000, seed=2, extra=495)
     path = work / "million.jsonl"
-    save_trace(simulate(dense, mode=Mode.FIXED), path)
+    save_trace(simulate(dense, RunSpec(mode=Mode.FIXED)), path)
     seconds, (events, violations) = timed(
         lambda: (lambda t: (len(t.events), check(t)))(load_trace(path)))
     assert not violations

@@ -2,7 +2,7 @@
 
 from inkworm.render.scene import InkScene, RenderOptions
 from inkworm.render.timeline import Timing
-from inkworm.trace import AutoConnect, Mode
+from inkworm.run import AutoConnect, Mode
 
 
 class BowtieNaive(InkScene):

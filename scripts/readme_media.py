@@ -11,6 +11,7 @@ from inkworm import Mode, load_dot, simulate
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
 from inkworm.render.video import render
+from inkworm.run import RunSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -19,7 +20,7 @@ DOCS = ROOT / "docs"
 def main() -> int:
     DOCS.mkdir(exist_ok=True)
     topology = load_dot(ROOT / "graphs" / "bowtie.dot")
-    trace = simulate(topology, mode=Mode.NAIVE)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     steps = time_steps(steps_from_trace(trace))
     board = Board(trace, topology, steps, RenderOptions(), 854, 480)
     etch = next(s for s in board.steps if s.kind is StepKind.ETCH and s.emphasis)

@@ -10,6 +10,7 @@ import pytest
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, Trace, check, load_dot, simulate
 from inkworm.gen import sparse_cluster
+from inkworm.run import RunSpec
 from inkworm.trace import Connect, Event, Return
 
 RUNS = [
@@ -23,8 +24,8 @@ RUNS = [
 
 
 def run(name: str, mode: Mode, order: EdgeOrder, auto: AutoConnect) -> Trace:
-    return simulate(load_dot(GRAPHS / f"{name}.dot"), mode=mode, edge_order=order,
-                    auto_connect=auto)
+    return simulate(load_dot(GRAPHS / f"{name}.dot"),
+                    RunSpec(mode=mode, edge_order=order, auto_connect=auto))
 
 
 def renumbered(trace: Trace, events: list[Event]) -> Trace:
@@ -43,7 +44,7 @@ def test_simulated_traces_are_valid(spec: tuple[str, Mode, EdgeOrder, AutoConnec
 
 
 def test_large_generated_cluster_is_valid() -> None:
-    trace = simulate(sparse_cluster(400, seed=7), mode=Mode.NAIVE)
+    trace = simulate(sparse_cluster(400, seed=7), RunSpec(mode=Mode.NAIVE))
     assert check(trace) == []
 
 

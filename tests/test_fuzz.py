@@ -18,6 +18,7 @@ from inkworm import InputError, Mode, check, load_dot, simulate
 from inkworm.errors import decode_text
 from inkworm.importlog import parse_log
 from inkworm.reader import read_trace_bytes
+from inkworm.run import RunSpec
 from inkworm.topology import parse_dot
 from inkworm.trace import write_trace
 
@@ -33,7 +34,7 @@ def seeds_dot() -> list[bytes]:
 
 def seed_trace() -> bytes:
     out = io.StringIO()
-    write_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE), out)
+    write_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE)), out)
     return out.getvalue().encode()
 
 

@@ -25,6 +25,7 @@ from inkworm import Mode, load_dot, load_trace, save_trace, simulate
 from inkworm.cli import main
 from inkworm.output import atomic_text
 from inkworm.render.video import default_output
+from inkworm.run import RunSpec
 from inkworm.views import topology_of
 
 ROWS = [line.split("\t") for line in
@@ -93,7 +94,7 @@ def test_strange_but_valid_inputs_simulate_and_render(name: str, tmp_path: Path,
 def test_names_inside_a_trace_never_choose_paths(tmp_path: Path) -> None:
     """A header's graph '../../x/bowtie.dot' is looked up by file name only, and the default
     output is named after the file the user gave."""
-    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE)
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
     trace.header = dataclasses.replace(trace.header, graph="../../../../etc/bowtie.dot")
     path = tmp_path / "evil.jsonl"
     save_trace(trace, path)
@@ -212,7 +213,8 @@ def test_a_device_output_stays_a_device(tmp_path: Path,
 def test_an_output_is_never_an_input(command: str, name: str, how: str, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "g.dot")
-    save_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE), tmp_path / "t.jsonl")
+    save_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE)),
+               tmp_path / "t.jsonl")
     shutil.copy(CORPUS / "hostile" / "fixed_mode.log", tmp_path / "run.log")
     source = tmp_path / name
     before = source.read_bytes()
@@ -235,7 +237,8 @@ def test_an_output_beside_a_trace_never_replaces_its_graph(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The DOT file a trace's header names beside it is an input of render, too."""
     shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "bowtie.dot")
-    save_trace(simulate(load_dot(tmp_path / "bowtie.dot"), mode=Mode.NAIVE), tmp_path / "t.jsonl")
+    save_trace(simulate(load_dot(tmp_path / "bowtie.dot"), RunSpec(mode=Mode.NAIVE)),
+               tmp_path / "t.jsonl")
     before = (tmp_path / "bowtie.dot").read_bytes()
     refused(capsys, "is the input", "render", str(tmp_path / "t.jsonl"), "--format", "png",
             "-o", str(tmp_path / "bowtie.dot"))
@@ -245,7 +248,7 @@ def test_an_output_beside_a_trace_never_replaces_its_graph(
 def test_the_snapshot_is_never_the_trace(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     trace = tmp_path / "t.jsonl"
-    save_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE), trace)
+    save_trace(simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE)), trace)
     before = trace.read_bytes()
     refused(capsys, "is the input", "check", str(trace), "--snapshot", str(trace), "--update")
     assert trace.read_bytes() == before
@@ -281,7 +284,7 @@ def test_a_trace_over_the_cap_is_never_left_behind(tmp_path: Path) -> None:
     """The exact guard counts bytes as written: a partial trace is removed."""
     from inkworm.trace import TraceTooLarge, least_size, write_trace
 
-    trace = simulate(load_dot(GRAPHS / "sparse_50.dot"), mode=Mode.NAIVE)
+    trace = simulate(load_dot(GRAPHS / "sparse_50.dot"), RunSpec(mode=Mode.NAIVE))
     full = tmp_path / "full.jsonl"
     save_trace(trace, full)
     size = full.stat().st_size
@@ -304,7 +307,7 @@ def test_names_that_grow_cannot_beat_the_trace_guard(tmp_path: Path) -> None:
     from inkworm.trace import TraceTooLarge, least_size, write_trace
 
     names = [f"n{i}" if i < 500 else f"n{i}".ljust(200, "x") for i in range(2000)]
-    trace = simulate(load_dot(_chain(tmp_path, names)), mode=Mode.NAIVE)
+    trace = simulate(load_dot(_chain(tmp_path, names)), RunSpec(mode=Mode.NAIVE))
     size = write_trace(trace, io.StringIO())
     cap = (least_size(trace) + size) // 2
     assert least_size(trace) <= cap < size  # not refused up front: only counting catches it
@@ -330,7 +333,7 @@ def test_the_quick_size_bound_never_overshoots(nodes: int, seed: int, mode: Mode
     from inkworm.reader import read_trace_bytes
     from inkworm.trace import least_size, write_trace
 
-    trace = simulate(sparse_cluster(nodes, seed, 1.0), mode=mode)
+    trace = simulate(sparse_cluster(nodes, seed, 1.0), RunSpec(mode=mode))
     out = io.StringIO()
     size = write_trace(trace, out)
     assert size == len(out.getvalue().encode())

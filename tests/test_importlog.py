@@ -8,6 +8,7 @@ import pytest
 
 from inkworm import EdgeOrder, InputError, Mode, check, load_dot, simulate
 from inkworm.importlog import import_log, parse_log
+from inkworm.run import RunSpec
 from inkworm.trace import Source
 from inkworm.views import result_map, topology_diff, visit_order
 
@@ -49,7 +50,7 @@ def test_log_matches_the_simulation_by_short_names() -> None:
     trace = parse_log(SEED_LOG)
     diff = topology_diff(trace, bowtie)
     assert diff.exact
-    simulated = simulate(bowtie, mode=Mode.FIXED, edge_order=EdgeOrder.REVERSE)
+    simulated = simulate(bowtie, RunSpec(mode=Mode.FIXED, edge_order=EdgeOrder.REVERSE))
     assert [n.split("@")[0] for n in visit_order(trace.events)] == visit_order(simulated.events)
 
 

@@ -25,6 +25,7 @@ from inkworm.render.timeline import (
     summarise,
     time_steps,
 )
+from inkworm.run import RunSpec
 from inkworm.trace import Trace
 from inkworm.views import connections, visit_order
 
@@ -35,10 +36,10 @@ def runs() -> dict[str, Trace]:
     bowtie = load_dot(GRAPHS / "bowtie.dot")
     found = {path.name: load_trace(path) for path in sorted(GRAPHS.glob("*.jsonl"))}
     found.update({  # the scenes of scenes/bowtie.py
-        "scene-naive": simulate(bowtie, mode=Mode.NAIVE),
-        "scene-fixed": simulate(bowtie, mode=Mode.FIXED),
-        "scene-never": simulate(bowtie, mode=Mode.NAIVE, auto_connect=AutoConnect.NEVER),
-        "ring-chords": simulate(load_dot(GRAPHS / "ring_chords.dot"), mode=Mode.NAIVE),
+        "scene-naive": simulate(bowtie, RunSpec(mode=Mode.NAIVE)),
+        "scene-fixed": simulate(bowtie, RunSpec(mode=Mode.FIXED)),
+        "scene-never": simulate(bowtie, RunSpec(mode=Mode.NAIVE, auto_connect=AutoConnect.NEVER)),
+        "ring-chords": simulate(load_dot(GRAPHS / "ring_chords.dot"), RunSpec(mode=Mode.NAIVE)),
     })
     assert (ROOT / "scenes" / "bowtie.py").read_text().count("class ") == 4
     return found

@@ -118,3 +118,20 @@ def test_trace_equality_shows_the_first_difference(project: pytest.Pytester) -> 
     result = project.runpytest("-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*first difference at event 18*", "*left:  d connect a*"])
+
+
+def test_a_failing_assertion_shows_the_story_not_the_helper(project: pytest.Pytester) -> None:
+    """Every assertion helper hides itself (__tracebackhide__): the failure shows the test's
+    line and the story, never the helper's own source."""
+    project.makepyfile(test_story="""
+        from inkworm.testing import assert_visit_order
+
+        def test_order(inkworm_simulate):
+            trace = inkworm_simulate("graphs/bowtie.dot", mode="naive")
+            assert_visit_order(trace, "a c b d e f")
+    """)
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert 'assert_visit_order(trace, "a c b d e f")' in out
+    assert "raise TraceAssertionError" not in out and "__tracebackhide__" not in out

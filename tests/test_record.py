@@ -20,6 +20,7 @@ import pytest
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, check, load_dot, load_trace, simulate
 from inkworm.record import Fault, Recording, RecordOptions, observe, record
+from inkworm.run import RunSpec
 from inkworm.trace import Crash, Error, Result, Source
 from inkworm.views import neighbor_lists, result_map, topology_diff, visit_order
 
@@ -49,7 +50,7 @@ def test_recording_matches_the_simulator(case: tuple[str, Mode, EdgeOrder]) -> N
     name, mode, order = case
     topology = load_dot(GRAPHS / f"{name}.dot")
     recording = run(name, mode, order)
-    real, model = recording.trace, simulate(topology, mode=mode, edge_order=order)
+    real, model = recording.trace, simulate(topology, RunSpec(mode=mode, edge_order=order))
     assert real.header.source is Source.BEAM
     assert visit_order(real.events) == visit_order(model.events)
     assert neighbor_lists(real.events) == neighbor_lists(model.events)
@@ -69,8 +70,8 @@ def test_recording_matches_the_simulator(case: tuple[str, Mode, EdgeOrder]) -> N
 def test_naive_never_crashes_at_d_like_the_model() -> None:
     recording = run("bowtie", Mode.NAIVE, EdgeOrder.DOT, auto_connect=AutoConnect.NEVER)
     real = recording.trace
-    model = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE,
-                     auto_connect=AutoConnect.NEVER)
+    model = simulate(load_dot(GRAPHS / "bowtie.dot"),
+                     RunSpec(mode=Mode.NAIVE, auto_connect=AutoConnect.NEVER))
     assert isinstance(real.events[-1], Crash)
     errors = [(e.node, e.to, e.reason) for e in real.events if isinstance(e, Error)]
     assert errors == [(e.node, e.to, e.reason) for e in model.events if isinstance(e, Error)]

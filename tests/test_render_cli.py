@@ -18,6 +18,7 @@ from inkworm.render.board import Board, RenderOptions
 from inkworm.render.subtitles import video_length
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.render.video import render
+from inkworm.run import RunSpec
 
 pytestmark = pytest.mark.render
 HOLD = RenderOptions().hold
@@ -30,7 +31,7 @@ def inkworm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 def expected_length(graph: str, duration: float | None = None, fps: int = 15) -> float:
     """The video length the timeline promises: the run (at least its reading time), the hold."""
-    trace = simulate(load_dot(GRAPHS / graph), mode=Mode.NAIVE)
+    trace = simulate(load_dot(GRAPHS / graph), RunSpec(mode=Mode.NAIVE))
     return video_length(time_steps(steps_from_trace(trace), duration=duration, fps=fps), HOLD)
 
 
@@ -65,7 +66,7 @@ def test_cli_mp4_frame_count_when_the_duration_is_too_short(tmp_path: Path) -> N
 
 def test_png_is_the_boards_last_frame(tmp_path: Path) -> None:
     topology = load_dot(GRAPHS / "bowtie.dot")
-    trace = simulate(topology, mode=Mode.NAIVE)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     out = render(topology, trace, tmp_path / "last.png", "l", "png")
     image = np.asarray(Image.open(out).convert("RGB"))
     board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 854,
@@ -97,7 +98,7 @@ def test_failed_render_leaves_the_previous_file(tmp_path: Path) -> None:
     target = tmp_path / "keep.mp4"
     target.write_bytes(b"previous render")
     topology = load_dot(GRAPHS / "bowtie.dot")
-    trace = simulate(topology, mode=Mode.NAIVE)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
 
     def interrupt(done: int, total: int) -> None:
         if done == 2:
@@ -146,8 +147,9 @@ def test_slides_make_one_self_contained_deck(tmp_path: Path) -> None:
     proc = inkworm("slides", str(GRAPHS / "bowtie.dot"), "-q", "l", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
-    assert html.count("<section") == 7  # a b c d e f, then the result
-    assert html.count("data:video/mp4;base64") == 7
+    # the title, a b c d e f, the answers flowing back, the map
+    assert html.count("data:video/mp4;base64") == 9
+    assert html.count('<aside class="notes" data-markdown="">') == 9
     assert 'src="http' not in html and 'href="http' not in html
     assert [p.name for p in tmp_path.iterdir()] == ["deck.html"]
 
@@ -172,7 +174,7 @@ def test_connections_between_any_nodes_and_clock_steps_render(tmp_path: Path) ->
     from inkworm.trace import Connect, Disconnect, Trace
 
     topology = load_dot(GRAPHS / "bowtie.dot")
-    base = simulate(topology, mode=Mode.FIXED)
+    base = simulate(topology, RunSpec(mode=Mode.FIXED))
     events = list(base.events)
     at = next(i for i, e in enumerate(events) if e.kind.value == "probe_start" and e.node == "e")
     t = events[at].t_us

@@ -17,6 +17,7 @@ from conftest import GRAPHS
 from inkworm import AutoConnect, Mode, Topology, load_dot, simulate
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
+from inkworm.run import RunSpec
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 W, H = 427, 240
@@ -24,7 +25,7 @@ W, H = 427, 240
 
 def board(mode: Mode, topology: Topology | None = None, **kwargs: object) -> Board:
     topology = topology or load_dot(GRAPHS / "bowtie.dot")
-    trace = simulate(topology, mode=mode, **kwargs)  # type: ignore[arg-type]
+    trace = simulate(topology, RunSpec(mode=mode, **kwargs))  # type: ignore[arg-type]
     steps = time_steps(steps_from_trace(trace))
     return Board(trace, topology, steps, RenderOptions(), W, H)
 
@@ -120,11 +121,11 @@ def test_golden_frames(moment: str, regen_golden: bool, tmp_path: Path) -> None:
 
 FRAME_DIGEST = """
 import hashlib, sys
-from inkworm import Mode, load_dot, simulate
+from inkworm import Mode, RunSpec, load_dot, simulate
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
 topology = load_dot(sys.argv[1])
-trace = simulate(topology, mode=Mode.NAIVE)
+trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
 board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 427, 240)
 board.finish()
 print(hashlib.sha256(board.chip.frame.tobytes()).hexdigest())

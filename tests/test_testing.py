@@ -9,6 +9,7 @@ import pytest
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, Topology, Trace, load_dot, simulate
+from inkworm.run import RunSpec
 from inkworm.testing import (
     TraceAssertionError,
     assert_all_reached,
@@ -29,14 +30,15 @@ BOWTIE = load_dot(GRAPHS / "bowtie.dot")
 
 
 def run(mode: Mode = Mode.FIXED, **kwargs: object) -> Trace:
-    return simulate(BOWTIE, mode=mode, **kwargs)  # type: ignore[arg-type]
+    return simulate(BOWTIE, RunSpec(mode=mode, **kwargs))  # type: ignore[arg-type]
 
 
 def test_valid_dfs_any_and_connection_order() -> None:
     reverse = run(edge_order=EdgeOrder.REVERSE)
     assert_valid_dfs(reverse, BOWTIE)  # a c b d f e is a DFS of the bowtie
     assert_valid_dfs(reverse, BOWTIE, neighbor_order="connection")  # with reversed edges
-    claims_dot = Trace(dataclasses.replace(reverse.header, edge_order="dot"), reverse.events)
+    claims_dot = Trace(dataclasses.replace(reverse.header, edge_order=EdgeOrder.DOT),
+                       reverse.events)
     with pytest.raises(TraceAssertionError, match="expected b, but the worm went to c"):
         assert_valid_dfs(claims_dot, BOWTIE, neighbor_order="connection")
     # a BFS-like order is not a DFS: make the trace visit c right after a, then d

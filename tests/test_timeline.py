@@ -17,10 +17,11 @@ from inkworm.render.timeline import (
     steps_from_trace,
     time_steps,
 )
+from inkworm.run import RunSpec
 
 
 def bowtie_steps(mode: Mode, **kwargs: object) -> list:  # type: ignore[type-arg]
-    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=mode, **kwargs)  # type: ignore[arg-type]
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=mode, **kwargs))  # type: ignore[arg-type]
     return steps_from_trace(trace)
 
 
@@ -71,7 +72,7 @@ def test_a_longer_duration_stretches_the_whole_run(timing: Timing) -> None:
 
 
 def test_measured_timing_follows_t_us_and_compresses_idle_gaps() -> None:
-    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE)
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
     steps = time_steps(steps_from_trace(trace), Timing.MEASURED)
     calls = [s for s in steps if s.kind is StepKind.CALL]
     skips = [s for s in steps if s.kind is StepKind.SKIP]

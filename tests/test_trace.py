@@ -24,6 +24,7 @@ from inkworm import (
     simulate,
 )
 from inkworm.reader import parse_trace
+from inkworm.run import RunSpec
 from inkworm.trace import Kind, ProbeStart, Source, event_to_json, write_trace
 from inkworm.views import transcript
 
@@ -38,7 +39,7 @@ def dump(trace: object) -> str:
 
 @pytest.mark.parametrize("mode", list(Mode))
 def test_round_trip_is_byte_identical(tmp_path: Path, mode: Mode) -> None:
-    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=mode)
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=mode))
     path = tmp_path / "t.jsonl"
     save_trace(trace, path)
     again = load_trace(path)
@@ -61,7 +62,7 @@ def test_header_keeps_unknown_fields_and_meta() -> None:
 
 
 def test_every_line_is_json_with_the_spec_fields() -> None:
-    text = dump(simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE))
+    text = dump(simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE)))
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[0]["inkworm_trace"] == 2
     kinds = {k.value for k in Kind}
@@ -114,8 +115,8 @@ def test_clocks_are_64_bit_integers(tmp_path: Path) -> None:
 
 
 def test_v2_writes_the_sequential_sets_by_reference() -> None:
-    lines = [json.loads(line) for line in dump(simulate(load_dot(GRAPHS / "bowtie.dot"),
-                                                        mode=Mode.NAIVE)).splitlines()]
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
+    lines = [json.loads(line) for line in dump(trace).splitlines()]
     sets = [obj.get("visited", obj.get("keys")) for obj in lines[1:]
             if "visited" in obj or "keys" in obj]
     assert sets and all(isinstance(v, dict) for v in sets)
@@ -143,15 +144,15 @@ def test_v2_round_trips_any_simulated_run(nodes: int, seed: int, mode: Mode,
                                           reverse: bool) -> None:
     from inkworm.gen import sparse_cluster
 
-    trace = simulate(sparse_cluster(nodes, seed, 1.0), mode=mode,
-                     edge_order=EdgeOrder.REVERSE if reverse else EdgeOrder.DOT)
+    order = EdgeOrder.REVERSE if reverse else EdgeOrder.DOT
+    trace = simulate(sparse_cluster(nodes, seed, 1.0), RunSpec(mode=mode, edge_order=order))
     back = parse_trace(dump(trace).splitlines(keepends=True))
     assert [event_to_json(e) for e in back.events] == [event_to_json(e) for e in trace.events]
     assert check(back) == []
 
 
 def test_v2_sets_that_are_no_prefix_or_slice_are_written_out() -> None:
-    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE)
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
     start = next(e for e in trace.events if isinstance(e, ProbeStart) and e.node == "d")
     odd = dataclasses.replace(start, visited=frozenset({"a", "c"}))
     trace.events[trace.events.index(start)] = odd
@@ -186,7 +187,7 @@ def test_v2_is_linear_in_the_run(nodes: int, most: int) -> None:
     """A simulated 2,000-node run was 57 MB in v1: v2 stays under 4 MB, 20,000 under 40."""
     from inkworm.gen import sparse_cluster
 
-    size = len(dump(simulate(sparse_cluster(nodes, 1, 0.5), mode=Mode.NAIVE)).encode())
+    size = len(dump(simulate(sparse_cluster(nodes, 1, 0.5), RunSpec(mode=Mode.NAIVE))).encode())
     assert size <= most, size
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, Mode, load_dot, load_trace, simulate
+from inkworm.run import RunSpec
 from inkworm.trace import Crash, Kill, ProbeStart, Trace
 from inkworm.views import final_state, state_at, states_at, visit_order, walk
 
 
 def bowtie(mode: Mode = Mode.NAIVE) -> Trace:
-    return simulate(load_dot(GRAPHS / "bowtie.dot"), mode=mode)
+    return simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=mode))
 
 
 def test_the_stack_at_every_probe_start() -> None:
@@ -57,8 +58,8 @@ def test_a_killed_ancestor_leaves_its_callees_on_the_stack() -> None:
 
 
 def test_a_crash_is_the_outcome_and_a_failure() -> None:
-    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), mode=Mode.NAIVE,
-                     auto_connect=AutoConnect.NEVER)
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"),
+                     RunSpec(mode=Mode.NAIVE, auto_connect=AutoConnect.NEVER))
     state = final_state(trace)
     assert isinstance(state.outcome, Crash)
     assert state.outcome in state.failures

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, Topology, check, load_dot, simulate
+from inkworm.run import RunSpec
 from inkworm.views import dfs_tree, map_edges, result_map, transcript, visit_order
 
 BOWTIE_NAIVE = """\
@@ -125,19 +126,19 @@ def bowtie() -> Topology:
 
 
 def test_bowtie_naive_transcript() -> None:
-    trace = simulate(bowtie(), mode=Mode.NAIVE)
+    trace = simulate(bowtie(), RunSpec(mode=Mode.NAIVE))
     assert "\n".join(transcript(trace.events)) + "\n" == BOWTIE_NAIVE
     assert [e.seq for e in trace.events] == list(range(len(trace.events)))
 
 
 def test_bowtie_fixed_reversed_is_what_the_blog_printed() -> None:
-    trace = simulate(bowtie(), mode=Mode.FIXED, edge_order=EdgeOrder.REVERSE)
+    trace = simulate(bowtie(), RunSpec(mode=Mode.FIXED, edge_order=EdgeOrder.REVERSE))
     assert "\n".join(transcript(trace.events)) + "\n" == BOWTIE_FIXED_REVERSED
     assert visit_order(trace.events) == list("acbdfe")
 
 
 def test_bowtie_fixed_returns_the_topology() -> None:
-    trace = simulate(bowtie(), mode=Mode.FIXED)
+    trace = simulate(bowtie(), RunSpec(mode=Mode.FIXED))
     assert visit_order(trace.events) == list("abcdef")
     assert dfs_tree(trace.events) == [("a", "b"), ("b", "c"), ("b", "d"), ("d", "e"), ("e", "f")]
     result = result_map(trace.events)
@@ -145,7 +146,7 @@ def test_bowtie_fixed_returns_the_topology() -> None:
 
 
 def test_bowtie_naive_never_crashes_at_d() -> None:
-    trace = simulate(bowtie(), mode=Mode.NAIVE, auto_connect=AutoConnect.NEVER)
+    trace = simulate(bowtie(), RunSpec(mode=Mode.NAIVE, auto_connect=AutoConnect.NEVER))
     tail = transcript(trace.events)[-5:]
     assert "\n".join(tail) + "\n" == BOWTIE_NAIVE_NEVER_TAIL
     assert result_map(trace.events) is None
@@ -153,14 +154,14 @@ def test_bowtie_naive_never_crashes_at_d() -> None:
 
 
 def test_fixed_never_is_unaffected() -> None:
-    never = simulate(bowtie(), mode=Mode.FIXED, auto_connect=AutoConnect.NEVER)
-    always = simulate(bowtie(), mode=Mode.FIXED)
+    never = simulate(bowtie(), RunSpec(mode=Mode.FIXED, auto_connect=AutoConnect.NEVER))
+    always = simulate(bowtie(), RunSpec(mode=Mode.FIXED))
     assert transcript(never.events) == transcript(always.events)
 
 
 def test_virtual_time_is_non_decreasing_and_deterministic() -> None:
-    one = simulate(bowtie(), mode=Mode.NAIVE)
-    two = simulate(bowtie(), mode=Mode.NAIVE)
+    one = simulate(bowtie(), RunSpec(mode=Mode.NAIVE))
+    two = simulate(bowtie(), RunSpec(mode=Mode.NAIVE))
     times = [e.t_us for e in one.events]
     assert times == sorted(times) and times[-1] > 0
     assert [e.t_us for e in two.events] == times
@@ -208,8 +209,8 @@ def preorder(topology: Topology, launch: str, order: EdgeOrder) -> list[str]:
 def test_properties(topology: Topology, order: EdgeOrder, data: st.DataObject) -> None:
     launch = data.draw(st.sampled_from(topology.nodes))
     truth = topology.edge_set()
-    fixed = simulate(topology, launch, Mode.FIXED, order)
-    naive = simulate(topology, launch, Mode.NAIVE, order)
+    fixed = simulate(topology, RunSpec(launch=launch, mode=Mode.FIXED, edge_order=order))
+    naive = simulate(topology, RunSpec(launch=launch, mode=Mode.NAIVE, edge_order=order))
     assert visit_order(fixed.events) == preorder(topology, launch, order)
     assert visit_order(naive.events) == visit_order(fixed.events)
     fixed_result = result_map(fixed.events)

@@ -8,16 +8,17 @@ Only the render stage imports manim.
 """
 
 from inkworm.check import Violation, check
-from inkworm.errors import InputError
+from inkworm.errors import InputError, ToolError
 from inkworm.notebook import show
 from inkworm.reader import load_trace
-from inkworm.topology import EdgeOrder, Topology, load_dot, parse_dot, to_dot
-from inkworm.trace import AutoConnect, Header, Kind, Mode, Source, Trace, save_trace
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec, Strategy
+from inkworm.topology import Topology, load_dot, parse_dot, to_dot
+from inkworm.trace import Header, Kind, Source, Trace, save_trace
 from inkworm.worm import Latency, simulate
 
 __all__ = [
-    "AutoConnect", "EdgeOrder", "Header", "InputError", "Kind", "Latency", "Mode", "Source",
-    "Topology", "Trace", "Violation", "check", "load_dot", "load_trace", "parse_dot",
-    "save_trace", "show", "simulate", "to_dot",
+    "AutoConnect", "EdgeOrder", "Header", "InputError", "Kind", "Latency", "Mode", "RunSpec",
+    "Source", "Strategy", "ToolError", "Topology", "Trace", "Violation", "check", "load_dot",
+    "load_trace", "parse_dot", "save_trace", "show", "simulate", "to_dot",
 ]
 __version__ = "0.1.0"

@@ -7,6 +7,9 @@ shows one); outputs are written atomically, so a failed command leaves no partia
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
+import functools
 import math
 import os
 import re
@@ -34,8 +37,9 @@ from inkworm.errors import (
 from inkworm.inputs import load_input
 from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
-from inkworm.topology import EdgeOrder, Topology, load_dot, to_dot
-from inkworm.trace import AutoConnect, Crash, Mode, Trace, write_trace
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
+from inkworm.topology import Topology, load_dot, to_dot
+from inkworm.trace import Crash, Trace, write_trace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,20 +133,45 @@ def _warn_ignored_run_options(input_is_trace: bool) -> None:
         _echo_err(f"warning: {flags} ignored: INPUT is a trace (a run already made)")
 
 
-def worm_options(func: F) -> F:
-    """Options shared by every command that runs the worm (simulate, record, render)."""
+class EnumChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice among an enum's values that hands the command the enum member."""
+
+    def __init__(self, enum_type: type[enum.Enum]) -> None:
+        super().__init__([member.value for member in enum_type])
+        self.enum_type = enum_type
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, self.enum_type):
+            return value
+        return self.enum_type(super().convert(value, param, ctx))
+
+
+def worm_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that runs the worm (simulate, record, render, ...),
+    handed to the command as one ``spec: RunSpec``."""
+
+    @functools.wraps(func)
+    def with_spec(*args: Any, launch: str | None, mode: Mode, edge_order: EdgeOrder,
+                  auto_connect: AutoConnect, **kwargs: Any) -> Any:
+        spec = RunSpec(launch=launch, mode=mode, edge_order=edge_order,
+                       auto_connect=auto_connect)
+        return func(*args, spec=spec, **kwargs)
+
     decorators = [
         click.option("--launch", metavar="NODE", help="Launch node (default: first in file)."),
-        click.option("--mode", type=click.Choice([m.value for m in Mode]), default="naive",
+        click.option("--mode", type=EnumChoice(Mode), default=Mode.NAIVE.value,
                      show_default=True, help="naive: seed's probe; fixed: group leader reset."),
-        click.option("--edge-order", type=click.Choice([o.value for o in EdgeOrder]),
-                     default="dot", show_default=True, help="Order the edges are connected."),
-        click.option("--auto-connect", type=click.Choice([a.value for a in AutoConnect]),
-                     default="always", show_default=True, help="-kernel dist_auto_connect."),
+        click.option("--edge-order", type=EnumChoice(EdgeOrder), default=EdgeOrder.DOT.value,
+                     show_default=True, help="Order the edges are connected."),
+        click.option("--auto-connect", type=EnumChoice(AutoConnect),
+                     default=AutoConnect.ALWAYS.value, show_default=True,
+                     help="-kernel dist_auto_connect."),
     ]
+    command: Callable[..., Any] = with_spec
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        command = decorator(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,16 +189,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--latency", default="", metavar="NAME=US,...", callback=_latency,
               help="Latency model, e.g. call=400,load=1200 (see inkworm.worm.Latency).")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
-def simulate(graph: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
-             latency: Any, output: str | None) -> None:
+def simulate(graph: str, spec: RunSpec, latency: Any, output: str | None) -> None:
     """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines)."""
     from inkworm.worm import simulate as run
 
     _check_output(output, graph)
     topology = load_dot(graph)
     _warn(topology)
-    trace = run(topology, launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect),
-                latency)
+    trace = run(topology, spec, latency)
     _emit(lambda out: write_trace(trace, out), output, (graph,))
 
 
@@ -186,9 +213,8 @@ def simulate(graph: str, launch: str | None, mode: str, edge_order: str, auto_co
 @click.option("--tolerant", is_flag=True,
               help="Record failed calls and keep going (partial map) instead of crashing.")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
-def record(graph: str, launch: str | None, mode: str, edge_order: str, auto_connect: str,
-           kill: str | None, after: str | None, delays: tuple[str, ...], timeout_ms: int,
-           tolerant: bool, output: str | None) -> None:
+def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
+           delays: tuple[str, ...], timeout_ms: int, tolerant: bool, output: str | None) -> None:
     """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
     from inkworm.output import check_target
     from inkworm.record import Fault, RecordOptions, validate
@@ -199,8 +225,7 @@ def record(graph: str, launch: str | None, mode: str, edge_order: str, auto_conn
     topology = load_dot(graph)
     _warn(topology)
     options = RecordOptions(
-        launch=launch, mode=Mode(mode), edge_order=EdgeOrder(edge_order),
-        auto_connect=AutoConnect(auto_connect), timeout_ms=timeout_ms, tolerant=tolerant,
+        **dataclasses.asdict(spec), timeout_ms=timeout_ms, tolerant=tolerant,
         delays_ms=_delays(delays), fault=Fault(kill, after) if kill and after else None,
     )
     validate(topology, options)  # every option, and -o, before a single process starts
@@ -237,7 +262,7 @@ def cluster(graph: str) -> None:
 
 def picture_options(func: F) -> F:
     """Options shared by the commands that draw a run (render, slides)."""
-    decorators = [
+    decorators: list[Callable[[Any], Any]] = [
         click.argument("input_path", metavar="INPUT"),
         worm_options,
         click.option("--graph", metavar="DOT",
@@ -266,13 +291,10 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
     from inkworm.render.video import load_run
-    from inkworm.worm import RunSpec
 
     if kw["layout_name"] not in LAYOUTS:
         raise click.UsageError(f"--layout must be one of {', '.join(LAYOUTS)}")
-    spec = RunSpec(kw["launch"], Mode(kw["mode"]), EdgeOrder(kw["edge_order"]),
-                   AutoConnect(kw["auto_connect"]))
-    topology, trace = load_run(kw["input_path"], spec, kw["graph"])
+    topology, trace = load_run(kw["input_path"], kw["spec"], kw["graph"])
     _warn_ignored_run_options(trace.path is not None)  # a trace read from a file
     _warn(topology)
     options = RenderOptions(timing=Timing(kw["timing"]), duration=kw["duration"],
@@ -424,8 +446,7 @@ def dot(input_path: str, output: str | None) -> None:
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
 @worm_options
-def summary(input_path: str, launch: str | None, mode: str, edge_order: str,
-            auto_connect: str) -> None:
+def summary(input_path: str, spec: RunSpec) -> None:
     """Summarise a trace (or a DOT file, simulated first): visit order, tree, result."""
     from inkworm.worm import simulate as run
 
@@ -433,7 +454,7 @@ def summary(input_path: str, launch: str | None, mode: str, edge_order: str,
     topology = loaded if isinstance(loaded, Topology) else None
     if isinstance(loaded, Topology):
         _warn(loaded)
-        trace = run(loaded, launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect))
+        trace = run(loaded, spec)
     else:
         _warn_ignored_run_options(True)
         trace = loaded

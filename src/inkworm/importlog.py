@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 
 from inkworm.errors import InputError, read_text
-from inkworm.trace import Event, Header, Mode, NodeSet, ProbeStart, Result, Source, Trace
+from inkworm.run import Mode
+from inkworm.trace import Event, Header, NodeSet, ProbeStart, Result, Source, Trace
 
 _GREETING = re.compile(r"(Launching|Hello) from (\S+)")
 _ATOM = r':"(?:[^"\\]|\\.)*"|:[A-Za-z_][\w@.]*[?!]?'

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from inkworm.topology import EdgeOrder
-from inkworm.trace import AutoConnect, Mode
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 
 Format = Literal["mp4", "webm", "gif", "png"]
 Quality = Literal["l", "m", "h", "k"]
@@ -57,7 +56,6 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
     from inkworm.render.video import load_run, render
-    from inkworm.worm import RunSpec
 
     spec = RunSpec(launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect))
     options = RenderOptions(timing=Timing(timing), duration=duration, layout=layout, seed=seed,

@@ -29,9 +29,10 @@ import pytest
 pytest.register_assert_rewrite("inkworm.testing")
 
 from inkworm.reader import load_trace  # noqa: E402
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec  # noqa: E402
 from inkworm.testing import TraceAssertionError, assert_matches_snapshot  # noqa: E402
-from inkworm.topology import EdgeOrder, Topology, load_dot  # noqa: E402
-from inkworm.trace import AutoConnect, Mode, Trace  # noqa: E402
+from inkworm.topology import Topology, load_dot  # noqa: E402
+from inkworm.trace import Trace  # noqa: E402
 from inkworm.views import transcript  # noqa: E402
 
 
@@ -69,8 +70,9 @@ def inkworm_simulate(request: pytest.FixtureRequest) -> Callable[..., Trace]:
 
     def run(dot: str | Path, mode: str = "naive", launch: str | None = None,
             edge_order: str = "dot", auto_connect: str = "always") -> Trace:
-        return simulate(load_dot(_path(request, dot)), launch, Mode(mode),
-                        EdgeOrder(edge_order), AutoConnect(auto_connect))
+        spec = RunSpec(launch=launch, mode=Mode(mode), edge_order=EdgeOrder(edge_order),
+                       auto_connect=AutoConnect(auto_connect))
+        return simulate(load_dot(_path(request, dot)), spec)
 
     return run
 

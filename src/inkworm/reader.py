@@ -18,17 +18,16 @@ from typing import IO, Any
 import orjson
 
 from inkworm.errors import InputError, decode_text, gc_paused, open_input
+from inkworm.run import AutoConnect, EdgeOrder, Mode
 from inkworm.trace import (
     EVENT_CLASSES,
     MAX_TRACE_BYTES,
     READABLE,
     SCHEMA,
-    AutoConnect,
     Event,
     FieldType,
     Header,
     Kind,
-    Mode,
     NodeSet,
     ProbeStart,
     Source,
@@ -231,10 +230,6 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
     graph = obj.get("graph")
     if graph is not None and not isinstance(graph, str):
         raise InputError("header field 'graph' must be a string", where, line)
-    edge_order = obj.get("edge_order")
-    if edge_order is not None and edge_order not in ("dot", "reverse"):
-        raise InputError(f"header field 'edge_order' must be 'dot' or 'reverse', got "
-                         f"{edge_order!r}", where, line)
     known = {"inkworm_trace", "launch", "mode", "source", "graph", "edge_order",
              "auto_connect", "meta"}
     return Header(
@@ -242,7 +237,7 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
         mode=_enum(Mode, obj, "mode", where, line),
         source=_enum(Source, obj, "source", where, line),
         graph=graph,
-        edge_order=edge_order,
+        edge_order=_enum(EdgeOrder, obj, "edge_order", where, line, required=False),
         auto_connect=_enum(AutoConnect, obj, "auto_connect", where, line, required=False),
         meta=meta,
         extra={k: v for k, v in obj.items() if k not in known},

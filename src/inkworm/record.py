@@ -36,9 +36,9 @@ import orjson
 
 from inkworm.errors import InputError, ToolError
 from inkworm.reader import load_trace
-from inkworm.topology import EdgeOrder, Topology, locate
+from inkworm.run import EdgeOrder, RunSpec
+from inkworm.topology import Topology, locate
 from inkworm.trace import Trace
-from inkworm.worm import RunSpec
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 #: The largest erpc timeout the runtime accepts (milliseconds).

@@ -23,7 +23,8 @@ from typing import Any
 
 from inkworm.check import RULES, check
 from inkworm.errors import InputError, printable, read_text
-from inkworm.topology import EdgeOrder, Topology
+from inkworm.run import EdgeOrder, Mode, RunSpec
+from inkworm.topology import Topology
 from inkworm.trace import Event, ProbeStart, Trace
 from inkworm.views import (
     NameMatcher,
@@ -35,6 +36,7 @@ from inkworm.views import (
     topology_of,
     visit_order,
 )
+from inkworm.worm import simulate
 
 Pattern = Mapping[str, str]
 """An event pattern: ``{"kind": "probe_start", "node": "d"}``; other keys match the event's
@@ -91,6 +93,7 @@ def _named(names: Iterable[str], wanted: Sequence[str]) -> list[str]:
 
 def assert_visit_order(trace: Trace, expected: str | Sequence[str]) -> None:
     """The nodes are visited exactly in this order (``"a b c"`` or ``["a", "b", "c"]``)."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     want, starts = _nodes(expected), _starts(trace)
     got = _named((e.node for e in starts), want)
     if got == want:
@@ -120,6 +123,7 @@ def assert_valid_dfs(trace: Trace, topology: Topology | None = None,
     ``neighbor_order="any"``: any order of neighbours is fine; ``"connection"``: the BEAM's
     (peers in connection order, with the trace's ``edge_order``).
     """
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     if neighbor_order not in ("any", "connection"):
         raise ValueError(f"neighbor_order must be 'any' or 'connection', not {neighbor_order!r}")
     topo = _topology(trace, topology)
@@ -131,8 +135,10 @@ def assert_valid_dfs(trace: Trace, topology: Topology | None = None,
         raise TraceAssertionError(f"the walk starts on {starts[0].node}, not on the launch node "
                                   f"{trace.header.launch}", trace, starts[0].seq)
     if neighbor_order == "connection":
-        edge_order = EdgeOrder(trace.header.edge_order or "dot")
-        assert_visit_order(trace, _preorder(topo.peers(edge_order), launch))
+        edge_order = trace.header.edge_order or EdgeOrder.DOT
+        # the BEAM's own order is what the worm model walks (one DFS, in the simulator)
+        model = simulate(topo, RunSpec(launch=launch, mode=Mode.FIXED, edge_order=edge_order))
+        assert_visit_order(trace, visit_order(model))
         return
     peers = {n: set(p) for n, p in topo.peers().items()}
     seen: set[str] = set()
@@ -152,21 +158,6 @@ def assert_valid_dfs(trace: Trace, topology: Topology | None = None,
                 f"{node} is not one of them", trace, e.seq)
         seen.add(node)
         stack.append(node)
-
-
-def _preorder(peers: Mapping[str, Sequence[str]], launch: str) -> list[str]:
-    order: list[str] = []
-    seen: set[str] = set()
-    stack = [iter([launch])]
-    while stack:
-        node = next(stack[-1], None)
-        if node is None:
-            stack.pop()
-        elif node not in seen:
-            seen.add(node)
-            order.append(node)
-            stack.append(iter(peers.get(node, ())))
-    return order
 
 
 # --- happens-before ---------------------------------------------------------------------------
@@ -200,6 +191,7 @@ def find(trace: Trace, pattern: Pattern) -> Event | None:
 
 def assert_happens_before(trace: Trace, first: Pattern, then: Pattern) -> None:
     """The first event matching ``first`` comes before the first one matching ``then``."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     a, b = find(trace, first), find(trace, then)
     if a is None:
         raise TraceAssertionError(f"no event matches {_pattern(first)}", trace)
@@ -234,6 +226,7 @@ def _fmt(edges: Iterable[tuple[str, str]]) -> str:
 def assert_spurious_edges(trace: Trace, expected: Iterable[Iterable[str]],
                           topology: Topology | None = None) -> None:
     """The edges the worm reported that the topology lacks are exactly ``expected``."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     topo = _topology(trace, topology)
     got = set(topology_diff(trace, topo).spurious)
     want = _edges(expected)
@@ -261,11 +254,13 @@ def _first_connect(trace: Trace, edges: set[tuple[str, str]]) -> int | None:
 
 def assert_no_spurious_edges(trace: Trace, topology: Topology | None = None) -> None:
     """The worm reported no edge that the topology lacks."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     assert_spurious_edges(trace, (), topology)
 
 
 def assert_result_equals(trace: Trace, topology: Topology | None = None) -> None:
     """The worm's answer is exactly the topology (no spurious, no missing edge, all reached)."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     topo = _topology(trace, topology)
     diff = topology_diff(trace, topo)
     if result_map(trace.events) is None:
@@ -286,6 +281,7 @@ def assert_result_equals(trace: Trace, topology: Topology | None = None) -> None
 
 def assert_all_reached(trace: Trace, topology: Topology | None = None) -> None:
     """Every node of the topology was probed."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     topo = _topology(trace, topology)
     diff = topology_diff(trace, topo)
     if diff.unreached:
@@ -301,6 +297,7 @@ def assert_all_reached(trace: Trace, topology: Topology | None = None) -> None:
 def assert_rules(trace: Trace, *rules: str) -> None:
     """The trace breaks none of these checker rules (all of :data:`~inkworm.check.RULES`
     when none are named)."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         raise ValueError(f"unknown rule(s) {unknown}; rules: {', '.join(RULES)}")
@@ -315,18 +312,22 @@ def assert_rules(trace: Trace, *rules: str) -> None:
 
 def assert_valid(trace: Trace) -> None:
     """The trace is a valid worm run (every rule of ``inkworm check``)."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     assert_rules(trace)
 
 
 def assert_no_node_probed_twice(trace: Trace) -> None:
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     assert_rules(trace, "probed-twice")
 
 
 def assert_load_before_call(trace: Trace) -> None:
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     assert_rules(trace, "load-before-call")
 
 
 def assert_calls_nested(trace: Trace) -> None:
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     assert_rules(trace, "nesting")
 
 
@@ -351,6 +352,7 @@ def assert_matches_snapshot(trace: Trace, path: str | os.PathLike[str],
                             update: bool = False) -> bool:
     """The trace's ordering equals the stored snapshot. A missing snapshot (or ``update``)
     is written instead; returns True when it wrote one."""
+    __tracebackhide__ = True  # pytest shows the story, not this helper
     from inkworm.output import atomic_text
 
     target = Path(path)

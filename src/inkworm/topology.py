@@ -9,7 +9,6 @@ edge order. Attributes (labels, colours, ``pos``) are kept for the layout stage.
 
 from __future__ import annotations
 
-import enum
 import os
 import re
 import warnings
@@ -20,18 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from inkworm.dotscan import MAX_EDGES, prescan
 from inkworm.errors import InputError, read_text
+from inkworm.run import EdgeOrder
 
 if TYPE_CHECKING:
     import networkx as nx
 
 Attrs = Mapping[str, str]
-
-
-class EdgeOrder(enum.Enum):
-    """The order in which the DOT edges are connected when the cluster is built."""
-
-    DOT = "dot"
-    REVERSE = "reverse"
 
 
 @dataclass(frozen=True)

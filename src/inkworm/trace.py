@@ -21,6 +21,7 @@ from typing import IO, Any, ClassVar
 
 from inkworm.errors import InputError
 from inkworm.output import atomic_text
+from inkworm.run import AutoConnect, EdgeOrder, Mode
 
 VERSION = 2
 """The version this module writes (``docs/trace-v2.md``); readers take 1 and 2."""
@@ -45,26 +46,12 @@ class Kind(enum.Enum):
     CRASH = "crash"
 
 
-class Mode(enum.Enum):
-    """How the probe treats its group leader (see the seed's gotcha)."""
-
-    NAIVE = "naive"
-    FIXED = "fixed"
-
-
 class Source(enum.Enum):
     """Where a trace comes from."""
 
     BEAM = "beam"
     SIMULATED = "simulated"
     LOG = "log"
-
-
-class AutoConnect(enum.Enum):
-    """``-kernel dist_auto_connect``: ``always`` (BEAM default) or ``never``."""
-
-    ALWAYS = "always"
-    NEVER = "never"
 
 
 class NodeSet(AbstractSet[str]):
@@ -247,7 +234,7 @@ class Header:
     mode: Mode
     source: Source
     graph: str | None = None
-    edge_order: str | None = None
+    edge_order: EdgeOrder | None = None
     auto_connect: AutoConnect | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -289,7 +276,8 @@ def header_to_json(header: Header) -> dict[str, Any]:
         "mode": header.mode.value,
         "source": header.source.value,
     }
-    optional = {"graph": header.graph, "edge_order": header.edge_order,
+    optional = {"graph": header.graph,
+                "edge_order": header.edge_order and header.edge_order.value,
                 "auto_connect": header.auto_connect and header.auto_connect.value}
     obj.update({k: v for k, v in optional.items() if v is not None})
     if header.meta:

@@ -33,9 +33,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 from inkworm.errors import InputError, gc_paused
-from inkworm.topology import EdgeOrder, Topology
+from inkworm.run import AutoConnect, Mode, RunSpec
+from inkworm.topology import Topology
 from inkworm.trace import (
-    AutoConnect,
     Call,
     Connect,
     Crash,
@@ -43,7 +43,6 @@ from inkworm.trace import (
     Event,
     Header,
     LoadBinary,
-    Mode,
     Neighbors,
     NodeSet,
     ProbeEnd,
@@ -98,16 +97,6 @@ class Latency:
         return cls(**values)
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """How the worm is run on a topology: where, which probe, which cluster settings."""
-
-    launch: str | None = None
-    mode: Mode = Mode.NAIVE
-    edge_order: EdgeOrder = EdgeOrder.DOT
-    auto_connect: AutoConnect = AutoConnect.ALWAYS
-
-
 @dataclass(slots=True)
 class _Frame:
     """One running probe: its node, its ``nodes()`` snapshot and its place in the fold."""
@@ -120,16 +109,12 @@ class _Frame:
     i: int = 0
 
 
-def simulate(
-    topology: Topology,
-    launch: str | None = None,
-    mode: Mode = Mode.NAIVE,
-    edge_order: EdgeOrder = EdgeOrder.DOT,
-    auto_connect: AutoConnect = AutoConnect.ALWAYS,
-    latency: Latency | None = None,
-) -> Trace:
-    """Run the worm model on ``topology`` and return its trace."""
-    launch = launch if launch is not None else topology.nodes[0]
+def simulate(topology: Topology, spec: RunSpec | None = None,
+             latency: Latency | None = None) -> Trace:
+    """Run the worm model on ``topology`` as ``spec`` says, and return its trace."""
+    spec = spec or RunSpec()
+    mode, edge_order, auto_connect = spec.mode, spec.edge_order, spec.auto_connect
+    launch = spec.launch if spec.launch is not None else topology.nodes[0]
     if launch not in topology.nodes:
         raise InputError(f"launch node '{launch}' is not in the graph",
                          topology.path or topology.source)
@@ -139,7 +124,7 @@ def simulate(
         mode=mode,
         source=Source.SIMULATED,
         graph=topology.source,
-        edge_order=edge_order.value,
+        edge_order=edge_order,
         auto_connect=auto_connect,
         meta={"simulator": "inkworm", "latency_us": dict(vars(lat))},
     )

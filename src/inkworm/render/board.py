@@ -20,8 +20,9 @@ from inkworm.render.geometry import build, stretch
 from inkworm.render.painter import Painter
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step, StepKind, Timing
+from inkworm.run import AutoConnect
 from inkworm.topology import Topology
-from inkworm.trace import AutoConnect, Crash, Error, Kill, ProbeEnd, ProbeStart, Result, Trace
+from inkworm.trace import Crash, Error, Kill, ProbeEnd, ProbeStart, Result, Trace
 from inkworm.views import NameMatcher, map_edges
 
 LABELS_UP_TO = 40

@@ -19,8 +19,9 @@ from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step, steps_from_trace, time_steps
-from inkworm.topology import EdgeOrder, Topology, load_dot
-from inkworm.trace import AutoConnect, Mode, Trace
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
+from inkworm.topology import Topology, load_dot
+from inkworm.trace import Trace
 from inkworm.worm import simulate
 
 __all__ = ["Board", "InkAdvance", "InkCamera", "InkLayer", "InkScene", "RenderOptions"]
@@ -167,5 +168,7 @@ def _resolve(cls: type[InkScene], topology: Topology | None,
     if topology is None:
         raise ValueError("InkScene needs a topology (argument or class attribute 'graph')")
     if trace is None:
-        trace = simulate(topology, cls.launch, cls.mode, cls.edge_order, cls.auto_connect)
+        trace = simulate(topology, RunSpec(launch=cls.launch, mode=cls.mode,
+                                           edge_order=cls.edge_order,
+                                           auto_connect=cls.auto_connect))
     return topology, trace

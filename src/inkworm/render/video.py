@@ -25,10 +25,11 @@ from inkworm.output import (
     sweep_leftovers,
 )
 from inkworm.render.board import RenderOptions
+from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
 from inkworm.views import NameMatcher, topology_of
-from inkworm.worm import RunSpec, simulate
+from inkworm.worm import simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
              "k": "fourk_quality"}
@@ -41,7 +42,7 @@ def load_run(input_path: str, spec: RunSpec,
     the DOT file the trace names beside it, else what the trace shows)."""
     loaded = load_input(input_path)
     if isinstance(loaded, Topology):
-        trace = simulate(loaded, spec.launch, spec.mode, spec.edge_order, spec.auto_connect)
+        trace = simulate(loaded, spec)
         _one_line_names(trace, loaded, input_path)
         return loaded, trace
     topology = load_dot(graph) if graph else topology_of(loaded, Path(input_path))

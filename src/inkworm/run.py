@@ -1,0 +1,53 @@
+"""The run's vocabulary, declared once: how the worm is run on a cluster.
+
+Every stage and the CLI take these enums (never bare strings): the simulator and the recorder
+take a :class:`RunSpec`, a trace's header carries the same values, and the CLI's options are
+``click.Choice`` over them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Mode(enum.Enum):
+    """How the probe treats its group leader (see the seed's gotcha)."""
+
+    NAIVE = "naive"
+    """The seed's probe as first written: remote calls inherit the launcher's group leader."""
+    FIXED = "fixed"
+    """Each probe first resets its group leader to the local ``init`` process."""
+
+
+class EdgeOrder(enum.Enum):
+    """The order in which the DOT edges are connected when the cluster is built."""
+
+    DOT = "dot"
+    REVERSE = "reverse"
+
+
+class AutoConnect(enum.Enum):
+    """``-kernel dist_auto_connect``: ``always`` (BEAM default) or ``never``."""
+
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+class Strategy(enum.Enum):
+    """How a probe walks its neighbours."""
+
+    SEQUENTIAL = "sequential"
+    """The seed's depth-first fold: one neighbour after another."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How the worm is run on a topology: where, which probe, which cluster settings."""
+
+    launch: str | None = None
+    """The launch node (``None``: the first node of the DOT file)."""
+    mode: Mode = Mode.NAIVE
+    edge_order: EdgeOrder = EdgeOrder.DOT
+    auto_connect: AutoConnect = AutoConnect.ALWAYS
+    strategy: Strategy = Strategy.SEQUENTIAL
