@@ -188,3 +188,15 @@ def test_a_skip_shows_on_any_channel_inked_or_not(caption: str) -> None:
     assert b.chip.layers["pulse"][region.idx].max() > 0.9
     b.advance(skip.end + 1e-3)
     assert b.chip.layers["pulse"][region.idx].max() == 0.0  # and it is gone afterwards
+
+
+def test_the_panel_reads_the_one_fold() -> None:
+    """The board's visited set and call stack are the fold's, at every step."""
+    from inkworm.views import state_at
+
+    b = board(Mode.NAIVE)
+    for step in b.steps:
+        mine = b.state_after(step.seqs[-1])
+        theirs = state_at(b.trace, step.seqs[-1])
+        assert theirs is not None
+        assert (mine.visited, mine.stack) == (theirs.visited, theirs.stack), step.caption

@@ -22,8 +22,8 @@ from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step, StepKind, Timing
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
-from inkworm.trace import Crash, Error, Kill, ProbeEnd, ProbeStart, Result, Trace
-from inkworm.views import NameMatcher, map_edges
+from inkworm.trace import Crash, Error, Kill, Result, Trace
+from inkworm.views import NameMatcher, RunState, map_edges, pair, topology_diff, walk
 
 LABELS_UP_TO = 40
 """Wells get name tags up to this many nodes (beyond, names would be unreadable)."""
@@ -111,9 +111,8 @@ class Board:
         self.painter = Painter(self.chip, self.steps, self.launch)
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
-        self._cursor = 0
-        self._visited: list[str] = []
-        self._stack: list[str] = []
+        self._walk = walk(trace)
+        self._state = RunState()
         self._panel_box: tuple[int, int, int, int] | None = None
         self._caption_box: tuple[int, int, int, int] | None = None
         self._draw_static(geometry.centers, geometry.radius)
@@ -185,18 +184,22 @@ class Board:
             x0, y0, x1, y1 = box
             self.chip.frame[y0:y1, x0:x1] = self.chip.base[y0:y1, x0:x1]
 
+    def state_after(self, seq: int) -> RunState:
+        """The run's state after event ``seq``, from the one fold (:func:`views.walk`), read
+        forward as captions move forward."""
+        state = self._state
+        while state.event is None or state.event.seq < seq:
+            step = next(self._walk, None)
+            if step is None:
+                break
+            state = step[1]
+        self._state = state
+        return state
+
     def _panel_lines(self, step: Step) -> tuple[tuple[hud.Span, ...], ...]:
         """The visited set and the call stack after ``step`` (captions only move forward)."""
-        upto = step.seqs[-1]
-        visited, stack, events = self._visited, self._stack, self.trace.events
-        while self._cursor < len(events) and events[self._cursor].seq <= upto:
-            e = events[self._cursor]
-            self._cursor += 1
-            if isinstance(e, ProbeStart):
-                visited.append(e.node)
-                stack.append(e.node)
-            elif isinstance(e, ProbeEnd) and stack and stack[-1] == e.node:
-                stack.pop()
+        state = self.state_after(step.seqs[-1])
+        visited, stack = state.visited, state.stack
         return (
             hud.plain(f"visited ({len(visited)})", P.TEXT_DIM),
             *[hud.plain(row) for row in _rows(visited, " ", 24, 3)],
@@ -230,13 +233,13 @@ class Board:
         self.chip.composite()
 
     def _result_lines(self, outcome: Result) -> tuple[tuple[hud.Span, ...], ...]:
-        truth = self.topology.edge_set()
         match = NameMatcher(self.topology.nodes)
+        extra = topology_diff(self.trace, self.topology).spurious  # topology names
+        spurious = set(extra)
 
         def real(a: str, b: str) -> bool:
-            return frozenset((match(a) or a, match(b) or b)) in truth
+            return pair(match(a) or a, match(b) or b) not in spurious
 
-        extra = sorted(e for e in map_edges(outcome.map) if not real(*e))
         lines: list[tuple[hud.Span, ...]] = [hud.plain(f"{outcome.node}'s map", P.TEXT_DIM)]
         if len(outcome.map) <= 9:
             for node in sorted(outcome.map):
