@@ -4,6 +4,7 @@ the output path. Rows with exit 1 are valid traces whose run breaks an ordering 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -14,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -399,11 +401,11 @@ def on_a_terminal(*args: str) -> bytes:
     import pty
 
     controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "inkworm", *args], stdin=subprocess.DEVNULL,
+                            stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    received = b""
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "inkworm", *args], stdin=subprocess.DEVNULL,
-                                stdout=terminal, stderr=terminal)
-        os.close(terminal)
-        received = b""
         while True:
             try:
                 chunk = os.read(controller, 65536)
@@ -414,6 +416,9 @@ def on_a_terminal(*args: str) -> bytes:
             received += chunk
         assert proc.wait(timeout=60) in (0, 1, 2)
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         os.close(controller)
     return received
 
@@ -471,24 +476,31 @@ def test_the_empty_name_is_refused_by_every_reader(capsys: pytest.CaptureFixture
 # --- a render stopped from outside leaves nothing behind ---------------------------------------
 
 
-def start_render(folder: Path) -> subprocess.Popen[bytes]:
-    """A real ``inkworm render`` of the bowtie into ``folder``, waited for until it draws."""
+@contextlib.contextmanager
+def rendering(folder: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``inkworm render`` of the bowtie into ``folder``, once it draws; killed at the
+    end whatever happens (a hang fails the test, it does not outlive it)."""
     proc = subprocess.Popen([sys.executable, "-m", "inkworm", "render", str(GRAPHS / "bowtie.dot"),
                              "-o", str(folder / "v.mp4")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    line = proc.stderr.readline()  # "rendering: section 1/6": manim is writing in its folder
-    assert line.startswith(b"rendering: section"), line + proc.stderr.read()
-    assert list(folder.glob(".inkworm-render-*"))
-    return proc
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # "rendering: section 1/N": manim writes in its folder
+        assert line.startswith(b"rendering: section"), line + proc.stderr.read()
+        assert list(folder.glob(".inkworm-render-*"))
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 @pytest.mark.render
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_terminated_render_removes_its_work(sig: signal.Signals, tmp_path: Path) -> None:
-    proc = start_render(tmp_path)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    with rendering(tmp_path) as proc:
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig
     assert err.decode().strip().splitlines()[-1] == f"inkworm: terminated by {sig.name}"
     assert list(tmp_path.iterdir()) == []
@@ -498,9 +510,9 @@ def test_a_terminated_render_removes_its_work(sig: signal.Signals, tmp_path: Pat
 def test_the_next_render_sweeps_what_a_killed_one_left(tmp_path: Path) -> None:
     """SIGKILL leaves no chance to clean up: the folder names its process, and the next
     render beside the same target removes the folders of processes that are gone."""
-    proc = start_render(tmp_path)
-    proc.kill()
-    proc.communicate(timeout=60)
+    with rendering(tmp_path) as proc:
+        proc.kill()
+        proc.communicate(timeout=60)
     left = list(tmp_path.glob(".inkworm-render-*"))
     assert [p.name.split("-")[2] for p in left] == [str(proc.pid)]
     alive = tmp_path / f".inkworm-render-{os.getpid()}-keep"  # a live process's: kept
