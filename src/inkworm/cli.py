@@ -12,7 +12,6 @@ import enum
 import functools
 import math
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -37,9 +36,10 @@ from inkworm.errors import (
 from inkworm.inputs import load_input
 from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
+from inkworm.report import diff_lines, observed_topology, reported_topology, summary_lines
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 from inkworm.topology import Topology, load_dot, to_dot
-from inkworm.trace import Crash, Trace, write_trace
+from inkworm.trace import Trace, write_trace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +110,14 @@ class _Finite(click.FloatRange):
 
 #: Seeds of the layouts (numpy's seeded generators take 0 to 2**32 - 1).
 SEED = click.IntRange(0, 2**32 - 1)
+
+
+def _usage(parse: Callable[[Any], Any], value: Any) -> Any:
+    """``parse(value)``, its InputError as a usage error (the option's own words were off)."""
+    try:
+        return parse(value)
+    except InputError as err:
+        raise click.UsageError(err.message) from None
 
 
 def _latency(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
@@ -217,7 +225,7 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
            delays: tuple[str, ...], timeout_ms: int, tolerant: bool, output: str | None) -> None:
     """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
     from inkworm.output import check_target
-    from inkworm.record import Fault, RecordOptions, validate
+    from inkworm.record import Fault, RecordOptions, parse_delays, validate
     from inkworm.record import record as run
 
     if (kill is None) != (after is None):
@@ -226,7 +234,8 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
     _warn(topology)
     options = RecordOptions(
         **dataclasses.asdict(spec), timeout_ms=timeout_ms, tolerant=tolerant,
-        delays_ms=_delays(delays), fault=Fault(kill, after) if kill and after else None,
+        delays_ms=_usage(parse_delays, delays),
+        fault=Fault(kill, after) if kill and after else None,
     )
     validate(topology, options)  # every option, and -o, before a single process starts
     if output not in (None, "-"):
@@ -239,16 +248,6 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
               f"worm {report.get('worm_us', 0) / 1e3:.1f} ms)")
 
 
-def _delays(items: tuple[str, ...]) -> dict[str, int]:
-    delays: dict[str, int] = {}
-    for item in items:
-        node, sep, ms = item.partition("=")
-        if not sep or not re.fullmatch(r"[0-9]+", ms):
-            raise click.UsageError(f"--delay {item}: expected NODE=MS")
-        delays[node] = int(ms)
-    return delays
-
-
 @cli.command()
 @click.argument("graph")
 def cluster(graph: str) -> None:
@@ -256,8 +255,7 @@ def cluster(graph: str) -> None:
     from inkworm.record import observe
 
     observed = observe(load_dot(graph))
-    edges = sorted({tuple(sorted((a, b))) for a, peers in observed.items() for b in peers})
-    click.echo(to_dot(Topology.from_edges([(a, b) for a, b in edges], sorted(observed))), nl=False)
+    click.echo(to_dot(observed_topology(observed)), nl=False)
 
 
 def picture_options(func: F) -> F:
@@ -374,15 +372,9 @@ def check_cmd(trace_path: str, graph: str | None, expect_order: str | None,
     except TraceAssertionError as err:
         _echo_lines(str(err))
         failed = True
-    if topology is not None:
-        diff = views.topology_diff(trace, topology)
-        for label, items in (("spurious edge", diff.spurious), ("missing edge", diff.missing)):
-            for a, b in items:
-                _echo(f"{label}: {a} -- {b}")
-        for node in diff.unreached:
-            _echo(f"unreached node: {node}")
-        for node in diff.unknown:
-            _echo(f"unknown node (not in {graph}): {node}")
+    if topology is not None and graph is not None:
+        for line in diff_lines(views.topology_diff(trace, topology), graph):
+            _echo(line)
     if not quiet:
         events = len(trace.events)
         status = (f"{len(violations)} violation(s)" if violations
@@ -434,11 +426,7 @@ def dot(input_path: str, output: str | None) -> None:
     discovered (its result, else what its probes saw)."""
     _check_output(output, input_path)
     loaded = load_input(input_path)
-    if isinstance(loaded, Topology):
-        topology = loaded
-    else:
-        reported = views.reported_map(loaded.events)
-        topology = Topology.from_edges(sorted(views.map_edges(reported)), sorted(reported))
+    topology = loaded if isinstance(loaded, Topology) else reported_topology(loaded)
     text = to_dot(topology)
     _emit(lambda out: out.write(text), output, (input_path,))
 
@@ -460,36 +448,6 @@ def summary(input_path: str, spec: RunSpec) -> None:
         trace = loaded
     for line in summary_lines(trace, topology):
         _echo(line)
-
-
-def summary_lines(trace: Trace, topology: Topology | None) -> list[str]:
-    """A human summary of one run."""
-    h = trace.header
-    outcome = trace.outcome
-    lines = [
-        f"run: launch {h.launch}, mode {h.mode.value}, source {h.source.value}, "
-        f"{len(trace.events)} events",
-        "visit order: " + " ".join(views.visit_order(trace.events)),
-        "dfs tree: " + ", ".join(f"{a}->{b}" for a, b in views.dfs_tree(trace.events)),
-    ]
-    if outcome is None:
-        lines.append("outcome: truncated (no result, no crash)")
-    elif isinstance(outcome, Crash):
-        lines.append(f"outcome: crash {outcome.reason}")
-    result = views.result_map(trace.events)
-    if result is not None:
-        lines.append("result:")
-        lines += [f"  {n}: [{', '.join(result[n])}]" for n in result]
-    made = views.connections(trace.events)
-    if made:
-        lines.append("connections made by the run: " + ", ".join(f"{a}--{b}" for a, b in made))
-    if topology is not None:
-        diff = views.topology_diff(trace, topology)
-        lines.append("spurious edges: " + (", ".join(f"{a}--{b}" for a, b in diff.spurious)
-                                           or "none"))
-        if diff.unreached:
-            lines.append("unreached: " + " ".join(diff.unreached))
-    return lines
 
 
 def _terminate(signum: int, _frame: object) -> None:

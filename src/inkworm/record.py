@@ -25,7 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import resources
@@ -102,6 +102,17 @@ class Recording:
     trace: Trace
     report: dict[str, Any]
     """The driver's JSON report: observed topology before/after, probe residue, timings."""
+
+
+def parse_delays(items: Iterable[str]) -> dict[str, int]:
+    """``NODE=MS`` items (``--delay``) as a mapping; :class:`InputError` for any other shape."""
+    delays: dict[str, int] = {}
+    for item in items:
+        node, sep, ms = item.partition("=")
+        if not sep or not re.fullmatch(r"[0-9]{1,9}", ms):
+            raise InputError(f"--delay {item}: expected NODE=MS")
+        delays[node] = int(ms)
+    return delays
 
 
 def check_names(topology: Topology) -> None:

@@ -1,0 +1,65 @@
+"""Reports: what a run did and how its map compares with the cluster, as lines of text.
+
+The CLI prints these; tests and users' scripts can call them. Every fact comes from the views
+(:mod:`inkworm.views`), so a report never works anything out on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from inkworm import views
+from inkworm.topology import Topology
+from inkworm.trace import Crash, Trace
+
+
+def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
+    """A human summary of one run: visit order, DFS tree, outcome, map, connections made, and
+    (with the true ``topology``) the spurious edges and unreached nodes."""
+    h = trace.header
+    outcome = trace.outcome
+    lines = [
+        f"run: launch {h.launch}, mode {h.mode.value}, source {h.source.value}, "
+        f"{len(trace.events)} events",
+        "visit order: " + " ".join(views.visit_order(trace.events)),
+        "dfs tree: " + ", ".join(f"{a}->{b}" for a, b in views.dfs_tree(trace.events)),
+    ]
+    if outcome is None:
+        lines.append("outcome: truncated (no result, no crash)")
+    elif isinstance(outcome, Crash):
+        lines.append(f"outcome: crash {outcome.reason}")
+    result = views.result_map(trace.events)
+    if result is not None:
+        lines.append("result:")
+        lines += [f"  {n}: [{', '.join(result[n])}]" for n in result]
+    made = views.connections(trace.events)
+    if made:
+        lines.append("connections made by the run: " + ", ".join(f"{a}--{b}" for a, b in made))
+    if topology is not None:
+        diff = views.topology_diff(trace, topology)
+        lines.append("spurious edges: " + (", ".join(f"{a}--{b}" for a, b in diff.spurious)
+                                           or "none"))
+        if diff.unreached:
+            lines.append("unreached: " + " ".join(diff.unreached))
+    return lines
+
+
+def diff_lines(diff: views.TopologyDiff, graph: str) -> list[str]:
+    """A topology diff as ``check --graph`` prints it, one finding a line."""
+    lines = [f"{label}: {a} -- {b}" for label, items in
+             (("spurious edge", diff.spurious), ("missing edge", diff.missing))
+             for a, b in items]
+    lines += [f"unreached node: {node}" for node in diff.unreached]
+    lines += [f"unknown node (not in {graph}): {node}" for node in diff.unknown]
+    return lines
+
+
+def reported_topology(trace: Trace) -> Topology:
+    """The cluster as the run reported it: its result map, else what its probes saw."""
+    reported = views.reported_map(trace.events)
+    return Topology.from_edges(sorted(views.map_edges(reported)), sorted(reported))
+
+
+def observed_topology(observed: Mapping[str, Iterable[str]]) -> Topology:
+    """A topology from each node's ``nodes()`` (as ``inkworm cluster`` observes them)."""
+    return Topology.from_edges(sorted(views.map_edges(observed)), sorted(observed))
