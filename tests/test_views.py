@@ -64,3 +64,21 @@ def test_a_crash_is_the_outcome_and_a_failure() -> None:
     assert isinstance(state.outcome, Crash)
     assert state.outcome in state.failures
     assert visit_order(trace) == state.visited == list("abcd")
+
+
+def test_names_are_matched_once_to_the_topology() -> None:
+    from inkworm import parse_dot
+    from inkworm.views import renamed
+
+    trace = bowtie()
+    assert renamed(trace, load_dot(GRAPHS / "bowtie.dot")) is trace  # already its names
+    full = parse_dot("graph { " + " ".join(f"\"{a}@mac\" -- \"{b}@mac\";" for a, b in
+                                            ["ab", "bc", "ac", "bd", "de", "ef", "fd"]) + " }")
+    named = renamed(trace, full)
+    assert named.header.launch == "a@mac"
+    assert visit_order(named) == [f"{n}@mac" for n in "abcdef"]
+    assert list(final_state(named).made) == [("a@mac", "d@mac"), ("a@mac", "e@mac"),
+                                             ("a@mac", "f@mac")]
+    from inkworm import check
+
+    assert check(named) == []

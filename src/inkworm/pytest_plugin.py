@@ -147,10 +147,11 @@ def render_failure(error: TraceAssertionError, target: Path) -> Path:
     from inkworm.render.board import Board, RenderOptions
     from inkworm.render.timeline import steps_from_trace, time_steps
     from inkworm.render.video import renderable
-    from inkworm.views import topology_of
+    from inkworm.views import renamed, topology_of
 
     trace = error.trace
     topology = topology_of(trace, Path(trace.path) if trace.path else None)
+    trace = renamed(trace, topology)
     renderable(trace, topology, trace.path or "<trace>")
     steps = time_steps(steps_from_trace(trace))
     board = Board(trace, topology, steps, RenderOptions(), 854, 480)

@@ -10,18 +10,22 @@ matched to a DOT topology by :class:`NameMatcher` (exact name first, then the pa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inkworm.topology import Topology, load_dot
 from inkworm.trace import (
+    SCHEMA,
     Call,
     Connect,
     Crash,
     Disconnect,
     Error,
     Event,
+    FieldType,
     Kill,
     Neighbors,
     ProbeEnd,
@@ -248,6 +252,33 @@ def trace_nodes(trace: Trace) -> list[str]:
                 for n in peers:
                     seen.setdefault(n, None)
     return list(seen)
+
+
+def renamed(trace: Trace, topology: Topology) -> Trace:
+    """The trace with every node name as ``topology`` spells it, matched once here
+    (:class:`NameMatcher`); names that match nothing stay as they are. The same trace when
+    every name already matches exactly (a simulated run)."""
+    match = NameMatcher(topology.nodes)
+    names = {n: match(n) or n for n in trace_nodes(trace)}
+    if all(k == v for k, v in names.items()):
+        return trace
+
+    def convert(kind: FieldType, value: Any) -> Any:
+        if kind is FieldType.NODE:
+            return names[value]
+        if kind is FieldType.NODES:
+            return tuple(names[n] for n in value)
+        if kind is FieldType.SET:
+            return frozenset(names[n] for n in value)
+        if kind is FieldType.MAP:
+            return {names[k]: tuple(names[n] for n in v) for k, v in value.items()}
+        return value
+
+    events = [dataclasses.replace(e, node=names[e.node], **{
+        f.attr: convert(f.type, getattr(e, f.attr)) for f in SCHEMA[e.kind]})
+        for e in trace.events]
+    header = dataclasses.replace(trace.header, launch=names[trace.header.launch])
+    return Trace(header, events, trace.path)
 
 
 def describe(e: Event) -> str:

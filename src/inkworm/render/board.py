@@ -92,11 +92,11 @@ class Board:
                  options: RenderOptions, width: int, height: int) -> None:
         self.trace, self.topology, self.options = trace, topology, options
         self.f = Frame(width, height)
-        match = NameMatcher(topology.nodes)
-        self.launch = match(trace.header.launch) or trace.header.launch
+        # names are the topology's already (views.renamed, when the run was loaded)
+        self.launch = trace.header.launch
         truth = topology.edge_set()
         # a connection over an existing channel (a reconnect) etches nothing new
-        self.steps = [_unetch(_rename(s, match), truth) for s in steps]
+        self.steps = [_unetch(s, truth) for s in steps]
         etched = [(s.node, s.peer) for s in self.steps if s.kind is StepKind.ETCH and s.peer]
         edges = [*topology.edges, *etched]
         left, top, right, bottom = self.f.chip
@@ -108,7 +108,7 @@ class Board:
                          apart=etched, bounds=(left + pad, top + pad, right - pad, bottom - pad))
         self.chip = Chip(geometry, self.f.chip, launch=self.launch,
                          transparent=options.transparent, extra_channels=etched)
-        self.painter = Painter(self.chip, self.steps, self.launch)
+        self.painter = Painter(self.chip, self.steps)
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
         self._walk = walk(trace)
@@ -299,8 +299,3 @@ def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
     if step.kind is StepKind.ETCH and step.peer and frozenset((step.node, step.peer)) in truth:
         return replace(step, peer=None)
     return step
-
-
-def _rename(step: Step, match: NameMatcher) -> Step:
-    return replace(step, node=match(step.node) or step.node,
-                   peer=(match(step.peer) or step.peer) if step.peer else None)

@@ -23,10 +23,9 @@ SKIP_BOUNCE = 0.78
 class Painter:
     """Draws steps on a chip as timeline time advances."""
 
-    def __init__(self, chip: Chip, steps: Sequence[Step], launch: str) -> None:
+    def __init__(self, chip: Chip, steps: Sequence[Step]) -> None:
         self.chip = chip
         self.steps = list(steps)
-        self.launch = launch
         self.relayed = {s.node for s in steps if s.kind is StepKind.FAULT and s.peer}
         """Nodes that recorded a failed call themselves: they relay a failure, not cause it."""
         self.done = 0

@@ -22,6 +22,7 @@ from inkworm.render.timeline import Step, steps_from_trace, time_steps
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 from inkworm.topology import Topology, load_dot
 from inkworm.trace import Trace
+from inkworm.views import renamed
 from inkworm.worm import simulate
 
 __all__ = ["Board", "InkAdvance", "InkCamera", "InkLayer", "InkScene", "RenderOptions"]
@@ -115,6 +116,7 @@ class InkScene(Scene):
         kwargs.setdefault("camera_class", InkCamera)
         super().__init__(**kwargs)
         self.topology, self.trace = _resolve(type(self), topology, trace)
+        self.trace = renamed(self.trace, self.topology)  # names as the topology spells them
         self.render_options = options or type(self).options
         self.on_progress: Any = None
         self.board: Board | None = None

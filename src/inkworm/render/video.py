@@ -28,7 +28,7 @@ from inkworm.render.board import RenderOptions
 from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
-from inkworm.views import NameMatcher, topology_of
+from inkworm.views import NameMatcher, renamed, topology_of
 from inkworm.worm import simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
@@ -47,7 +47,7 @@ def load_run(input_path: str, spec: RunSpec,
         return loaded, trace
     topology = load_dot(graph) if graph else topology_of(loaded, Path(input_path))
     renderable(loaded, topology, input_path)
-    return topology, loaded
+    return topology, renamed(loaded, topology)  # names matched once, here
 
 
 def renderable(trace: Trace, topology: Topology, where: str) -> None:
