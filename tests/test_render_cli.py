@@ -193,3 +193,39 @@ def test_connections_between_any_nodes_and_clock_steps_render(tmp_path: Path) ->
                   240)
     board.finish()
     assert ("b", "e") in board.chip.walls and ("a", "c") not in board.chip.walls
+
+
+def test_subtitles_and_chapters_match_the_video(tmp_path: Path) -> None:
+    """The cues are what the video shows: as many as the captions, in order, each at least its
+    reading time, the last one ending with the video."""
+    from inkworm.render.timeline import reading_time
+
+    video, subs, chapters = tmp_path / "t.mp4", tmp_path / "t.vtt", tmp_path / "c.vtt"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "-o", str(video), "--subtitles",
+                   str(subs), "--chapters", str(chapters), "--pace", "0.8")
+    assert proc.returncode == 0, proc.stderr
+    cues = _read_vtt(subs)
+    trace = simulate(load_dot(GRAPHS / "triangle.dot"), RunSpec(mode=Mode.NAIVE))
+    assert [text for _, _, text in cues] == [s.caption for s in steps_from_trace(trace)]
+    for start, end, text in cues:
+        assert end - start >= reading_time(text, 0.8) - 0.002, text
+    with av.open(str(video)) as container:
+        length = float(container.duration) / 1e6
+    assert cues[-1][1] == pytest.approx(length, abs=1 / 15 + 0.002)
+    assert [text for _, _, text in _read_vtt(chapters)] == ["visit a", "visit b", "visit c",
+                                                            "result"]
+
+
+def _read_vtt(path: Path) -> list[tuple[float, float, str]]:
+    def seconds(stamp: str) -> float:
+        h, m, s = stamp.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    blocks = path.read_text(encoding="utf-8").split("\n\n")[1:]
+    cues = []
+    for block in blocks:
+        lines = block.strip().splitlines()
+        if len(lines) >= 3:
+            start, _, end = lines[1].partition(" --> ")
+            cues.append((seconds(start), seconds(end), lines[2]))
+    return cues

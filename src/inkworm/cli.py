@@ -266,8 +266,12 @@ def picture_options(func: F) -> F:
         click.option("--graph", metavar="DOT",
                      help="The topology of a trace INPUT (default: the DOT file its header "
                           "names, beside it; else derived from the trace)."),
-        click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]), default="l",
-                     show_default=True, help="480p15, 720p30, 1080p60, 2160p60."),
+        click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]),
+                     help="480p15, 720p30, 1080p60, 2160p60 (default: l for render, h for "
+                          "slides)."),
+        click.option("--pace", type=_Finite(min=0.1, max=10), default=1.0, show_default=True,
+                     help="Reading pace: 2 = twice as slow, 0.5 = brisk. No caption is on "
+                          "screen for less than max(1.5 s, 0.3 s a word) times this."),
         click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
                      show_default=True, help="Equal steps, or proportional to t_us."),
         click.option("--duration", type=_Finite(min=0.5, max=3600), metavar="SECONDS",
@@ -296,6 +300,7 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
     _warn_ignored_run_options(trace.path is not None)  # a trace read from a file
     _warn(topology)
     options = RenderOptions(timing=Timing(kw["timing"]), duration=kw["duration"],
+                            pace=kw["pace"],
                             layout=kw["layout_name"], seed=kw["seed"],
                             transparent=kw["transparent"])
     return topology, trace, options
@@ -307,7 +312,12 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
               default="mp4", show_default=True, help="png: the last frame.")
 @click.option("-o", "--output", metavar="FILE",
               help="Output file (default: renders/<input>-<mode>.<format>).")
-def render(fmt: str, output: str | None, **kw: Any) -> None:
+@click.option("--subtitles", metavar="FILE.vtt",
+              help="Also write every caption as a WebVTT cue, with its exact interval.")
+@click.option("--chapters", metavar="FILE.vtt",
+              help="Also write WebVTT chapters: one per visit, one for the result.")
+def render(fmt: str, output: str | None, subtitles: str | None, chapters: str | None,
+           **kw: Any) -> None:
     """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
     from inkworm.render.video import default_output, print_progress
     from inkworm.render.video import render as run
@@ -315,8 +325,9 @@ def render(fmt: str, output: str | None, **kw: Any) -> None:
     _check_output(output, kw["input_path"], kw["graph"])
     topology, trace, options = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, fmt))
-    done = run(topology, trace, target, kw["quality"], fmt, options, progress=print_progress,
-               inputs=(kw["input_path"], kw["graph"], topology.path))
+    done = run(topology, trace, target, kw["quality"] or "l", fmt, options,
+               progress=print_progress, inputs=(kw["input_path"], kw["graph"], topology.path),
+               subtitles=subtitles, chapters=chapters)
     _echo_err(f"wrote {done}")
 
 
@@ -333,7 +344,7 @@ def slides(output: str | None, **kw: Any) -> None:
     topology, trace, options = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, "html"))
     check_target(target, (kw["input_path"], kw["graph"], topology.path))
-    done = make_deck(topology, trace, target, kw["quality"], options,
+    done = make_deck(topology, trace, target, kw["quality"] or "h", options,
                      progress=with_stop_points(print_progress))
     _echo_err(f"wrote {done}")
 

@@ -25,6 +25,7 @@ from inkworm.output import (
     sweep_leftovers,
 )
 from inkworm.render.board import RenderOptions
+from inkworm.render.subtitles import caption_cues, chapter_cues, write_vtt
 from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
@@ -98,15 +99,24 @@ def default_output(input_path: str, trace: Trace, fmt: str) -> Path:
 
 def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quality: str = "l",
            fmt: str = "mp4", options: RenderOptions | None = None,
-           progress: Callable[[int, int], None] | None = None, inputs: Inputs = ()) -> Path:
+           progress: Callable[[int, int], None] | None = None, inputs: Inputs = (),
+           subtitles: str | os.PathLike[str] | None = None,
+           chapters: str | os.PathLike[str] | None = None) -> Path:
     """Render the run to ``out``; the file appears only when complete. ``out`` may not be
-    one of ``inputs`` (the files the run was read from)."""
+    one of ``inputs`` (the files the run was read from). ``subtitles`` and ``chapters`` get
+    WebVTT files of the captions and the visits, each cue exactly when the video shows it
+    (they come from the very steps the board drew)."""
     from manim import tempconfig
 
     from inkworm.render.scene import InkScene
 
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    if fmt == "png" and (subtitles or chapters):
+        raise InputError("--subtitles and --chapters go with a video, not --format png")
+    for extra in (subtitles, chapters):
+        if extra is not None:
+            check_target(extra, inputs=(*inputs, out))
     options = options or RenderOptions()
     with manim_work(out, quality, ".inkworm-render-", inputs) as (_, target, settings):
         settings.update({
@@ -132,6 +142,11 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
             produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
         with atomic_path(out, suffix=target.suffix, inputs=inputs) as tmp:
             shutil.move(produced, tmp)
+        steps = scene.board.steps if scene.board else []
+        if subtitles is not None:
+            write_vtt(caption_cues(steps, options.hold), subtitles)
+        if chapters is not None:
+            write_vtt(chapter_cues(steps, options.hold), chapters)
     return Path(out)
 
 
@@ -206,10 +221,10 @@ def mp4_to_gif(video: Path, gif: Path, colours: int = 96, noise: int = 10) -> Pa
 
 
 def print_progress(done: int, total: int) -> None:
-    """Progress on stderr: one line redrawn on a terminal, a few lines in a log."""
+    """Progress on stderr: one line redrawn on a terminal, one line a section in a log."""
     if sys.stderr.isatty():
         end = "\n" if done == total else ""
         sys.stderr.write(f"\rrendering: section {done}/{total}{end}")
-    elif done == total or done * 4 // total != (done - 1) * 4 // total:
+    else:
         sys.stderr.write(f"rendering: section {done}/{total}\n")
     sys.stderr.flush()
