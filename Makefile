@@ -19,7 +19,10 @@ demo: setup
 
 # The README's still (the moment a-f is etched) and short GIF, kept small.
 readme-media: setup
-	$(PY) scripts/readme_media.py
+	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive --format png --at connect:f:a \
+		-o docs/bowtie-naive-a-f.png
+	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive --format gif --pace 0.5 \
+		-o docs/bowtie-naive.gif
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scenes bench scripts

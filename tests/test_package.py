@@ -83,7 +83,7 @@ def test_the_wheel_works_from_another_folder(installed: Path, tmp_path: Path) ->
                "last.png")
     assert png.returncode == 0, png.stderr
     assert (work / "last.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    deck = _run(installed, work, "inkworm", "slides", "bowtie.dot", "-o", "deck.html")
+    deck = _run(installed, work, "inkworm", "slides", "bowtie.dot", "-q", "l", "-o", "deck.html")
     assert deck.returncode == 0, deck.stderr
     html = (work / "deck.html").read_text(encoding="utf-8")
     assert "Reveal.initialize" in html

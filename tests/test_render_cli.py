@@ -229,3 +229,25 @@ def _read_vtt(path: Path) -> list[tuple[float, float, str]]:
             start, _, end = lines[1].partition(" --> ")
             cues.append((seconds(start), seconds(end), lines[2]))
     return cues
+
+
+def test_stills_at_any_moment(tmp_path: Path) -> None:
+    """--at names a moment: the PNG is the board's frame once that event's step is drawn."""
+    from inkworm.render.stills import frame_at, moments
+
+    out = tmp_path / "s.png"
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--mode", "naive", "--format", "png",
+                   "--at", "connect:f:a,seq=10,final", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["s-connect-f-a.png", "s-final.png", "s-seq-10.png"]
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    (moment,) = moments("connect:f:a", trace)
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 854,
+                  480)
+    frame_at(board, moment.seq)
+    shown = board.schedule[board.shown][1]
+    assert "f\u2013a" in shown.caption  # the moment the measurement wires f to a
+    image = np.asarray(Image.open(tmp_path / "s-connect-f-a.png").convert("RGB"))
+    assert np.array_equal(image, board.chip.frame[..., :3])

@@ -316,15 +316,27 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
               help="Also write every caption as a WebVTT cue, with its exact interval.")
 @click.option("--chapters", metavar="FILE.vtt",
               help="Also write WebVTT chapters: one per visit, one for the result.")
+@click.option("--at", "at", metavar="SPEC[,SPEC...]",
+              help="With --format png: the frame at seq=N, at an event (connect:f:a, "
+                   "probe_start:d, crash) or final; several: one PNG each, OUT-<spec>.png.")
 def render(fmt: str, output: str | None, subtitles: str | None, chapters: str | None,
-           **kw: Any) -> None:
+           at: str | None, **kw: Any) -> None:
     """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
     from inkworm.render.video import default_output, print_progress
     from inkworm.render.video import render as run
 
     _check_output(output, kw["input_path"], kw["graph"])
+    if at is not None and fmt != "png":
+        raise click.UsageError("--at goes with --format png")
     topology, trace, options = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, fmt))
+    if at is not None:
+        from inkworm.render.stills import moments, stills
+
+        for path in stills(topology, trace, moments(at, trace), target, kw["quality"] or "l",
+                           options, inputs=(kw["input_path"], kw["graph"], topology.path)):
+            _echo_err(f"wrote {path}")
+        return
     done = run(topology, trace, target, kw["quality"] or "l", fmt, options,
                progress=print_progress, inputs=(kw["input_path"], kw["graph"], topology.path),
                subtitles=subtitles, chapters=chapters)
