@@ -36,6 +36,7 @@ from inkworm.trace import (
     Source,
     Trace,
 )
+from inkworm.views import RunState
 
 RULES = {
     "seq": "seq counts 0, 1, 2, ... without gaps",
@@ -112,7 +113,8 @@ class _Checker:
         self.violations: list[Violation] = []
         self.probes: dict[str, _Probe] = {}
         self.awaiting: dict[str, Call] = {}
-        self.killed: set[str] = set()
+        self.state = RunState()
+        """The run so far, from the one fold (:meth:`RunState.advance`)."""
         self.links: set[tuple[str, str]] = set()
         self.failed_calls: set[str] = set()
         self.outcome: Event | None = None
@@ -151,6 +153,7 @@ class _Checker:
             if self.cluster is not None:
                 self.members(e)
             handlers[type(e)](e)
+            self.state.advance(e)
         self.finish()
         return self.violations
 
@@ -161,7 +164,7 @@ class _Checker:
             )
         elif isinstance(self.outcome, Crash) and e.node == self.launch:
             self.flag(e, "order", f"launcher {e.node} records {e.kind.value} after its crash")
-        if e.node in self.killed:
+        if e.node in self.state.killed:
             self.flag(e, "order", f"{e.node} records {e.kind.value} after it was killed")
         probe = self.probes.get(e.node)
         if probe and probe.pending and not isinstance(e, _RUNTIME):
@@ -357,7 +360,7 @@ class _Checker:
         self.links.discard((e.node, e.peer))
 
     def on_kill(self, e: Kill) -> None:
-        self.killed.add(e.node)
+        pass  # the fold (self.state) records the kill, after this event's own checks
 
     def on_result(self, e: Result) -> None:
         self.outcome_event(e)
