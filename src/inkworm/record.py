@@ -35,6 +35,7 @@ from typing import IO, Any
 import orjson
 
 from inkworm.errors import InputError, ToolError
+from inkworm.output import leftover_prefix, sweep_leftovers
 from inkworm.reader import load_trace
 from inkworm.run import EdgeOrder, RunSpec
 from inkworm.topology import Topology, locate
@@ -45,7 +46,6 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 MAX_TIMEOUT_MS = 2**32 - 1
 #: Run folders are named after the recorder's pid, so a later run can tell a dead run's.
 _RUN_PREFIX = "inkworm-run-"
-_RUN_DIR = re.compile(rf"{_RUN_PREFIX}(\d+)-")
 #: Environment variables that would change how every ``erl`` of the run starts.
 _ERL_ENV = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_LIBS", "ERL_CRASH_DUMP",
             "ERL_EPMD_ADDRESS", "ERL_EPMD_PORT")
@@ -173,40 +173,16 @@ def validate(topology: Topology, options: RecordOptions) -> None:
                             "(make setup does)")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_run_dirs(tmp: Path | None = None) -> list[Path]:
     """Remove run folders of ours whose recorder is gone (a run killed with SIGKILL)."""
-    tmp = Path(tmp or tempfile.gettempdir())
-    swept: list[Path] = []
-    try:
-        entries = list(os.scandir(tmp))
-    except OSError:
-        return swept
-    for entry in entries:
-        match = _RUN_DIR.match(entry.name)
-        if not match or not entry.is_dir(follow_symlinks=False):
-            continue
-        if entry.stat(follow_symlinks=False).st_uid != os.getuid() or _alive(int(match[1])):
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
-        swept.append(Path(entry.path))
-    return swept
+    return sweep_leftovers(Path(tmp or tempfile.gettempdir()), _RUN_PREFIX)
 
 
 @contextmanager
 def run_dir() -> Iterator[Path]:
     """The run's private folder (0700): HOME of every node, with a fresh random cookie."""
     sweep_run_dirs()
-    path = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}-"))
+    path = Path(tempfile.mkdtemp(prefix=leftover_prefix(_RUN_PREFIX)))
     try:
         home = path / "home"
         home.mkdir(mode=0o700)
