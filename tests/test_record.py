@@ -376,3 +376,14 @@ def test_names_are_data_and_home_does_not_matter(tmp_path: Path) -> None:
     assert trace.header.graph == name
     assert check(trace) == []
     assert list(work.iterdir()) == []  # no evil.jsonl, no erl_crash.dump
+
+
+def test_record_never_writes_over_its_graph(tmp_path: Path) -> None:
+    graph = tmp_path / "g.dot"
+    shutil.copy(GRAPHS / "bowtie.dot", graph)
+    before = graph.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "inkworm", "record", str(graph), "-o",
+                           str(graph)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "is the input" in proc.stderr
+    assert graph.read_bytes() == before

@@ -239,9 +239,9 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
     )
     validate(topology, options)  # every option, and -o, before a single process starts
     if output not in (None, "-"):
-        check_target(output)
+        check_target(output, (graph,))
     recording = run(topology, options)
-    _emit(lambda out: write_trace(recording.trace, out), output)
+    _emit(lambda out: write_trace(recording.trace, out), output, (graph,))
     report = recording.report
     _echo_err(f"recorded {len(recording.trace.events)} events on {len(topology.nodes)} real "
               f"nodes (peers started in {report.get('peer_start_total_us', 0) / 1e6:.2f} s, "
@@ -254,8 +254,8 @@ def cluster(graph: str) -> None:
     """Start a local cluster from GRAPH and print its observed topology as DOT."""
     from inkworm.record import observe
 
-    observed = observe(load_dot(graph))
-    click.echo(to_dot(observed_topology(observed)), nl=False)
+    text = to_dot(observed_topology(observe(load_dot(graph))))
+    _emit(lambda out: out.write(text), None)  # a terminal sees names escaped
 
 
 def picture_options(func: F) -> F:

@@ -63,7 +63,8 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     with _quiet(verbose), tempfile.TemporaryDirectory(prefix="inkworm-show-") as work:
         topology, trace = load_run(str(source), spec, graph)
         target = Path(output) if output is not None else Path(work) / f"run.{format}"
-        render(topology, trace, target, quality, format, options)
+        render(topology, trace, target, quality, format, options,
+               inputs=(source, graph, topology.path))  # never over what it read
         data = target.read_bytes()
     if format in _MIME:
         return Video(data=data, embed=True, mimetype=_MIME[format])  # type: ignore[no-untyped-call]
