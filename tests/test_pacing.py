@@ -110,3 +110,24 @@ def test_chapters_one_per_visit_and_the_result() -> None:
     vtt = to_vtt(chapters)
     assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> ")
     assert vtt.count(" --> ") == 7
+
+
+@pytest.mark.parametrize(("nodes", "duration", "expect"), [(300, None, 60.0), (1000, 20.0, 20.0)])
+def test_a_large_run_is_told_condensed_and_readable(nodes: int, duration: float | None,
+                                                    expect: float) -> None:
+    """Past 40 visits every step is still drawn, but captions summarise runs of steps: the
+    video lasts a minute by default (or the duration asked), and every cue its reading time."""
+    from inkworm.gen import sparse_cluster
+
+    trace = simulate(sparse_cluster(nodes, 3, 0.5), RunSpec(mode=Mode.NAIVE))
+    steps = time_steps(steps_from_trace(trace), duration=duration, fps=15)
+    assert len(steps) == len(steps_from_trace(trace))  # nothing left undrawn
+    assert steps[-1].end == pytest.approx(expect, abs=1 / 15)
+    cues = caption_cues(steps, HOLD)
+    assert len(cues) < len(steps) / 5
+    for a, b in itertools.pairwise(cues):
+        assert a.end <= b.start + 1e-9
+    for cue in cues[:-1]:
+        assert cue.duration >= reading_time(cue.text) - 1e-9, cue
+    assert any("new channel" in c.text or "wires" in c.text for c in cues)  # the point
+    assert cues[-1].text.startswith(f"{trace.header.launch} has the map of {nodes} nodes")

@@ -262,9 +262,11 @@ class Board:
 
 
 def caption_schedule(steps: Sequence[Step]) -> list[tuple[float, Step]]:
-    """When each caption appears: with its step, every one (the timeline gives each step at
-    least its caption's reading time, so no caption is ever dropped)."""
-    return [(step.start, step) for step in steps]
+    """When each caption appears: with its step, every one (the timeline gives each caption at
+    least its reading time, so none is ever dropped; a condensed run's group shows once)."""
+    from inkworm.render.subtitles import first_of_each_cue
+
+    return [(step.start, step) for step in first_of_each_cue(steps)]
 
 
 def section_groups(steps: Sequence[Step], min_section: float) -> list[list[Step]]:

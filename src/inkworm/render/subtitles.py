@@ -36,11 +36,19 @@ def video_length(steps: Sequence[Step], hold: float) -> float:
 
 
 def caption_cues(steps: Sequence[Step], hold: float) -> list[Cue]:
-    """One cue per caption, each up until the next one appears (the last: to the end)."""
+    """One cue per caption, each up until the next one appears (the last: to the end); steps
+    that share a caption (a condensed run, :attr:`Step.cue`) share one cue."""
+    shown = first_of_each_cue(steps)
     end = video_length(steps, hold)
-    starts = [s.start for s in steps[1:]] + [end]
-    return [Cue(s.start, until, s.caption, s.seqs) for s, until in zip(steps, starts,
+    starts = [s.start for s in shown[1:]] + [end]
+    return [Cue(s.start, until, s.caption, s.seqs) for s, until in zip(shown, starts,
                                                                        strict=True)]
+
+
+def first_of_each_cue(steps: Sequence[Step]) -> list[Step]:
+    """The steps whose caption appears on screen: each step, but only the first of a group
+    that shares one caption."""
+    return [s for i, s in enumerate(steps) if s.cue < 0 or i == 0 or steps[i - 1].cue != s.cue]
 
 
 def chapter_cues(steps: Sequence[Step], hold: float) -> list[Cue]:

@@ -78,6 +78,8 @@ class Step:
     """The step the viewer must not miss (the last channel the measurement etched)."""
     start: float = 0.0
     duration: float = 0.0
+    cue: int = -1
+    """Steps sharing a cue number share one caption on screen (a condensed run); -1: its own."""
 
     @property
     def end(self) -> float:
@@ -265,6 +267,8 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
     """
     if not steps:
         return []
+    if sum(1 for s in steps if s.visit) > CONDENSE_ABOVE:
+        return condensed(steps, duration or LONG_RUN, pace, fps)
     least = [_least(s, pace) for s in steps]
     if timing is Timing.UNIFORM:
         raw = [max(unit * WEIGHTS[s.kind] * pace, low) for s, low in zip(steps, least,
@@ -291,6 +295,59 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
         timed.append(replace(step, start=clock, duration=length))
         clock += length
     return timed
+
+
+CONDENSE_ABOVE = 40
+"""Runs that visit more nodes than this are told condensed (:func:`condensed`): every step is
+still drawn, but captions summarise runs of steps, so the video has a length a viewer can
+sit through. Smaller runs are told in full, every caption its reading time."""
+LONG_RUN = 60.0
+"""Seconds a condensed run lasts unless a duration is asked for."""
+
+
+def condensed(steps: Sequence[Step], duration: float, pace: float = 1.0,
+              fps: float | None = None) -> list[Step]:
+    """A large run told in ``duration`` seconds: the ink of every step, in uniform proportions,
+    and captions grouped so that each stays its reading time. A group's caption is its most
+    telling step's (a connection the measurement made, a failure, the map), else a count of
+    what it holds ("n12 ... n40: 29 visits")."""
+    raw = [WEIGHTS[s.kind] * (1.8 if s.emphasis else 1.0) for s in steps]
+    scale = duration / sum(raw)
+    raw = [r * scale for r in raw]
+    if fps:
+        raw = _frames(raw, [0.0] * len(raw), fps, round(duration * fps))
+    timed: list[Step] = []
+    clock = 0.0
+    for step, length in zip(steps, raw, strict=True):
+        timed.append(replace(step, start=clock, duration=length))
+        clock += length
+    out: list[Step] = []
+    group: list[Step] = []
+    for step in timed:
+        group.append(step)
+        caption = _group_caption(group)
+        if sum(s.duration for s in group) >= reading_time(caption, pace) or step is timed[-1]:
+            out += [replace(s, caption=caption, cue=len(out)) for s in group]
+            group = []
+    return out
+
+
+_TELLING = (StepKind.CRASH, StepKind.RESULT, StepKind.FAULT, StepKind.ETCH)
+
+
+def _group_caption(group: Sequence[Step]) -> str:
+    if len(group) == 1:
+        return group[0].caption
+    for kind in _TELLING:
+        key = [s for s in group if s.kind is kind]
+        if key:
+            more = len(key) - 1
+            return key[-1].caption + (f" (and {more} more like it)" if more else "")
+    visits = [s.visit for s in group if s.visit]
+    if visits:
+        span = visits[0] if len(visits) == 1 else f"{visits[0]} \u2026 {visits[-1]}"
+        return f"the worm walks on: {span} ({len(visits)} visit{'s' if len(visits) > 1 else ''})"
+    return f"{group[-1].node}: {len(group)} skips and answers"
 
 
 def _frames(raw: Sequence[float], least: Sequence[float], fps: float,
