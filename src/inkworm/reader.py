@@ -136,8 +136,10 @@ class _Ref(tuple[int, int]):
     __slots__ = ()
 
 
-_SET_ATTRS = {kind: tuple(f.attr for f in SCHEMA[kind] if f.type is FieldType.SET)
-              for kind in Kind}
+_SET_ATTRS = {EVENT_CLASSES[kind]: attrs for kind in Kind
+              if (attrs := tuple(f.attr for f in SCHEMA[kind] if f.type is FieldType.SET))}
+"""The node-set attributes of each event class that has any (looked up by class: hashing a
+class is C, hashing an Enum member is Python, and this runs once per event)."""
 
 
 class _VisitOrder:
@@ -150,7 +152,11 @@ class _VisitOrder:
         self.pos: dict[str, int] = {}
 
     def resolve(self, event: Event, where: str) -> None:
-        for attr in _SET_ATTRS[event.kind]:
+        cls = type(event)
+        attrs = _SET_ATTRS.get(cls)
+        if attrs is None:
+            return
+        for attr in attrs:
             value = getattr(event, attr)
             if isinstance(value, _Ref):
                 lo, hi = value
@@ -164,7 +170,7 @@ class _VisitOrder:
                                      f"{len(self.order)} nodes were visited so far", where,
                                      event.line)
                 setattr(event, attr, NodeSet(self.order, self.pos, lo, hi))
-        if isinstance(event, ProbeStart) and event.node not in self.pos:
+        if cls is ProbeStart and event.node not in self.pos:
             self.pos[event.node] = len(self.order)
             self.order.append(event.node)
 

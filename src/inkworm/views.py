@@ -77,40 +77,62 @@ class RunState:
                         self.event)
 
     def advance(self, e: Event) -> None:
-        """Apply one event."""
+        """Apply one event (dispatched by its class: this runs once per event of a run)."""
         self.event = e
-        if isinstance(e, ProbeStart):
-            if e.node not in self.visited:
-                self.visited.append(e.node)
-            self.stack.append(e.node)
-        elif isinstance(e, ProbeEnd):
-            self._unwind(e.node)
-        elif isinstance(e, Neighbors):
-            self.seen[e.node] = e.nodes
-        elif isinstance(e, Connect):
-            self.made.setdefault(pair(e.node, e.peer), None)
-        elif isinstance(e, Error):
-            self.failures.append(e)
-            self._unwind(e.to)  # the callee's probe is lost with the call
-        elif isinstance(e, Disconnect):
-            self.failures.append(e)
-        elif isinstance(e, Kill):
-            self.failures.append(e)
-            self.killed.add(e.node)
-            if e.node in self.stack:
-                self.stack.remove(e.node)  # its callees are orphans: they keep walking
-        elif isinstance(e, Crash):
-            self.failures.append(e)
-            self.outcome = e
-            if e.node in self.stack:
-                self.stack.remove(e.node)
-        elif isinstance(e, Result):
-            self.outcome = e
-            self.stack.clear()
+        apply = _ADVANCE.get(type(e))
+        if apply is not None:
+            apply(self, e)
+
+    def _probe_start(self, e: ProbeStart) -> None:
+        if e.node not in self.visited:
+            self.visited.append(e.node)
+        self.stack.append(e.node)
+
+    def _probe_end(self, e: ProbeEnd) -> None:
+        self._unwind(e.node)
+
+    def _neighbors(self, e: Neighbors) -> None:
+        self.seen[e.node] = e.nodes
+
+    def _connect(self, e: Connect) -> None:
+        self.made.setdefault(pair(e.node, e.peer), None)
+
+    def _error(self, e: Error) -> None:
+        self.failures.append(e)
+        self._unwind(e.to)  # the callee's probe is lost with the call
+
+    def _disconnect(self, e: Disconnect) -> None:
+        self.failures.append(e)
+
+    def _kill(self, e: Kill) -> None:
+        self.failures.append(e)
+        self.killed.add(e.node)
+        if e.node in self.stack:
+            self.stack.remove(e.node)  # its callees are orphans: they keep walking
+
+    def _crash(self, e: Crash) -> None:
+        self.failures.append(e)
+        self.outcome = e
+        if e.node in self.stack:
+            self.stack.remove(e.node)
+
+    def _result(self, e: Result) -> None:
+        self.outcome = e
+        self.stack.clear()
 
     def _unwind(self, node: str) -> None:
         if node in self.stack:
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(node):]
+
+
+_ADVANCE: dict[type[Event], Any] = {
+    ProbeStart: RunState._probe_start, ProbeEnd: RunState._probe_end,
+    Neighbors: RunState._neighbors, Connect: RunState._connect, Error: RunState._error,
+    Disconnect: RunState._disconnect, Kill: RunState._kill, Crash: RunState._crash,
+    Result: RunState._result,
+}
+"""What each event class changes in the run state (skip, load_binary, call and return change
+nothing the state holds)."""
 
 
 def walk(events: Iterable[Event] | Trace) -> Iterator[tuple[Event, RunState]]:
