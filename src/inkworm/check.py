@@ -36,7 +36,7 @@ from inkworm.trace import (
     Source,
     Trace,
 )
-from inkworm.views import RunState
+from inkworm.views import RunState, event_nodes
 
 RULES = {
     "seq": "seq counts 0, 1, 2, ... without gaps",
@@ -182,7 +182,7 @@ class _Checker:
     def members(self, e: Event) -> None:
         """Flag the first mention of each node the run did not start (an intruder)."""
         assert self.cluster is not None
-        for name in _named(e):
+        for name in event_nodes(e):
             if name not in self.cluster and name not in self.foreign:
                 self.foreign.add(name)
                 self.flag(e, "foreign", f"{name} is not part of the run (not one of the "
@@ -429,14 +429,3 @@ class _Checker:
                 )
             elif probe.end_keys is None and not self.from_log and node not in self.failed_calls:
                 self.flag(None, "nesting", f"{node}'s probe never ended")
-
-
-def _named(e: Event) -> list[str]:
-    """Every node name an event mentions."""
-    names = [e.node, *e.others()]
-    for attr in ("nodes", "visited", "keys"):
-        names += getattr(e, attr, ())
-    if isinstance(e, Result):
-        for node, peers in e.map.items():
-            names += [node, *peers]
-    return names

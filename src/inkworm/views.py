@@ -258,21 +258,23 @@ def topology_diff(trace: Trace, topology: Topology) -> TopologyDiff:
     )
 
 
+def event_nodes(e: Event) -> list[str]:
+    """Every node name one event mentions: its node, the other nodes it names, the names in
+    its node lists and sets, and the result map's."""
+    names = [e.node, *e.others()]
+    for attr in ("nodes", "visited", "keys"):
+        names += getattr(e, attr, ())
+    if isinstance(e, Result):
+        for node, peers in e.map.items():
+            names += [node, *peers]
+    return names
+
+
 def trace_nodes(trace: Trace) -> list[str]:
     """Every node name the trace mentions, first mention first."""
     seen: dict[str, None] = {trace.header.launch: None}
     for e in trace.events:
-        seen.setdefault(e.node, None)
-        for other in e.others():
-            seen.setdefault(other, None)
-        if isinstance(e, Neighbors):
-            for n in e.nodes:
-                seen.setdefault(n, None)
-        if isinstance(e, Result):
-            for k, peers in e.map.items():
-                seen.setdefault(k, None)
-                for n in peers:
-                    seen.setdefault(n, None)
+        seen.update(dict.fromkeys(event_nodes(e)))
     return list(seen)
 
 
