@@ -177,17 +177,19 @@ def main() -> int:
     only = set(sys.argv[1:]) or {"spine", "render", "record"}
     work = Path(tempfile.mkdtemp(prefix="inkworm-bench-"))
     rows: list[Row] = []
-    if "spine" in only:
-        rows += spine(work)
-    if "render" in only:
-        rows += render_rows(work)
-    if "record" in only:
-        rows += record_rows()
+    try:  # a failed or interrupted run leaves no work folder behind either
+        if "spine" in only:
+            rows += spine(work)
+        if "render" in only:
+            rows += render_rows(work)
+        if "record" in only:
+            rows += record_rows()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'target':>8}  {'measured':>9}  ratio")
     for name, target, value, ratio in rows:
         print(f"{name:<{width}}  {target:>8}  {value:>9.3f}  {ratio}")
-    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
