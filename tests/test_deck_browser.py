@@ -34,11 +34,18 @@ SPEED = 8.0
 """Videos play this many times faster than real time (to their end all the same)."""
 
 
-@pytest.fixture(scope="module")
-def deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+DECKS = {
+    "one run": (),
+    "naive | fixed": ("--compare", str(GRAPHS / "bowtie.dot"), "--compare-mode", "fixed"),
+}
+"""The decks tested: a run, and a comparison (two chips side by side)."""
+
+
+@pytest.fixture(scope="module", params=list(DECKS))
+def deck(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("deck") / "bowtie.html"
     proc = subprocess.run([sys.executable, "-m", "inkworm", "slides", str(GRAPHS / "bowtie.dot"),
-                           "--mode", "naive", "-q", "l", "-o", str(out)],
+                           "--mode", "naive", *DECKS[request.param], "-q", "l", "-o", str(out)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return out
@@ -74,10 +81,12 @@ def test_the_deck_plays_offline_in_a_browser(deck: Path, page: Any) -> None:
     page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=30_000)
     total = page.evaluate("Reveal.getTotalSlides()")
     assert total >= 9  # title, one per visit, the answers, the map
+    said = []
     for number in range(total):
         assert page.evaluate("Reveal.getIndices().h") == number
         notes = page.evaluate("Reveal.getSlideNotes()")
         assert notes and len(notes) > 20, (number, notes)
+        said.append(notes)
         played = page.evaluate(_PLAY_TO_END, SPEED)
         assert played["ended"], (number, played)
         assert played["duration"] > 0.4
@@ -87,6 +96,8 @@ def test_the_deck_plays_offline_in_a_browser(deck: Path, page: Any) -> None:
         page.wait_for_timeout(150)
     outside = [url for url in requests if not url.startswith(("file:", "data:", "blob:"))]
     assert outside == []
+    # the last slide's notes say what the map got wrong (a comparison: what differs)
+    assert "a\u2013d, a\u2013e, a\u2013f" in said[-1] or "only naive reports: a\u2013d" in said[-1]
 
 
 _PLAY_TO_END = """async (speed) => {

@@ -202,9 +202,10 @@ def test_subtitles_and_chapters_match_the_video(tmp_path: Path) -> None:
 
     video, subs, chapters = tmp_path / "t.mp4", tmp_path / "t.vtt", tmp_path / "c.vtt"
     proc = inkworm("render", str(GRAPHS / "triangle.dot"), "-o", str(video), "--subtitles",
-                   str(subs), "--chapters", str(chapters), "--pace", "0.8")
+                   str(subs), "--chapters", str(chapters), "--pace", "0.8", "--embed-subtitles")
     assert proc.returncode == 0, proc.stderr
     cues = _read_vtt(subs)
+    assert _embedded(video) == [(round(a * 1000), round(b * 1000), t) for a, b, t in cues]
     trace = simulate(load_dot(GRAPHS / "triangle.dot"), RunSpec(mode=Mode.NAIVE))
     assert [text for _, _, text in cues] == [s.caption for s in steps_from_trace(trace)]
     for start, end, text in cues:
@@ -214,6 +215,24 @@ def test_subtitles_and_chapters_match_the_video(tmp_path: Path) -> None:
     assert cues[-1][1] == pytest.approx(length, abs=1 / 15 + 0.002)
     assert [text for _, _, text in _read_vtt(chapters)] == ["visit a", "visit b", "visit c",
                                                             "result"]
+
+
+def _embedded(video: Path) -> list[tuple[int, int, str]]:
+    """The MP4's subtitle track: (start ms, end ms, text) of each cue (mov_text samples are
+    a 16-bit length and UTF-8 text; the muxer fills gaps with empty ones)."""
+    with av.open(str(video)) as container:
+        (track,) = container.streams.subtitles
+        assert track.codec_context.name == "mov_text"
+        assert track.metadata.get("language") == "eng"
+        samples = []
+        for packet in container.demux(track):
+            body = bytes(packet)
+            if packet.pts is None or len(body) <= 2:
+                continue
+            scale = packet.time_base * 1000
+            samples.append((round(packet.pts * scale),
+                            round((packet.pts + packet.duration) * scale), body[2:].decode()))
+    return samples
 
 
 def _read_vtt(path: Path) -> list[tuple[float, float, str]]:
@@ -246,7 +265,7 @@ def test_stills_at_any_moment(tmp_path: Path) -> None:
     (moment,) = moments("connect:f:a", trace)
     board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 854,
                   480)
-    frame_at(board, moment.seq)
+    frame_at(board, moment)
     shown = board.schedule[board.shown][1]
     assert "f\u2013a" in shown.caption  # the moment the measurement wires f to a
     image = np.asarray(Image.open(tmp_path / "s-connect-f-a.png").convert("RGB"))

@@ -281,14 +281,21 @@ def picture_options(func: F) -> F:
         click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Layout seed (0 to 2^32 - 1)."),
         click.option("--transparent", is_flag=True, help="No background outside the chip."),
+        click.option("--compare", "compare_path", metavar="INPUT2",
+                     help="Side by side with a second run (a DOT file, simulated, or a "
+                          "trace): one layout, steps aligned by visit, the maps' diff at "
+                          "the end."),
+        click.option("--compare-mode", type=EnumChoice(Mode),
+                     help="The probe mode of INPUT2 when it is a DOT file (default: --mode)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
 
 
-def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
-    """Load the run and build the render options from the shared picture options."""
+def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
+    """Load the run (and the one it is compared with) and build the render options from the
+    shared picture options: ``(topology, trace, options, compare)``."""
     from inkworm.layout import LAYOUTS
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
@@ -303,7 +310,32 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
                             pace=kw["pace"],
                             layout=kw["layout_name"], seed=kw["seed"],
                             transparent=kw["transparent"])
-    return topology, trace, options
+    return topology, trace, options, _compared(kw, topology, trace)
+
+
+def _compared(kw: dict[str, Any], topology: Topology, trace: Trace) -> Any:
+    """The two runs of ``--compare``, labelled (``None`` without it)."""
+    from inkworm.render.compare import label_runs
+    from inkworm.render.video import load_run
+
+    other = kw["compare_path"]
+    if other is None:
+        if kw["compare_mode"] is not None:
+            raise click.UsageError("--compare-mode goes with --compare")
+        return None
+    spec = kw["spec"]
+    if kw["compare_mode"] is not None:
+        spec = dataclasses.replace(spec, mode=kw["compare_mode"])
+    second_topology, second = load_run(other, spec)
+    if second.path is not None and kw["compare_mode"] is not None:
+        _echo_err("warning: --compare-mode ignored: INPUT2 is a trace (a run already made)")
+    _warn(second_topology)
+    return label_runs((topology, trace), (second_topology, second))
+
+
+def _inputs(kw: dict[str, Any], topology: Topology) -> tuple[str | None, ...]:
+    """Every file a picture command reads (an output may be none of them)."""
+    return (kw["input_path"], kw["graph"], topology.path, kw["compare_path"])
 
 
 @cli.command()
@@ -316,30 +348,39 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any]:
               help="Also write every caption as a WebVTT cue, with its exact interval.")
 @click.option("--chapters", metavar="FILE.vtt",
               help="Also write WebVTT chapters: one per visit, one for the result.")
+@click.option("--embed-subtitles", is_flag=True,
+              help="Put every caption into the MP4 as a subtitle track (players show it).")
 @click.option("--at", "at", metavar="SPEC[,SPEC...]",
               help="With --format png: the frame at seq=N, at an event (connect:f:a, "
                    "probe_start:d, crash) or final; several: one PNG each, OUT-<spec>.png.")
+@click.option("--sheet", is_flag=True,
+              help="With --at: one contact sheet of all the moments, each labelled.")
 def render(fmt: str, output: str | None, subtitles: str | None, chapters: str | None,
-           at: str | None, **kw: Any) -> None:
+           embed_subtitles: bool, at: str | None, sheet: bool, **kw: Any) -> None:
     """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
     from inkworm.render.video import default_output, print_progress
     from inkworm.render.video import render as run
 
-    _check_output(output, kw["input_path"], kw["graph"])
+    _check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
     if at is not None and fmt != "png":
         raise click.UsageError("--at goes with --format png")
-    topology, trace, options = _picture(kw)
+    if sheet and at is None:
+        raise click.UsageError("--sheet goes with --at")
+    topology, trace, options, compare = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, fmt))
     if at is not None:
         from inkworm.render.stills import moments, stills
 
-        for path in stills(topology, trace, moments(at, trace), target, kw["quality"] or "l",
-                           options, inputs=(kw["input_path"], kw["graph"], topology.path)):
+        traces = (trace,) if compare is None else (compare[0].trace, compare[1].trace)
+        for path in stills(topology, trace, moments(at, *traces), target,
+                           kw["quality"] or "l", options, inputs=_inputs(kw, topology),
+                           compare=compare, sheet=sheet):
             _echo_err(f"wrote {path}")
         return
     done = run(topology, trace, target, kw["quality"] or "l", fmt, options,
-               progress=print_progress, inputs=(kw["input_path"], kw["graph"], topology.path),
-               subtitles=subtitles, chapters=chapters)
+               progress=print_progress, inputs=_inputs(kw, topology),
+               subtitles=subtitles, chapters=chapters, embed_subtitles=embed_subtitles,
+               compare=compare)
     _echo_err(f"wrote {done}")
 
 
@@ -352,12 +393,12 @@ def slides(output: str | None, **kw: Any) -> None:
     from inkworm.render.slides import make_deck
     from inkworm.render.video import default_output, print_progress, with_stop_points
 
-    _check_output(output, kw["input_path"], kw["graph"])
-    topology, trace, options = _picture(kw)
+    _check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
+    topology, trace, options, compare = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, "html"))
-    check_target(target, (kw["input_path"], kw["graph"], topology.path))
+    check_target(target, _inputs(kw, topology))
     done = make_deck(topology, trace, target, kw["quality"] or "h", options,
-                     progress=with_stop_points(print_progress))
+                     progress=with_stop_points(print_progress), compare=compare)
     _echo_err(f"wrote {done}")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from inkworm.errors import InputError
-from inkworm.layout import LAYOUTS, layout
+from inkworm.layout import LAYOUTS, Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.geometry import build, stretch
@@ -67,19 +67,49 @@ def _seconds(value: object, least: float) -> bool:
 
 @dataclass(frozen=True)
 class Frame:
-    """Where things go, in pixels of the output frame."""
+    """Where things go, in pixels of the output frame. ``compact``: one side of a comparison
+    (half a frame wide): the chip on top, the panel and the legend below it."""
 
     width: int
     height: int
+    compact: bool = False
 
     @property
     def chip(self) -> tuple[float, float, float, float]:
+        if self.compact:
+            return (0.02 * self.width, 0.08 * self.height, 0.98 * self.width,
+                    0.58 * self.height)
         return (0.015 * self.width, 0.085 * self.height, 0.675 * self.width,
                 0.86 * self.height)
 
     @property
-    def panel_x(self) -> float:
-        return 0.7 * self.width
+    def panel(self) -> tuple[float, float, int]:
+        """The side panel's left, top and width."""
+        if self.compact:
+            return 0.03 * self.width, 0.605 * self.height, int(0.54 * self.width)
+        return 0.7 * self.width, 0.15 * self.height, int(0.29 * self.width)
+
+    @property
+    def legend(self) -> tuple[float, float]:
+        """The legend's left and bottom."""
+        if self.compact:
+            return 0.58 * self.width, 0.87 * self.height
+        return 0.7 * self.width, 0.86 * self.height
+
+    @property
+    def text_scale(self) -> float:
+        """Panel and legend text, relative to a full frame's."""
+        return 0.66 if self.compact else 1.0
+
+    @property
+    def margin(self) -> float:
+        """Room between the chip's edge and the wells (for their tags), as a share of the
+        chip's smaller side."""
+        return 0.14 if self.compact else 0.09
+
+    @property
+    def caption_size(self) -> int:
+        return self.size(0.036 if self.compact else 0.05)
 
     def size(self, share: float) -> int:
         return max(9, round(share * self.height))
@@ -89,9 +119,15 @@ class Board:
     """The chip plus its text: advances ink and captions together along the timeline."""
 
     def __init__(self, trace: Trace, topology: Topology, steps: Sequence[Step],
-                 options: RenderOptions, width: int, height: int) -> None:
+                 options: RenderOptions, width: int, height: int, *, compact: bool = False,
+                 title: str | None = None, positions: Positions | None = None) -> None:
+        """``compact``: one side of a comparison, titled ``title``; ``positions``: the
+        layout to use (a comparison lays both sides out once)."""
         self.trace, self.topology, self.options = trace, topology, options
-        self.f = Frame(width, height)
+        self.f = Frame(width, height, compact)
+        self.title = title
+        self.hold = options.hold
+        """Seconds the final frame is held."""
         # names are the topology's already (views.renamed, when the run was loaded)
         self.launch = trace.header.launch
         truth = topology.edge_set()
@@ -100,9 +136,11 @@ class Board:
         etched = [(s.node, s.peer) for s in self.steps if s.kind is StepKind.ETCH and s.peer]
         edges = [*topology.edges, *etched]
         left, top, right, bottom = self.f.chip
-        margin = 0.09 * min(right - left, bottom - top)
+        margin = self.f.margin * min(right - left, bottom - top)
         inner = (left + margin, top + margin, right - margin, bottom - margin)
-        centers = stretch(layout(topology, options.layout, options.seed), inner)
+        if positions is None:
+            positions = layout(topology, options.layout, options.seed)
+        centers = stretch(positions, inner)
         pad = 0.025 * min(right - left, bottom - top)
         geometry = build(centers, edges, width, height, max_radius=height * 0.045,
                          apart=etched, bounds=(left + pad, top + pad, right - pad, bottom - pad))
@@ -125,21 +163,23 @@ class Board:
         source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
                   "log": "from a console log"}[h.source.value]
         never = "  ·  dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
-        title = f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  launched from " \
-                f"{h.launch}  ·  {source}"
-        hud.blit(base, hud.render_lines((hud.plain(title, P.TEXT_DIM),), f.size(0.034)),
+        title = self.title or (f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  "
+                               f"launched from {h.launch}  ·  {source}")
+        hud.blit(base, hud.render_lines((hud.plain(title, P.TEXT if f.compact else P.TEXT_DIM),),
+                                        f.size(0.034), max_width=int(0.96 * f.width)),
                  0.015 * f.width, 0.022 * f.height)
         items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
                  (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
         if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events):
             items.append((P.FAULT, "failed / stopped"))
-        size = f.size(0.032)
-        y = 0.86 * f.height - len(items) * size * 1.45
+        size = f.size(0.032 * f.text_scale)
+        x, bottom = f.legend
+        y = bottom - len(items) * size * 1.45
         for colour, label in items:
-            hud.blit(base, hud.swatch(colour, int(size * 1.5), int(size * 0.7)), f.panel_x,
+            hud.blit(base, hud.swatch(colour, int(size * 1.5), int(size * 0.7)), x,
                      y + size * 0.3)
             hud.blit(base, hud.render_lines((hud.plain(label, P.TEXT_DIM),), size),
-                     f.panel_x + size * 2.0, y - size * 0.12)
+                     x + size * 2.0, y - size * 0.12)
             y += size * 1.45
         if len(centers) <= LABELS_UP_TO:
             for node, (x, y0) in centers.items():
@@ -167,16 +207,18 @@ class Board:
         colour = P.WARN if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
             else (P.ERROR if not step.ok else P.TEXT)
         self._restore(self._caption_box)
-        block = hud.render_lines((hud.plain(step.caption, colour),), f.size(0.05),
-                                 max_width=int(0.96 * f.width))
+        width = int(0.96 * f.width)
+        block = hud.render_lines(hud.wrapped(step.caption, colour, f.caption_size, width),
+                                 f.caption_size, spacing=1.15, max_width=width)
         self._caption_box = hud.blit(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
         self._set_panel(self._panel_lines(step))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...]) -> None:
         f = self.f
         self._restore(self._panel_box)
-        block = hud.render_lines(lines, f.size(0.036), max_width=int(0.29 * f.width))
-        self._panel_box = hud.blit(self.chip.frame, block, f.panel_x, 0.15 * f.height)
+        x, y, width = f.panel
+        block = hud.render_lines(lines, f.size(0.036 * f.text_scale), max_width=width)
+        self._panel_box = hud.blit(self.chip.frame, block, x, y)
 
     def _restore(self, box: tuple[int, int, int, int] | None) -> None:
         """Put the base back where a text block was."""
@@ -216,7 +258,7 @@ class Board:
         self.chip.composite()
         self._restore(self._caption_box)
         block = hud.render_lines((hud.plain(f"\u25b6 seq {step.seqs[-1]}: {step.caption}",
-                                            P.WARN),), self.f.size(0.05),
+                                            P.WARN),), self.f.caption_size,
                                  max_width=int(0.96 * self.f.width))
         self._caption_box = hud.blit(self.chip.frame, block, self.f.width / 2,
                                      0.935 * self.f.height, anchor="mm")

@@ -9,6 +9,7 @@ That difference is most of the budget of a whole bowtie render (see ``make bench
 from __future__ import annotations
 
 import functools
+import math
 import subprocess
 from dataclasses import dataclass
 
@@ -78,6 +79,30 @@ def render_lines(lines: tuple[tuple[Span, ...], ...], size: int, bold: bool = Fa
         image = image.resize((max_width, max(1, int(image.height * ratio))),
                              Image.Resampling.LANCZOS)
     return TextBlock(np.array(image, dtype=np.uint8))
+
+
+def wrapped(text: str, colour: str, size: int, max_width: int,
+            max_lines: int = 2) -> tuple[tuple[Span, ...], ...]:
+    """``text`` as up to ``max_lines`` lines no wider than ``max_width`` where its words
+    allow (broken at spaces, the lines balanced); wider ones are scaled down by
+    :func:`render_lines`."""
+    face = font(size)
+    if face.getlength(text) <= max_width or " " not in text:
+        return (plain(text, colour),)
+    words = text.split(" ")
+    lines = max(2, min(max_lines, math.ceil(face.getlength(text) / max_width)))
+    target = face.getlength(text) / lines
+    rows: list[str] = []
+    row = ""
+    for word in words:
+        candidate = f"{row} {word}" if row else word
+        if row and face.getlength(candidate) > target * 1.08 and len(rows) < lines - 1:
+            rows.append(row)
+            row = word
+        else:
+            row = candidate
+    rows.append(row)
+    return tuple(plain(r, colour) for r in rows)
 
 
 def plain(text: str, colour: str = P.TEXT) -> tuple[Span, ...]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from manim import Animation, Camera, Mobject, Scene, config
+from numpy.typing import NDArray
 
 from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups
-from inkworm.render.raster import Chip
+from inkworm.render.compare import PairBoard, Run
 from inkworm.render.timeline import Step, steps_from_trace, time_steps
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 from inkworm.topology import Topology, load_dot
@@ -25,12 +26,21 @@ from inkworm.trace import Trace
 from inkworm.views import renamed
 from inkworm.worm import simulate
 
-__all__ = ["Board", "InkAdvance", "InkCamera", "InkLayer", "InkScene", "RenderOptions"]
+__all__ = ["Board", "CompareScene", "InkAdvance", "InkCamera", "InkLayer", "InkScene",
+           "RenderOptions"]
+
+class Surface(Protocol):
+    """What the camera copies: a chip (:class:`~inkworm.render.raster.Chip`), or two."""
+
+    frame: NDArray[np.uint8]
+
+    def composite(self) -> None: ...
+
 
 class InkLayer(Mobject):
     """The chip's raster; drawn by :class:`InkCamera`, never by Cairo."""
 
-    def __init__(self, chip: Chip) -> None:
+    def __init__(self, chip: Surface) -> None:
         super().__init__()
         self.chip = chip
         w, h = config.frame_width / 2, config.frame_height / 2
@@ -122,11 +132,7 @@ class InkScene(Scene):
         self.board: Board | None = None
 
     def construct(self) -> None:
-        opts = self.render_options
-        steps = time_steps(steps_from_trace(self.trace), opts.timing, opts.duration,
-                           pace=opts.pace, fps=config.frame_rate)
-        board = self.board = Board(self.trace, self.topology, steps, opts,
-                                   config.pixel_width, config.pixel_height)
+        board = self.board = self.make_board()
         layer = InkLayer(board.chip)
         self.add(layer)
         groups = self.sections(board.steps)
@@ -142,6 +148,12 @@ class InkScene(Scene):
         board.finish()
         self.close(board)
 
+    def make_board(self) -> Any:
+        """The board this scene moves along its timeline."""
+        opts = self.render_options
+        return Board(self.trace, self.topology, timeline(self.trace, opts), opts,
+                     config.pixel_width, config.pixel_height)
+
     def sections(self, steps: list[Step]) -> list[list[Step]]:
         """The steps cut into sections: one per visit (close visits share one)."""
         return section_groups(steps, self.render_options.min_section)
@@ -156,7 +168,28 @@ class InkScene(Scene):
     def close(self, board: Board) -> None:
         """The last section: the final map, held."""
         self.next_section("result")
-        self.wait(self.render_options.hold)
+        self.wait(board.hold)
+
+
+def timeline(trace: Trace, options: RenderOptions) -> list[Step]:
+    """The run's steps, timed at the video's frame rate."""
+    return time_steps(steps_from_trace(trace), options.timing, options.duration,
+                      pace=options.pace, fps=config.frame_rate)
+
+
+class CompareScene(InkScene):
+    """Two runs side by side (:mod:`inkworm.render.compare`): ``a`` and ``b`` labelled."""
+
+    def __init__(self, a: Run, b: Run, options: RenderOptions | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(a.topology, a.trace, options, **kwargs)
+        self.runs = (a, b)
+
+    def make_board(self) -> PairBoard:
+        opts = self.render_options
+        a, b = self.runs
+        return PairBoard(a, b, timeline(a.trace, opts), timeline(b.trace, opts), opts,
+                         config.pixel_width, config.pixel_height)
 
 
 def _resolve(cls: type[InkScene], topology: Topology | None,

@@ -20,6 +20,7 @@ from typing import Any
 from inkworm.errors import ToolError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
+from inkworm.render.compare import Run
 from inkworm.render.timeline import Step, StepKind, slide_groups
 from inkworm.render.video import manim_work
 from inkworm.topology import Topology
@@ -136,26 +137,56 @@ def result_notes(trace: Trace, topology: Topology) -> str:
             "self())) before anything prints.")
 
 
+def compare_title(a: Run, b: Run) -> tuple[tuple[str, str], str]:
+    """The title slide of a comparison and its notes."""
+    h = a.trace.header
+    lines = (f"A worm in {h.graph or 'a cluster'}: {a.label} | {b.label}",
+             f"left: {a.title}  \u00b7  right: {b.title}")
+    notes = (f"Two runs side by side, aligned visit by visit: {a.title} on the left, {b.title} "
+             f"on the right. {title_notes(a.trace)}")
+    return lines, notes
+
+
+def compare_result_notes(a: Run, b: Run) -> str:
+    """Speaker notes of a comparison's last slide: the diff, then each side's map."""
+    from inkworm.render.compare import diff_text
+
+    return (f"{diff_text(a, b)}. {a.label}: {result_notes(a.trace, a.topology)} "
+            f"{b.label}: {result_notes(b.trace, b.topology)}")
+
+
 def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
               quality: str = "l", options: RenderOptions | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render the run as slides (one per visit, plus the result) into one HTML file."""
+              progress: Callable[[int, int], None] | None = None,
+              compare: tuple[Run, Run] | None = None) -> Path:
+    """Render the run as slides (one per visit, plus the result) into one HTML file;
+    ``compare``: two runs side by side (the first is ``topology``/``trace``), one slide per
+    aligned visit."""
     from manim import tempconfig
     from manim_slides.config import PresentationConfig
     from manim_slides.convert import RevealJS
     from manim_slides.slide import Slide
 
-    from inkworm.render.scene import InkScene
+    from inkworm.render.compare import PairBoard, slide_cuts
+    from inkworm.render.scene import CompareScene, InkScene
 
     prime_reveal_cache()
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
 
-    class InkSlides(InkScene, Slide):
-        """The ink scene as a deck: a title slide, one slide per visit ending on its key event,
-        each with speaker notes, and the map held on the last."""
+    class Deck(Slide):
+        """The ink scene as a deck: a title slide, one slide per visit ending on its key
+        event, each with speaker notes, and the map held on the last."""
 
         skip_reversing = True
         title_card: list[Any] = []  # noqa: RUF012 - set per instance by title_slide
+        trace: Trace
+        topology: Topology
+
+        def title_text(self) -> tuple[tuple[str, str], str]:
+            return title_lines(self.trace), title_notes(self.trace)
+
+        def final_notes(self) -> str:
+            return result_notes(self.trace, self.topology)
 
         def construct(self) -> None:
             self.title_slide()
@@ -170,11 +201,12 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
                                  fill_color="#{:02x}{:02x}{:02x}".format(*P.BACKGROUND),
                                  fill_opacity=1,
                                  stroke_width=0)
-            title, subtitle = title_lines(self.trace)
+            (title, subtitle), notes = self.title_text()
             text = VGroup(Text(title, font="DejaVu Sans", font_size=54, color=P.TEXT),
                           Text(subtitle, font="DejaVu Sans", font_size=28, color=P.TEXT_DIM))
             text.arrange(DOWN, buff=0.45)
-            self.next_slide(notes=title_notes(self.trace))  # the notes of the slide it opens
+            text.scale_to_fit_width(min(text.width, config.frame_width * 0.92))
+            self.next_slide(notes=notes)  # the notes of the slide it opens
             self.add(backdrop)
             self.play(FadeIn(text), run_time=0.6)
             self.wait(0.5)
@@ -185,23 +217,42 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
 
         def open_section(self, group: list[Step]) -> None:
             visits = [step.visit for step in group if step.visit]
-            name = "visit " + " ".join(visits) if visits else "answers"
+            name = "visit " + " ".join(dict.fromkeys(visits)) if visits else "answers"
             self.next_slide(name, notes=slide_notes(group, self.trace))
             if self.title_card:
                 self.play(*self.title_card, run_time=0.5)
                 self.title_card = []
 
         def close(self, board: Any) -> None:
-            self.next_slide("result", notes=result_notes(self.trace, self.topology))
-            self.wait(self.render_options.hold)
+            self.next_slide("result", notes=self.final_notes())
+            self.wait(board.hold)
+
+    class InkSlides(Deck, InkScene):
+        """A run as a deck."""
+
+    class PairSlides(Deck, CompareScene):
+        """Two runs side by side as a deck: one slide per aligned visit."""
+
+        def title_text(self) -> tuple[tuple[str, str], str]:
+            return compare_title(*self.runs)
+
+        def final_notes(self) -> str:
+            return compare_result_notes(*self.runs)
+
+        def sections(self, steps: list[Step]) -> list[list[Step]]:
+            assert isinstance(self.board, PairBoard)
+            return slide_cuts(self.board)
 
     with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
         with tempconfig(settings):
-            scene = InkSlides(topology, trace, options or RenderOptions(),
-                              output_folder=work / "slides")
+            scene: InkScene = (
+                InkSlides(topology, trace, options or RenderOptions(),
+                          output_folder=work / "slides") if compare is None else
+                PairSlides(*compare, options or RenderOptions(),
+                           output_folder=work / "slides"))
             scene.on_progress = progress
             scene.render()
-        config = PresentationConfig.from_file(work / "slides" / "InkSlides.json")
+        config = PresentationConfig.from_file(work / "slides" / f"{type(scene).__name__}.json")
         deck = work / "deck.html"
         RevealJS.model_validate({
             "presentation_configs": [config], "one_file": True, "offline": True,

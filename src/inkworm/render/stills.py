@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from inkworm.errors import InputError
 from inkworm.output import Inputs, atomic_path
 from inkworm.render.board import Board, RenderOptions
-from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.render.compare import PairBoard, Run
+from inkworm.render.timeline import Step, steps_from_trace, time_steps
 from inkworm.topology import Topology
 from inkworm.trace import SCHEMA, FieldType, Kind, Trace
 
@@ -31,6 +35,8 @@ class Moment:
 
     spec: str
     seq: int | None
+    side: int = 0
+    """Which run the event is in (a comparison: 0 for the first, 1 for the second)."""
 
     @property
     def slug(self) -> str:
@@ -38,15 +44,26 @@ class Moment:
         return re.sub(r"[^A-Za-z0-9_.-]+", "-", self.spec).strip("-") or "at"
 
 
-def moments(specs: str, trace: Trace) -> list[Moment]:
-    """Parse a comma list of ``--at`` specs against ``trace``; :class:`InputError` for a spec
-    that names no event of this run."""
+def moments(specs: str, trace: Trace, *more: Trace) -> list[Moment]:
+    """Parse a comma list of ``--at`` specs against ``trace`` (a comparison: the first run,
+    then the second); :class:`InputError` for a spec that names no event of any run."""
     found = []
     for spec in (part.strip() for part in specs.split(",")):
         if not spec:
             raise InputError(f"--at {specs!r}: an empty spec")
-        found.append(Moment(spec, _seq(spec, trace)))
+        found.append(_moment(spec, (trace, *more)))
     return found
+
+
+def _moment(spec: str, traces: Sequence[Trace]) -> Moment:
+    first: InputError | None = None
+    for side, trace in enumerate(traces):
+        try:
+            return Moment(spec, _seq(spec, trace), side)
+        except InputError as error:
+            first = first or error
+    assert first is not None
+    raise first
 
 
 def _seq(spec: str, trace: Trace) -> int | None:
@@ -83,37 +100,98 @@ def _same(name: str, wanted: str) -> bool:
     return name == wanted or name.split("@", 1)[0] == wanted
 
 
-def frame_at(board: Board, seq: int | None) -> None:
-    """Bring ``board`` to the moment ``seq`` is drawn (its step completed), or the end."""
-    if seq is None:
-        board.finish()
-        return
-    step = next((s for s in board.steps if s.seqs[-1] >= seq), None)
+def frame_at(board: Board | PairBoard, moment: Moment) -> None:
+    """Bring ``board`` to the moment (the step drawing its event completed), or the end."""
+    side = board.boards[moment.side] if isinstance(board, PairBoard) else board
+    step = None if moment.seq is None else next(
+        (s for s in side.steps if s.seqs[-1] >= moment.seq), None)
     if step is None:
         board.finish()
-        return
-    board.advance(step.end - 1e-6)  # the step's last instant: its own caption
+    else:
+        board.advance(step.end - 1e-6)  # the step's last instant: its own caption
+    board.chip.composite()
 
 
 def stills(topology: Topology, trace: Trace, specs: Sequence[Moment],
            out: str | os.PathLike[str], quality: str = "l",
-           options: RenderOptions | None = None, inputs: Inputs = ()) -> list[Path]:
-    """One PNG per moment: at ``out`` for a single one, else ``<out stem>-<spec>.png``."""
-    from PIL import Image
-
+           options: RenderOptions | None = None, inputs: Inputs = (),
+           compare: tuple[Run, Run] | None = None, sheet: bool = False) -> list[Path]:
+    """One PNG per moment: at ``out`` for a single one, else ``<out stem>-<spec>.png``;
+    ``sheet``: one contact sheet of them all at ``out``. ``compare``: the frames of two runs
+    side by side (the first is ``topology``/``trace``)."""
     options = options or RenderOptions()
     width, height = SIZES[quality]
-    steps = time_steps(steps_from_trace(trace), options.timing, options.duration,
-                       pace=options.pace)
     target = Path(out)
+    frames = (still(topology, trace, moment, options, width, height, compare)
+              for moment in specs)
+    if sheet:
+        labels = [m.spec if m.seq is None else f"{m.spec}  (seq {m.seq})" for m in specs]
+        _save(contact_sheet(list(frames), labels, options.transparent), target, inputs)
+        return [target]
     paths = ([target] if len(specs) == 1 else
              [target.with_name(f"{target.stem}-{m.slug}.png") for m in specs])
-    written = []
-    for moment, path in zip(specs, paths, strict=True):
-        board = Board(trace, topology, steps, options, width, height)
-        frame_at(board, moment.seq)
-        pixels = board.chip.frame if options.transparent else board.chip.frame[..., :3]
-        with atomic_path(path, suffix=".png", inputs=inputs) as tmp:
-            Image.fromarray(pixels).save(tmp, format="PNG", optimize=True)
-        written.append(path)
-    return written
+    for frame, path in zip(frames, paths, strict=True):
+        _save(frame if options.transparent else frame[..., :3], path, inputs)
+    return paths
+
+
+def _save(pixels: NDArray[np.uint8], path: Path, inputs: Inputs) -> None:
+    from PIL import Image
+
+    with atomic_path(path, suffix=".png", inputs=inputs) as tmp:
+        Image.fromarray(pixels).save(tmp, format="PNG", optimize=True)
+
+
+SHEET_WIDTH = 3840
+"""A contact sheet is at most this wide (tiles are scaled down to fit)."""
+
+
+def contact_sheet(frames: Sequence[NDArray[np.uint8]], labels: Sequence[str],
+                  transparent: bool = False) -> NDArray[np.uint8]:
+    """Frames in a grid (up to three a row, in order), each labelled underneath."""
+    from PIL import Image
+
+    from inkworm.render import hud
+    from inkworm.render import palette as P
+
+    columns = min(3, len(frames))
+    rows = -(-len(frames) // columns)
+    height, width = frames[0].shape[:2]
+    scale = min(1.0, SHEET_WIDTH / (columns * width))
+    tile_w, tile_h = round(width * scale), round(height * scale)
+    gap = max(6, tile_h // 40)
+    label_h = max(14, tile_h // 14)
+    sheet = np.zeros((rows * (tile_h + label_h + gap) + gap, columns * (tile_w + gap) + gap, 4),
+                     np.uint8)
+    if not transparent:
+        sheet[...] = (*P.BACKGROUND, 255)
+    for index, (frame, label) in enumerate(zip(frames, labels, strict=True)):
+        row, column = divmod(index, columns)
+        x, y = gap + column * (tile_w + gap), gap + row * (tile_h + label_h + gap)
+        tile = Image.fromarray(frame).resize((tile_w, tile_h), Image.Resampling.LANCZOS)
+        sheet[y:y + tile_h, x:x + tile_w] = np.asarray(tile.convert("RGBA"))
+        text = hud.render_lines((hud.plain(label, P.TEXT),), round(label_h * 0.7),
+                                max_width=tile_w)
+        hud.blit(sheet, text, x + tile_w / 2, y + tile_h + label_h / 2, anchor="mm")
+    return sheet if transparent else sheet[..., :3].copy()
+
+
+def still(topology: Topology, trace: Trace, moment: Moment, options: RenderOptions,
+          width: int, height: int,
+          compare: tuple[Run, Run] | None = None) -> NDArray[np.uint8]:
+    """The RGBA frame at ``moment`` (of one run, or of a comparison)."""
+    board: Board | PairBoard
+    if compare is None:
+        board = Board(trace, topology, timeline(trace, options), options, width, height)
+    else:
+        a, b = compare
+        board = PairBoard(a, b, timeline(a.trace, options), timeline(b.trace, options),
+                          options, width, height)
+    frame_at(board, moment)
+    return board.chip.frame
+
+
+def timeline(trace: Trace, options: RenderOptions) -> list[Step]:
+    """The run's steps timed as a video's (the frame rate only rounds durations)."""
+    return time_steps(steps_from_trace(trace), options.timing, options.duration,
+                      pace=options.pace)

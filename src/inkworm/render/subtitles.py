@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from inkworm.render.timeline import Step
 
@@ -71,13 +72,56 @@ def _stamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
+def cue_lines(cue: Cue) -> list[str]:
+    """A cue's text as the lines a player shows (no empty line: it would end the cue)."""
+    return [line.replace("-->", "\u2192") for line in cue.text.splitlines() if line.strip()]
+
+
 def to_vtt(cues: Sequence[Cue]) -> str:
     """WebVTT text: one cue a block, numbered."""
     blocks = ["WEBVTT", ""]
     for number, cue in enumerate(cues, start=1):
-        text = cue.text.replace("-->", "\u2192").replace("\n", " ")
-        blocks += [str(number), f"{_stamp(cue.start)} --> {_stamp(cue.end)}", text, ""]
+        blocks += [str(number), f"{_stamp(cue.start)} --> {_stamp(cue.end)}",
+                   *cue_lines(cue), ""]
     return "\n".join(blocks)
+
+
+_ASS_HEADER = (b"[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, "
+               b"Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
+"""What FFmpeg's mov_text encoder wants to open (its styles are not used)."""
+
+
+def embed(video: Path, cues: Sequence[Cue], out: Path) -> Path:
+    """``video`` (an MP4) copied to ``out`` with ``cues`` as a subtitle track (mov_text,
+    English): players and video sites offer it as captions. The video is not re-encoded."""
+    import struct
+    from fractions import Fraction
+
+    import av
+
+    millis = Fraction(1, 1000)
+    with av.open(str(video)) as source, av.open(str(out), "w", format="mp4") as target:
+        picture = source.streams.video[0]
+        copied = target.add_stream_from_template(picture)
+        text = target.add_stream("mov_text")
+        text.codec_context.subtitle_header = _ASS_HEADER
+        text.codec_context.time_base = millis
+        text.time_base = millis
+        text.metadata["language"] = "eng"
+        for packet in source.demux(picture):
+            if packet.dts is None:
+                continue  # the demuxer's flush packet
+            packet.stream = copied
+            target.mux(packet)
+        for cue in cues:
+            body = "\n".join(cue_lines(cue)).encode()
+            sample = av.Packet(struct.pack(">H", len(body)) + body)
+            sample.stream = text
+            sample.time_base = millis
+            sample.pts = sample.dts = round(cue.start * 1000)
+            sample.duration = max(1, round(cue.end * 1000) - round(cue.start * 1000))
+            target.mux(sample)
+    return out
 
 
 def write_vtt(cues: Sequence[Cue], path: str | os.PathLike[str]) -> None:

@@ -25,7 +25,8 @@ from inkworm.output import (
     sweep_leftovers,
 )
 from inkworm.render.board import RenderOptions
-from inkworm.render.subtitles import caption_cues, chapter_cues, write_vtt
+from inkworm.render.compare import PairBoard, Run
+from inkworm.render.subtitles import caption_cues, chapter_cues, embed, write_vtt
 from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
@@ -101,19 +102,26 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
            fmt: str = "mp4", options: RenderOptions | None = None,
            progress: Callable[[int, int], None] | None = None, inputs: Inputs = (),
            subtitles: str | os.PathLike[str] | None = None,
-           chapters: str | os.PathLike[str] | None = None) -> Path:
+           chapters: str | os.PathLike[str] | None = None, embed_subtitles: bool = False,
+           compare: tuple[Run, Run] | None = None) -> Path:
     """Render the run to ``out``; the file appears only when complete. ``out`` may not be
     one of ``inputs`` (the files the run was read from). ``subtitles`` and ``chapters`` get
     WebVTT files of the captions and the visits, each cue exactly when the video shows it
-    (they come from the very steps the board drew)."""
+    (they come from the very steps the board drew); ``embed_subtitles`` puts the captions
+    into the MP4 as a subtitle track. ``compare``: two runs side by side (the first is
+    ``topology``/``trace``), see :mod:`inkworm.render.compare`."""
     from manim import tempconfig
 
-    from inkworm.render.scene import InkScene
+    from inkworm.render.scene import CompareScene, InkScene
 
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-    if fmt == "png" and (subtitles or chapters):
-        raise InputError("--subtitles and --chapters go with a video, not --format png")
+    if fmt == "png" and (subtitles or chapters or embed_subtitles):
+        raise InputError("--subtitles, --chapters and --embed-subtitles go with a video, not "
+                         "--format png")
+    if embed_subtitles and (fmt != "mp4" or (options and options.transparent)):
+        raise InputError("--embed-subtitles goes with an MP4 (not --transparent, which makes "
+                         "a MOV, nor a GIF or WebM: use --subtitles FILE.vtt beside those)")
     for extra in (subtitles, chapters):
         if extra is not None:
             check_target(extra, inputs=(*inputs, out))
@@ -131,22 +139,27 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
         if fmt == "webm" or (options.transparent and fmt != "gif"):
             settings["movie_file_extension"] = ".webm" if fmt == "webm" else ".mov"
         with tempconfig(settings):
-            scene = InkScene(topology, trace, options)
+            scene = (InkScene(topology, trace, options) if compare is None else
+                     CompareScene(*compare, options))
             scene.on_progress = with_stop_points(progress)
             scene.render()
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if fmt == "png" else writer.movie_file_path)
         if not produced.is_file():
             raise ToolError(f"manim produced no file (expected {produced})", "manim")
+        board = scene.board
+        cues = board.cues() if isinstance(board, PairBoard) else caption_cues(
+            board.steps if board else [], options.hold)
         if fmt == "gif":
             produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
+        if embed_subtitles:
+            produced = embed(produced, cues, produced.with_name("subtitled.mp4"))
         with atomic_path(out, suffix=target.suffix, inputs=inputs) as tmp:
             shutil.move(produced, tmp)
-        steps = scene.board.steps if scene.board else []
         if subtitles is not None:
-            write_vtt(caption_cues(steps, options.hold), subtitles)
-        if chapters is not None:
-            write_vtt(chapter_cues(steps, options.hold), chapters)
+            write_vtt(cues, subtitles)
+        if chapters is not None and board is not None:
+            write_vtt(chapter_cues(board.steps, board.hold), chapters)
     return Path(out)
 
 

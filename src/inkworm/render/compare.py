@@ -1,0 +1,305 @@
+"""Two runs side by side (``render A --compare B``): two chips in one frame, one layout, the
+steps aligned by visit, and at the end the diff of the two maps.
+
+The runs are aligned on their visits: each run's timeline is cut where a visit starts (and
+before its outcome, the map or the crash), and the two lists of visits are matched in order
+(:class:`difflib.SequenceMatcher`). Matched visits start together and last as long as the
+longer of the two; a visit only one run makes plays while the other holds its last frame.
+Every step keeps its own duration, so every caption keeps its reading time on both sides.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inkworm.errors import InputError
+from inkworm.layout import Positions, layout
+from inkworm.render import hud
+from inkworm.render import palette as P
+from inkworm.render.board import Board, RenderOptions
+from inkworm.render.subtitles import Cue, caption_cues, video_length
+from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
+from inkworm.run import AutoConnect
+from inkworm.topology import Topology
+from inkworm.trace import Crash, Result, Trace
+from inkworm.views import Edge, map_edges, pair
+
+_SOURCES = {"beam": "recorded", "simulated": "simulated", "log": "from a log"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One side of a comparison: a run, its topology and its label."""
+
+    topology: Topology
+    trace: Trace
+    label: str
+    """What tells this side from the other ("naive", "recorded", ...): captions, the diff."""
+
+    @property
+    def title(self) -> str:
+        h = self.trace.header
+        never = " · dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
+        return (f"{self.label}:  {h.graph or 'cluster'} · {h.mode.value} probe{never} · "
+                f"{_SOURCES.get(h.source.value, h.source.value)}")
+
+
+def label_runs(a: tuple[Topology, Trace], b: tuple[Topology, Trace]) -> tuple[Run, Run]:
+    """Label two runs by what differs between them: the mode, else the source, else the
+    graph, else the launcher; "A" and "B" when nothing does. Refuses runs that share no node
+    (nothing to align, nothing to compare)."""
+    (ta, ra), (tb, rb) = a, b
+    if not set(ta.nodes) & set(tb.nodes):
+        raise InputError(f"--compare: {tb.source or 'the second run'} shares no node with "
+                         f"{ta.source or 'the first'}: nothing to compare")
+    ha, hb = ra.header, rb.header
+    candidates = [
+        (ha.mode.value, hb.mode.value),
+        (_SOURCES.get(ha.source.value, ha.source.value),
+         _SOURCES.get(hb.source.value, hb.source.value)),
+        (_auto(ha.auto_connect), _auto(hb.auto_connect)),
+        (ha.graph or "", hb.graph or ""),
+        (f"from {ha.launch}", f"from {hb.launch}"),
+    ]
+    la, lb = next(((x, y) for x, y in candidates if x and y and x != y), ("A", "B"))
+    return Run(ta, ra, la), Run(tb, rb, lb)
+
+
+def _auto(value: AutoConnect | None) -> str:
+    return f"auto-connect {value.value}" if value else ""
+
+
+def shared_layout(a: Run, b: Run, options: RenderOptions) -> Positions:
+    """One layout for both chips: of the first run's topology, joined with the second's
+    nodes and edges when they differ (a well sits at the same place on both sides)."""
+    if set(a.topology.nodes) >= set(b.topology.nodes) and \
+            a.topology.edge_set() >= b.topology.edge_set():
+        return layout(a.topology, options.layout, options.seed)
+    nodes = [*a.topology.nodes, *(n for n in b.topology.nodes if n not in a.topology.nodes)]
+    edges = [*a.topology.edges, *(e for e in b.topology.edges
+                                  if frozenset(e) not in a.topology.edge_set())]
+    return layout(Topology.from_edges(edges, nodes), options.layout, options.seed)
+
+
+def _segments(steps: Sequence[Step]) -> list[tuple[str, list[Step]]]:
+    """A run's timed steps cut at each visit and before its outcome, each keyed by what it
+    shows (``visit d``, ``outcome``)."""
+    segments: list[tuple[str, list[Step]]] = []
+    for step in steps:
+        if step.kind in (StepKind.RESULT, StepKind.CRASH):
+            segments.append(("outcome", [step]))
+        elif step.visit is not None or not segments or segments[-1][0] == "outcome":
+            segments.append((f"visit {step.visit}", [step]))
+        else:
+            segments[-1][1].append(step)
+    return segments
+
+
+def align(a: Sequence[Step], b: Sequence[Step]) -> tuple[list[Step], list[Step], list[float]]:
+    """Both runs' timed steps on one clock, matched visits starting together (see the
+    module's doc), and the slots' starts (plus the end). Durations are kept; only starts
+    move."""
+    sa, sb = _segments(a), _segments(b)
+    matcher = difflib.SequenceMatcher(None, [k for k, _ in sa], [k for k, _ in sb],
+                                      autojunk=False)
+    out_a: list[Step] = []
+    out_b: list[Step] = []
+    clock = 0.0
+    slots: list[float] = []
+
+    def place(segment: list[Step], into: list[Step]) -> float:
+        shift = clock - segment[0].start
+        into.extend(replace(s, start=s.start + shift) for s in segment)
+        return segment[-1].end - segment[0].start
+
+    for tag, i0, i1, j0, j1 in matcher.get_opcodes():
+        if tag == "equal":
+            for (_, x), (_, y) in zip(sa[i0:i1], sb[j0:j1], strict=True):
+                slots.append(clock)
+                clock += max(place(x, out_a), place(y, out_b))
+            continue
+        for _, x in sa[i0:i1]:
+            slots.append(clock)
+            clock += place(x, out_a)
+        for _, y in sb[j0:j1]:
+            slots.append(clock)
+            clock += place(y, out_b)
+    return out_a, out_b, [*slots, clock]
+
+
+def reported_edges(trace: Trace) -> set[Edge] | None:
+    """The edges a run's map reports (``None``: it has no map)."""
+    outcome = trace.outcome
+    return map_edges(outcome.map) if isinstance(outcome, Result) else None
+
+
+def diff_text(a: Run, b: Run) -> str:
+    """The end of a comparison in one line: the edges only one of the maps reports."""
+    ea, eb = reported_edges(a.trace), reported_edges(b.trace)
+
+    def edges(items: set[Edge]) -> str:
+        return " ".join(f"{x}\u2013{y}" for x, y in sorted(items)) or "none"
+
+    def no_map(run: Run) -> str:
+        outcome = run.trace.outcome
+        if isinstance(outcome, Crash):
+            return f"{run.label} has no map (the worm crashed)"
+        return f"{run.label} has no map (the trace ends before one)"
+
+    if ea is None and eb is None:
+        return f"{no_map(a)}; {no_map(b)}"
+    if ea is None or eb is None:
+        with_map, without = (b, a) if ea is None else (a, b)
+        return f"{no_map(without)}; {with_map.label}'s map has " \
+               f"{len(reported_edges(with_map.trace) or ())} edges"
+    if ea == eb:
+        return f"both maps report the same {len(ea)} edges"
+    return (f"edges only {a.label} reports: {edges(ea - eb)}   \u00b7   only {b.label} "
+            f"reports: {edges(eb - ea)}")
+
+
+def diff_edges(a: Run, b: Run) -> tuple[set[Edge], set[Edge]]:
+    """(only in A's map, only in B's map); empty when either has no map."""
+    ea, eb = reported_edges(a.trace), reported_edges(b.trace)
+    if ea is None or eb is None:
+        return set(), set()
+    return {pair(*e) for e in ea - eb}, {pair(*e) for e in eb - ea}
+
+
+class PairBoard:
+    """Two :class:`Board` s side by side in one frame, on one clock. Quacks like a board
+    for the scene and for stills: ``steps``, ``chip`` (``composite``, ``frame``),
+    ``advance``, ``finish``."""
+
+    def __init__(self, a: Run, b: Run, steps_a: Sequence[Step], steps_b: Sequence[Step],
+                 options: RenderOptions, width: int, height: int) -> None:
+        self.runs = (a, b)
+        self.options = options
+        *aligned, self.slots = align(steps_a, steps_b)
+        positions = shared_layout(a, b, options)
+        half = width // 2
+        self.boards = tuple(
+            Board(run.trace, run.topology, timed, options, half if i == 0 else width - half,
+                  height, compact=True, title=run.title, positions=positions)
+            for i, (run, timed) in enumerate(zip((a, b), aligned, strict=True)))
+        self.width, self.height = width, height
+        self.diff = diff_text(a, b)
+        self.hold = max(options.hold, reading_time(self.diff, options.pace) * KEY_HOLD)
+        self.steps = merged_steps(self)
+        self.chip = _PairChip(self)
+        self.finished = False
+
+    def advance(self, tau: float) -> None:
+        for board in self.boards:
+            board.advance(tau)
+
+    def finish(self) -> None:
+        """Both end states, the two maps in the panels, and the diff across the bottom."""
+        for board in self.boards:
+            board.finish()
+            board._restore(board._caption_box)  # the diff takes the caption line
+            board._caption_box = None
+        self.finished = True
+
+    def cues(self) -> list[Cue]:
+        """Subtitles of the comparison: at every moment, one cue of both sides' captions
+        (one line each, labelled), then the diff (cues never overlap, as players want)."""
+        per_side = []
+        for run, board in zip(self.runs, self.boards, strict=True):
+            end = video_length(board.steps, 0.0)
+            per_side.append([replace(c, end=min(c.end, end), text=f"{run.label}: {c.text}")
+                             for c in caption_cues(board.steps, 0.0)])
+        run_end = max(video_length(b.steps, 0.0) for b in self.boards)
+        marks = sorted({0.0, run_end, *(t for cues in per_side for c in cues
+                                        for t in (c.start, c.end) if t < run_end)})
+        out: list[Cue] = []
+        for start, end in itertools.pairwise(marks):
+            lines = []
+            seqs: tuple[int, ...] = ()
+            for cues in per_side:
+                # a side that ran out of steps holds its last caption
+                active = [c for c in cues if c.start <= start + 1e-9 < c.end] or \
+                    [c for c in cues if c.start <= start + 1e-9][-1:]
+                for c in active:
+                    lines.append(c.text)
+                    seqs += c.seqs
+            if not lines:
+                continue
+            text = "\n".join(lines)
+            if out and out[-1].text == text and abs(out[-1].end - start) < 1e-9:
+                out[-1] = replace(out[-1], end=end)
+            else:
+                out.append(Cue(start, end, text, seqs))
+        out.append(Cue(run_end, run_end + self.hold, self.diff))
+        return out
+
+
+def slide_cuts(pair_board: PairBoard) -> list[list[Step]]:
+    """The comparison cut into slides: one per aligned visit, each ending once both sides
+    have shown their key event for it (:func:`~inkworm.render.timeline.slide_groups`)."""
+    keys = sorted(group[-1].end for board in pair_board.boards
+                  for group in slide_groups(board.steps))
+    slots = pair_board.slots
+    cuts = []
+    for s0, s1 in itertools.pairwise(slots):
+        inside = [k for k in keys if s0 < k <= s1 + 1e-9]
+        if inside:
+            cuts.append(max(inside))
+    groups: list[list[Step]] = [[]]
+    for step in pair_board.steps:
+        if cuts and step.start >= cuts[0] - 1e-9:
+            while cuts and step.start >= cuts[0] - 1e-9:
+                cuts.pop(0)
+            if groups[-1]:
+                groups.append([])
+        groups[-1].append(step)
+    return [g for g in groups if g]
+
+
+def merged_steps(pair_board: PairBoard) -> list[Step]:
+    """Both sides' steps on one clock (A first at a tie), captions labelled: what sections,
+    slides and speaker notes are cut from."""
+    tagged = [(s.start, i, replace(s, caption=f"{run.label}: {s.caption}"))
+              for i, (run, board) in enumerate(zip(pair_board.runs, pair_board.boards,
+                                                   strict=True))
+              for s in board.steps]
+    return [s for _, _, s in sorted(tagged, key=lambda t: (t[0], t[1]))]
+
+
+class _PairChip:
+    """The two chips' frames in one: what the camera copies."""
+
+    def __init__(self, owner: PairBoard) -> None:
+        self.owner = owner
+        a, b = (board.chip.frame for board in owner.boards)
+        self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=1)
+        self._divider = max(1, owner.height // 360)
+
+    def composite(self) -> None:
+        left, right = (board.chip for board in self.owner.boards)
+        left.composite()
+        right.composite()
+        split = left.frame.shape[1]
+        self.frame[:, :split] = left.frame
+        self.frame[:, split:] = right.frame
+        d = self._divider
+        self.frame[int(0.07 * self.owner.height):int(0.88 * self.owner.height),
+                   split - d:split + d] = (*P.hex_rgb(P.TEXT_DIM), 255)
+        if self.owner.finished:
+            self._diff()
+
+    def _diff(self) -> None:
+        owner = self.owner
+        a, b = owner.runs
+        only_a, only_b = diff_edges(a, b)
+        colour = P.WARN if only_a or only_b else P.GOOD
+        block = hud.render_lines((hud.plain(owner.diff, colour),),
+                                 max(9, round(0.042 * owner.height)),
+                                 max_width=int(0.96 * owner.width))
+        hud.blit(self.frame, block, owner.width / 2, 0.935 * owner.height, anchor="mm")

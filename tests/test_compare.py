@@ -1,0 +1,182 @@
+"""Two runs side by side: alignment by visit, the diff, the cues, and the frames drawn."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import GRAPHS
+from inkworm import InputError, Mode, load_dot, simulate
+from inkworm.reader import load_trace
+from inkworm.render import palette as P
+from inkworm.render.board import RenderOptions
+from inkworm.render.compare import PairBoard, Run, align, diff_edges, diff_text, label_runs
+from inkworm.render.subtitles import caption_cues
+from inkworm.render.timeline import Step, StepKind, reading_time, steps_from_trace, time_steps
+from inkworm.run import AutoConnect, RunSpec
+from inkworm.topology import parse_dot
+from inkworm.trace import Trace
+from inkworm.views import renamed
+
+BOWTIE = load_dot(GRAPHS / "bowtie.dot")
+
+
+def run(mode: Mode, auto_connect: AutoConnect = AutoConnect.ALWAYS) -> Trace:
+    return simulate(BOWTIE, RunSpec(mode=mode, auto_connect=auto_connect))
+
+
+def timed(trace: Trace) -> list[Step]:
+    return time_steps(steps_from_trace(trace), fps=15)
+
+
+def runs(a: Trace, b: Trace) -> tuple[Run, Run]:
+    return label_runs((BOWTIE, a), (BOWTIE, b))
+
+
+def visit_starts(steps: list[Step]) -> dict[str, float]:
+    return {s.visit: s.start for s in steps if s.visit}
+
+
+def test_matched_visits_start_together_and_keep_their_durations() -> None:
+    a, b = timed(run(Mode.NAIVE)), timed(run(Mode.FIXED))
+    xa, xb, slots = align(a, b)
+    assert visit_starts(xa) == visit_starts(xb)  # the same six visits, side by side
+    assert list(visit_starts(xa)) == list("abcdef")
+    for before, after in ((a, xa), (b, xb)):
+        assert [s.duration for s in before] == [s.duration for s in after]
+        assert [s.caption for s in before] == [s.caption for s in after]
+        for one, two in itertools.pairwise(after):
+            assert two.start >= one.end - 1e-9  # in order, never overlapping
+    # the naive side's visit of d is longer (d connects to a): the fixed side waits, so that
+    # e starts on both sides at once
+    assert visit_starts(xb)["e"] > visit_starts(b)["e"]
+    assert visit_starts(xa)["e"] == visit_starts(a)["e"]
+    assert slots == sorted(slots)
+    outcome_a = next(s for s in xa if s.kind is StepKind.RESULT)
+    outcome_b = next(s for s in xb if s.kind is StepKind.RESULT)
+    assert outcome_a.start == outcome_b.start
+
+
+def test_a_visit_only_one_run_makes_plays_while_the_other_holds() -> None:
+    crashed = run(Mode.NAIVE, AutoConnect.NEVER)  # fails at d: visits a b c d
+    xa, xb, _ = align(timed(crashed), timed(run(Mode.FIXED)))
+    assert list(visit_starts(xa)) == list("abcd")
+    e_start, f_start = visit_starts(xb)["e"], visit_starts(xb)["f"]
+    crash = next(s for s in xa if s.kind is StepKind.CRASH)
+    result = next(s for s in xb if s.kind is StepKind.RESULT)
+    assert crash.start == result.start > f_start > e_start  # the outcomes side by side
+    held = [s for s in xa if e_start <= s.start < crash.start]
+    assert held == []  # the crashed side draws nothing while the other visits e and f
+
+
+def test_labels_say_what_differs() -> None:
+    naive, fixed = runs(run(Mode.NAIVE), run(Mode.FIXED))
+    assert (naive.label, fixed.label) == ("naive", "fixed")
+    recorded = renamed(load_trace(GRAPHS / "bowtie-fixed.beam.jsonl"), BOWTIE)
+    sim, rec = label_runs((BOWTIE, run(Mode.FIXED)), (BOWTIE, recorded))
+    assert (sim.label, rec.label) == ("simulated", "recorded")
+    same = label_runs((BOWTIE, run(Mode.FIXED)), (BOWTIE, run(Mode.FIXED)))
+    assert [r.label for r in same] == ["A", "B"]
+
+
+def test_runs_sharing_no_node_are_refused() -> None:
+    other = parse_dot("graph x { p -- q }", "other.dot")
+    trace = simulate(other, RunSpec())
+    with pytest.raises(InputError, match="shares no node"):
+        label_runs((BOWTIE, run(Mode.NAIVE)), (other, trace))
+
+
+def test_the_diff_names_the_edges_only_one_map_reports() -> None:
+    naive, fixed = runs(run(Mode.NAIVE), run(Mode.FIXED))
+    assert diff_edges(naive, fixed) == ({("a", "d"), ("a", "e"), ("a", "f")}, set())
+    assert diff_text(naive, fixed) == ("edges only naive reports: a\u2013d a\u2013e a\u2013f"
+                                       "   \u00b7   only fixed reports: none")
+    crashed, fixed = runs(run(Mode.NAIVE, AutoConnect.NEVER), run(Mode.FIXED))
+    assert diff_text(crashed, fixed) == "naive has no map (the worm crashed); fixed's map has " \
+                                        "7 edges"
+
+
+def test_cues_hold_every_caption_of_both_sides_and_end_on_the_diff() -> None:
+    naive, fixed = runs(run(Mode.NAIVE), run(Mode.FIXED))
+    board = PairBoard(naive, fixed, timed(naive.trace), timed(fixed.trace), RenderOptions(),
+                      854, 480)
+    cues = board.cues()
+    for one, two in itertools.pairwise(cues):
+        assert one.end <= two.start + 1e-9 and one.start < one.end
+    assert cues[-1].text == board.diff
+    assert cues[-1].duration >= reading_time(board.diff)
+    said = "\n".join(c.text for c in cues)
+    for run_, side in zip((naive, fixed), board.boards, strict=True):
+        for cue in caption_cues(side.steps, 0.0):
+            assert f"{run_.label}: {cue.text}" in said
+        # a caption is on screen (as a line of some cue) at least its reading time
+        for step in side.steps:
+            line = f"{run_.label}: {step.caption}"
+            shown = sum(c.duration for c in cues if line in c.text.splitlines())
+            assert shown >= reading_time(step.caption) - 1e-6, line
+
+
+def inkworm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
+                          text=True, check=False)
+
+
+def orange(image: np.ndarray) -> int:
+    """Pixels of the measurement's orange (etched channels and its text)."""
+    warn = np.array(P.hex_rgb(P.WARN), dtype=np.int16)
+    return int((np.abs(image[..., :3].astype(np.int16) - warn).max(axis=2) < 40).sum())
+
+
+@pytest.mark.render
+def test_side_by_side_stills_show_the_artefacts_on_the_naive_side_only(tmp_path: Path) -> None:
+    out = tmp_path / "pair.png"
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--mode", "naive", "--compare",
+                   str(GRAPHS / "bowtie.dot"), "--compare-mode", "fixed", "--format", "png",
+                   "--at", "final,probe_start:d", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    final = np.asarray(Image.open(tmp_path / "pair-final.png").convert("RGB"))
+    height, width = final.shape[:2]
+    assert (width, height) == (854, 480)
+    chips = final[: int(0.6 * height)]  # the chips (the diff line below is orange too)
+    left, right = chips[:, : width // 2], chips[:, width // 2 :]
+    assert orange(left) > 2000  # three etched channels, a-d a-e a-f
+    assert orange(right) < 50  # the fixed probe etches nothing
+    # one layout: the wells sit at the same place on both sides (the chips' blue ink)
+    ink = np.array(P.hex_rgb(P.INK), dtype=np.int16)
+
+    def wells(half: np.ndarray) -> np.ndarray:
+        return (np.abs(half.astype(np.int16) - ink).max(axis=2) < 60)
+
+    same = wells(left) & wells(right)
+    assert same.sum() > 0.6 * wells(right).sum()
+    mid = np.asarray(Image.open(tmp_path / "pair-probe_start-d.png").convert("RGB"))
+    assert orange(mid[: int(0.6 * height), : width // 2]) < orange(left)  # mid-run: fewer
+
+
+@pytest.mark.render
+def test_a_contact_sheet_holds_each_still(tmp_path: Path) -> None:
+    specs = "probe_start:b,connect:f:a,final"
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "--at", specs,
+                   "-o", str(tmp_path / "one.png"))
+    assert proc.returncode == 0, proc.stderr
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "--at", specs,
+                   "--sheet", "-o", str(tmp_path / "sheet.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "one-connect-f-a.png", "one-final.png", "one-probe_start-b.png", "sheet.png"]
+    sheet = np.asarray(Image.open(tmp_path / "sheet.png").convert("RGB"))
+    tiles = [np.asarray(Image.open(tmp_path / f"one-{name}.png").convert("RGB"))
+             for name in ("probe_start-b", "connect-f-a", "final")]
+    h, w = tiles[0].shape[:2]
+    gap = max(6, h // 40)
+    for column, tile in enumerate(tiles):  # in order, left to right, unscaled at -ql
+        x = gap + column * (w + gap)
+        assert np.array_equal(sheet[gap:gap + h, x:x + w], tile)
+    label = sheet[gap + h: gap + h + max(14, h // 14)]
+    assert label.std() > 5  # each tile is labelled underneath
