@@ -17,12 +17,14 @@ demo: setup
 	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive -o renders/bowtie-naive.mp4
 	@echo "demo: the bowtie, naive probe, is at renders/bowtie-naive.mp4"
 
-# The README's still (the moment a-f is etched) and short GIF, kept small.
+# The README's stills (the moment a-f is etched; naive | fixed) and short GIF, kept small.
 readme-media: setup
 	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive --format png --at connect:f:a \
 		-o docs/bowtie-naive-a-f.png
 	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive --format gif --pace 0.5 \
 		-o docs/bowtie-naive.gif
+	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive --compare graphs/bowtie.dot \
+		--compare-mode fixed --format png --at final -q m -o docs/naive-vs-fixed.png
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scenes bench scripts

@@ -180,3 +180,41 @@ def test_a_contact_sheet_holds_each_still(tmp_path: Path) -> None:
         assert np.array_equal(sheet[gap:gap + h, x:x + w], tile)
     label = sheet[gap + h: gap + h + max(14, h // 14)]
     assert label.std() > 5  # each tile is labelled underneath
+
+
+def _overlap(a: tuple[int, int, int, int] | None, b: tuple[int, int, int, int] | None) -> bool:
+    if a is None or b is None:
+        return False
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize(("width", "height"), [(854, 480), (1280, 720), (1920, 1080)])
+def test_panel_and_caption_never_cover_each_other(width: int, height: int) -> None:
+    """On each side of a comparison (and the long map included), the panel stays above the
+    caption line and the caption never wipes the panel."""
+    naive, fixed = runs(run(Mode.NAIVE), run(Mode.FIXED))
+    board = PairBoard(naive, fixed, timed(naive.trace), timed(fixed.trace), RenderOptions(),
+                      width, height)
+    for step in board.steps:
+        board.advance(step.end - 1e-6)
+        for side in board.boards:
+            assert not _overlap(side._panel_box, side._caption_box), step.caption
+            assert side._panel_box is not None
+            assert side._panel_box[3] <= side.f.panel_bottom + 1
+    board.finish()
+    for side in board.boards:
+        assert side._panel_box is not None and side._panel_box[3] <= side.f.panel_bottom + 1
+
+
+@pytest.mark.parametrize(("width", "height"), [(854, 480), (1920, 1080)])
+def test_a_single_runs_panel_stays_above_its_legend(width: int, height: int) -> None:
+    from inkworm.render.board import Board
+
+    trace = run(Mode.NAIVE)
+    board = Board(trace, BOWTIE, timed(trace), RenderOptions(), width, height)
+    for step in board.steps:
+        board.advance(step.end - 1e-6)
+        assert board._panel_box is not None and board._panel_box[3] <= board.f.panel_bottom + 1
+        assert not _overlap(board._panel_box, board._caption_box)
+    board.finish()
+    assert board._panel_box is not None and board._panel_box[3] <= board.f.panel_bottom + 1

@@ -90,6 +90,11 @@ class Frame:
         return 0.7 * self.width, 0.15 * self.height, int(0.29 * self.width)
 
     @property
+    def panel_bottom(self) -> float:
+        """The panel may not reach below this (the legend, or the caption, is there)."""
+        return (0.875 if self.compact else 0.6) * self.height
+
+    @property
     def legend(self) -> tuple[float, float]:
         """The legend's left and bottom."""
         if self.compact:
@@ -217,7 +222,15 @@ class Board:
         f = self.f
         self._restore(self._panel_box)
         x, y, width = f.panel
-        block = hud.render_lines(lines, f.size(0.036 * f.text_scale), max_width=width)
+        size = f.size(0.036 * f.text_scale)
+        block = hud.render_lines(lines, size, max_width=width)
+        room = f.panel_bottom - y
+        if block.height > room:  # a long map: smaller text, never over the legend or caption
+            size = max(1, int(size * room / block.height))
+            block = hud.render_lines(lines, size, max_width=width)
+            while block.height > room and size > 1:
+                size -= 1
+                block = hud.render_lines(lines, size, max_width=width)
         self._panel_box = hud.blit(self.chip.frame, block, x, y)
 
     def _restore(self, box: tuple[int, int, int, int] | None) -> None:
