@@ -218,3 +218,18 @@ def test_a_single_runs_panel_stays_above_its_legend(width: int, height: int) -> 
         assert not _overlap(board._panel_box, board._caption_box)
     board.finish()
     assert board._panel_box is not None and board._panel_box[3] <= board.f.panel_bottom + 1
+
+
+def test_a_still_at_an_event_no_step_draws_shows_the_step_before_it() -> None:
+    """In the recorded run a connects to f (seq 32) before f connects to a (seq 33): the
+    channel is etched once, by the first; ``connect:f:a`` shows that etching, not what follows."""
+    from inkworm.render.board import Board
+    from inkworm.render.stills import frame_at, moments
+
+    trace = renamed(load_trace(GRAPHS / "bowtie-naive.beam.jsonl"), BOWTIE)
+    (moment,) = moments("connect:f:a", trace)
+    assert moment.seq == 33
+    board = Board(trace, BOWTIE, timed(trace), RenderOptions(), 854, 480)
+    frame_at(board, moment)
+    shown = board.schedule[board.shown][1]
+    assert 32 in shown.seqs and "f\u2013a" in shown.caption

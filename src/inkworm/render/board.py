@@ -214,7 +214,8 @@ class Board:
         self._restore(self._caption_box)
         width = int(0.96 * f.width)
         block = hud.render_lines(hud.wrapped(step.caption, colour, f.caption_size, width),
-                                 f.caption_size, spacing=1.15, max_width=width)
+                                 f.caption_size, spacing=1.15, max_width=width,
+                                 centred=True)
         self._caption_box = hud.blit(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
         self._set_panel(self._panel_lines(step))
 

@@ -59,8 +59,9 @@ class TextBlock:
 
 @functools.lru_cache(maxsize=4096)
 def render_lines(lines: tuple[tuple[Span, ...], ...], size: int, bold: bool = False,
-                 spacing: float = 1.3, max_width: int = 0) -> TextBlock:
-    """Render lines of spans (cached). Lines wider than ``max_width`` are scaled down."""
+                 spacing: float = 1.3, max_width: int = 0, centred: bool = False) -> TextBlock:
+    """Render lines of spans (cached). Lines wider than ``max_width`` are scaled down;
+    ``centred``: each line centred in the block (else flush left)."""
     face = font(size, bold)
     ascent, descent = face.getmetrics()
     step = round(size * spacing)
@@ -70,7 +71,7 @@ def render_lines(lines: tuple[tuple[Span, ...], ...], size: int, bold: bool = Fa
     image = Image.new("RGBA", (max(width, 1), max(height, 1)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     for row, line in enumerate(lines):
-        x = 1.0
+        x = 1.0 + ((width - 2 - widths[row]) / 2 if centred else 0.0)
         for text, colour in line:
             draw.text((x, 1 + row * step), text, font=face, fill=colour)
             x += face.getlength(text)

@@ -3,7 +3,8 @@
 A moment is ``seq=N`` (the event with that seq), an event pattern ``KIND[:NODE[:OTHER]]``
 (``connect:f:a``, ``probe_start:d``, ``crash``: the first event that matches; OTHER is the
 event's other node, ``to``/``from``/``peer``/``neighbor``), or ``final`` (the last frame, the
-map held). The frame shows the step that draws that event, completed, with its caption.
+map held). The frame shows the step that draws that event, completed, with its caption (for
+an event no step draws of its own, the one on screen right after it).
 """
 
 from __future__ import annotations
@@ -103,13 +104,22 @@ def _same(name: str, wanted: str) -> bool:
 def frame_at(board: Board | PairBoard, moment: Moment) -> None:
     """Bring ``board`` to the moment (the step drawing its event completed), or the end."""
     side = board.boards[moment.side] if isinstance(board, PairBoard) else board
-    step = None if moment.seq is None else next(
-        (s for s in side.steps if s.seqs[-1] >= moment.seq), None)
+    step = None if moment.seq is None else _drawing(side.steps, moment.seq)
     if step is None:
         board.finish()
     else:
         board.advance(step.end - 1e-6)  # the step's last instant: its own caption
     board.chip.composite()
+
+
+def _drawing(steps: Sequence[Step], seq: int) -> Step | None:
+    """The step that draws event ``seq``; for an event no step draws (the second half of a
+    connection, a probe's end), the last step before it: what is on screen just after it."""
+    drawn = next((s for s in steps if seq in s.seqs), None)
+    if drawn is not None:
+        return drawn
+    before = [s for s in steps if s.seqs[-1] < seq]
+    return before[-1] if before else (steps[0] if steps else None)
 
 
 def stills(topology: Topology, trace: Trace, specs: Sequence[Moment],
