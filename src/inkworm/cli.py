@@ -280,7 +280,14 @@ def picture_options(func: F) -> F:
                      help="auto (DOT pos, else neato/sfdp), neato, sfdp, spring, circular."),
         click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Layout seed (0 to 2^32 - 1)."),
-        click.option("--transparent", is_flag=True, help="No background outside the chip."),
+        click.option("--transparent", is_flag=True,
+                     help="No background outside the chip (text on plates: legible on any "
+                          "slide)."),
+        click.option("--theme", type=click.Choice(["dark", "light"]), default="dark",
+                     show_default=True, help="The slide around the chip: dark or light."),
+        click.option("--style", type=click.Choice(["ink", "schematic"]), default="ink",
+                     show_default=True,
+                     help="ink: dye in a moulded chip; schematic: flat fills."),
         click.option("--compare", "compare_path", metavar="INPUT2",
                      help="Side by side with a second run (a DOT file, simulated, or a "
                           "trace): one layout, steps aligned by visit, the maps' diff at "
@@ -309,7 +316,8 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
     options = RenderOptions(timing=Timing(kw["timing"]), duration=kw["duration"],
                             pace=kw["pace"],
                             layout=kw["layout_name"], seed=kw["seed"],
-                            transparent=kw["transparent"])
+                            transparent=kw["transparent"], theme=kw["theme"],
+                            style=kw["style"])
     return topology, trace, options, _compared(kw, topology, trace)
 
 

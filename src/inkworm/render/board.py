@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from inkworm.errors import InputError
 from inkworm.layout import LAYOUTS, Positions, layout
 from inkworm.render import hud
@@ -25,6 +27,8 @@ from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
 from inkworm.views import NameMatcher, RunState, map_edges, pair, topology_diff, walk
 
+STYLES = ("ink", "schematic")
+"""``--style``: how the ink is drawn (:class:`~inkworm.render.raster.Chip`)."""
 LABELS_UP_TO = 40
 """Wells get name tags up to this many nodes (beyond, names would be unreadable)."""
 
@@ -44,6 +48,10 @@ class RenderOptions:
     """Visits closer than this share a section (and a play)."""
     hold: float = 4.0
     """Seconds the final frame (the map) is held."""
+    theme: str = "dark"
+    """The slide around the chip: ``dark`` or ``light`` (:data:`~inkworm.render.palette.THEMES`)."""
+    style: str = "ink"
+    """How the ink is drawn: ``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
 
     def __post_init__(self) -> None:
         """Options from a notebook or a script meet the CLI's checks: one line, not a
@@ -52,6 +60,10 @@ class RenderOptions:
             raise InputError(f"duration must be 0.5 to 3600 seconds, got {self.duration!r}")
         if type(self.seed) is not int or not 0 <= self.seed < 2**32:
             raise InputError(f"seed must be an integer from 0 to 2^32 - 1, got {self.seed!r}")
+        if self.theme not in P.THEMES:
+            raise InputError(f"unknown theme {self.theme!r} (one of {', '.join(P.THEMES)})")
+        if self.style not in STYLES:
+            raise InputError(f"unknown style {self.style!r} (one of {', '.join(STYLES)})")
         if self.layout not in LAYOUTS:
             raise InputError(f"unknown layout {self.layout!r} (one of {', '.join(LAYOUTS)})")
         for name in ("pace", "min_section", "hold"):
@@ -149,8 +161,11 @@ class Board:
         pad = 0.025 * min(right - left, bottom - top)
         geometry = build(centers, edges, width, height, max_radius=height * 0.045,
                          apart=etched, bounds=(left + pad, top + pad, right - pad, bottom - pad))
+        self.theme = P.THEMES[options.theme]
         self.chip = Chip(geometry, self.f.chip, launch=self.launch,
-                         transparent=options.transparent, extra_channels=etched)
+                         transparent=options.transparent, extra_channels=etched,
+                         background=self.theme.background, shadow=self.theme.shadow,
+                         style=options.style)
         self.painter = Painter(self.chip, self.steps)
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
@@ -170,9 +185,17 @@ class Board:
         never = "  ·  dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
         title = self.title or (f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  "
                                f"launched from {h.launch}  ·  {source}")
-        hud.blit(base, hud.render_lines((hud.plain(title, P.TEXT if f.compact else P.TEXT_DIM),),
-                                        f.size(0.034), max_width=int(0.96 * f.width)),
-                 0.015 * f.width, 0.022 * f.height)
+        t = self.theme
+        self.text(base, hud.render_lines((hud.plain(title, t.text if f.compact else t.text_dim),),
+                                         f.size(0.034), max_width=int(0.96 * f.width)),
+                  0.015 * f.width, 0.022 * f.height)
+        if self.options.transparent:  # one plate behind the whole legend
+            size = f.size(0.032 * f.text_scale)
+            x, bottom = f.legend
+            rows = 5 if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events) else 4
+            self.text(base, hud.TextBlock(np.zeros((int(rows * size * 1.45), int(size * 13.5), 4),
+                                                   np.uint8)),
+                      x, bottom - rows * size * 1.45 - size * 0.1)
         items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
                  (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
         if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events):
@@ -183,7 +206,7 @@ class Board:
         for colour, label in items:
             hud.blit(base, hud.swatch(colour, int(size * 1.5), int(size * 0.7)), x,
                      y + size * 0.3)
-            hud.blit(base, hud.render_lines((hud.plain(label, P.TEXT_DIM),), size),
+            hud.blit(base, hud.render_lines((hud.plain(label, t.text_dim),), size),
                      x + size * 2.0, y - size * 0.12)
             y += size * 1.45
         if len(centers) <= LABELS_UP_TO:
@@ -209,14 +232,15 @@ class Board:
 
     def _show(self, step: Step) -> None:
         f, frame = self.f, self.chip.frame
-        colour = P.WARN if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
-            else (P.ERROR if not step.ok else P.TEXT)
+        t = self.theme
+        colour = t.warn if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
+            else (t.error if not step.ok else t.text)
         self._restore(self._caption_box)
         width = int(0.96 * f.width)
         block = hud.render_lines(hud.wrapped(step.caption, colour, f.caption_size, width),
                                  f.caption_size, spacing=1.15, max_width=width,
                                  centred=True)
-        self._caption_box = hud.blit(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
+        self._caption_box = self.text(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
         self._set_panel(self._panel_lines(step))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...]) -> None:
@@ -232,7 +256,18 @@ class Board:
             while block.height > room and size > 1:
                 size -= 1
                 block = hud.render_lines(lines, size, max_width=width)
-        self._panel_box = hud.blit(self.chip.frame, block, x, y)
+        self._panel_box = self.text(self.chip.frame, block, x, y)
+
+    def text(self, frame: Any, block: hud.TextBlock, x: float, y: float,
+             anchor: str = "lt") -> tuple[int, int, int, int]:
+        """Blit a text block; on a transparent frame over a plate of the theme's colour, so
+        that it reads on a white slide and on a black one."""
+        if self.options.transparent:
+            pad = max(3, round(0.008 * self.f.height))
+            block = hud.plated(block, self.theme.plate, P.PLATE_ALPHA, pad)
+            x -= pad if anchor[0] == "l" else 0
+            y += {"t": -pad, "b": pad, "m": 0}[anchor[1]]
+        return hud.blit(frame, block, x, y, anchor)
 
     def _restore(self, box: tuple[int, int, int, int] | None) -> None:
         """Put the base back where a text block was."""
@@ -257,11 +292,11 @@ class Board:
         state = self.state_after(step.seqs[-1])
         visited, stack = state.visited, state.stack
         return (
-            hud.plain(f"visited ({len(visited)})", P.TEXT_DIM),
-            *[hud.plain(row) for row in _rows(visited, " ", 24, 3)],
+            hud.plain(f"visited ({len(visited)})", self.theme.text_dim),
+            *[hud.plain(row, self.theme.text) for row in _rows(visited, " ", 24, 3)],
             hud.plain(""),
-            hud.plain(f"call stack (depth {len(stack)})", P.TEXT_DIM),
-            *[hud.plain(row) for row in _rows(stack, " → ", 24, 3)],
+            hud.plain(f"call stack (depth {len(stack)})", self.theme.text_dim),
+            *[hud.plain(row, self.theme.text) for row in _rows(stack, " → ", 24, 3)],
         )
 
     def highlight(self, step: Step) -> None:
@@ -272,9 +307,9 @@ class Board:
         self.chip.composite()
         self._restore(self._caption_box)
         block = hud.render_lines((hud.plain(f"\u25b6 seq {step.seqs[-1]}: {step.caption}",
-                                            P.WARN),), self.f.caption_size,
+                                            self.theme.warn),), self.f.caption_size,
                                  max_width=int(0.96 * self.f.width))
-        self._caption_box = hud.blit(self.chip.frame, block, self.f.width / 2,
+        self._caption_box = self.text(self.chip.frame, block, self.f.width / 2,
                                      0.935 * self.f.height, anchor="mm")
 
     def finish(self) -> None:
@@ -296,24 +331,25 @@ class Board:
         def real(a: str, b: str) -> bool:
             return pair(match(a) or a, match(b) or b) not in spurious
 
-        lines: list[tuple[hud.Span, ...]] = [hud.plain(f"{outcome.node}'s map", P.TEXT_DIM)]
+        t = self.theme
+        lines: list[tuple[hud.Span, ...]] = [hud.plain(f"{outcome.node}'s map", t.text_dim)]
         if len(outcome.map) <= 9:
             for node in sorted(outcome.map):
-                spans: list[hud.Span] = [(f"{node}:", P.TEXT)]
-                spans += [(f" {p}", P.TEXT if real(node, p) else P.WARN)
+                spans: list[hud.Span] = [(f"{node}:", t.text)]
+                spans += [(f" {p}", t.text if real(node, p) else t.warn)
                           for p in outcome.map[node]]
                 lines.append(tuple(spans))
         else:
             lines.append(hud.plain(f"{len(outcome.map)} nodes, "
-                                   f"{len(map_edges(outcome.map))} edges"))
+                                   f"{len(map_edges(outcome.map))} edges", t.text))
         lines.append(hud.plain(""))
         if extra:
             lines.append(hud.plain(f"{len(extra)} edge{'s' if len(extra) > 1 else ''} not in "
-                                   "the topology:", P.WARN))
-            lines += [hud.plain(row, P.WARN)
+                                   "the topology:", t.warn))
+            lines += [hud.plain(row, t.warn)
                       for row in _rows([f"{a}\u2013{b}" for a, b in extra], ", ", 24, 2)]
         else:
-            lines.append(hud.plain("= the true topology", P.GOOD))
+            lines.append(hud.plain("= the true topology", t.good))
         return tuple(lines)
 
 

@@ -290,7 +290,7 @@ class _PairChip:
         self.frame[:, split:] = right.frame
         d = self._divider
         self.frame[int(0.07 * self.owner.height):int(0.88 * self.owner.height),
-                   split - d:split + d] = (*P.hex_rgb(P.TEXT_DIM), 255)
+                   split - d:split + d] = (*P.hex_rgb(self.owner.boards[0].theme.text_dim), 255)
         if self.owner.finished:
             self._diff()
 
@@ -298,8 +298,10 @@ class _PairChip:
         owner = self.owner
         a, b = owner.runs
         only_a, only_b = diff_edges(a, b)
-        colour = P.WARN if only_a or only_b else P.GOOD
+        theme = owner.boards[0].theme
+        colour = theme.warn if only_a or only_b else theme.good
         block = hud.render_lines((hud.plain(owner.diff, colour),),
                                  max(9, round(0.042 * owner.height)),
                                  max_width=int(0.96 * owner.width))
-        hud.blit(self.frame, block, owner.width / 2, 0.935 * owner.height, anchor="mm")
+        owner.boards[0].text(self.frame, block, owner.width / 2, 0.935 * owner.height,
+                             anchor="mm")

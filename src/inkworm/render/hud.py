@@ -106,6 +106,17 @@ def wrapped(text: str, colour: str, size: int, max_width: int,
     return tuple(plain(r, colour) for r in rows)
 
 
+def plated(block: TextBlock, rgb: tuple[int, int, int], alpha: float, pad: int) -> TextBlock:
+    """``block`` over a rounded plate of ``rgb`` at ``alpha``, ``pad`` pixels around it."""
+    h, w = block.height + 2 * pad, block.width + 2 * pad
+    plate = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    ImageDraw.Draw(plate).rounded_rectangle((0, 0, w - 1, h - 1), radius=pad,
+                                            fill=(*rgb, round(alpha * 255)))
+    text = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    text.paste(Image.fromarray(block.image), (pad, pad))
+    return TextBlock(np.array(Image.alpha_composite(plate, text), dtype=np.uint8))
+
+
 def plain(text: str, colour: str = P.TEXT) -> tuple[Span, ...]:
     return ((text, colour),)
 

@@ -3,6 +3,8 @@ a light return dye, and one warning colour reserved for what the measurement cre
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 RGB = tuple[int, int, int]
 
 
@@ -51,3 +53,51 @@ TEXT = "#e8edf2"
 ERROR = "#ff9b9b"
 GOOD = "#8fd694"
 TEXT_DIM = "#9aa6b2"
+
+
+@dataclass(frozen=True)
+class Theme:
+    """The colours around the chip: the slide and its text. The chip itself (a pale glass
+    plate, the ink, the dye, the measurement's orange) is the same in every theme, like a
+    physical object photographed on a dark or a light table."""
+
+    name: str
+    background: RGB
+    shadow: RGB
+    text: str
+    text_dim: str
+    warn: str
+    """The measurement's orange as text (darker on a light slide, to stay readable)."""
+    error: str
+    good: str
+    plate: RGB
+    """Behind every text block of a transparent frame, so it reads on any slide."""
+
+
+THEMES = {
+    "dark": Theme("dark", BACKGROUND, SHADOW, TEXT, TEXT_DIM, WARN, ERROR, GOOD,
+                  plate=BACKGROUND),
+    "light": Theme("light", hex_rgb("#ffffff"), hex_rgb("#b9c2cc"), "#17202b", "#4b5563",
+                   "#b34409", "#b42318", "#1d6f31", plate=hex_rgb("#ffffff")),
+}
+"""``--theme``: dark (a slate slide, the default) or light (a white one)."""
+PLATE_ALPHA = 0.9
+"""Opacity of the plate behind text on a transparent frame."""
+
+
+def luminance(colour: str | RGB) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+    rgb = hex_rgb(colour) if isinstance(colour, str) else colour
+
+    def linear(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: str | RGB, two: str | RGB) -> float:
+    """WCAG contrast ratio (1 to 21)."""
+    a, b = sorted((luminance(one), luminance(two)), reverse=True)
+    return (a + 0.05) / (b + 0.05)

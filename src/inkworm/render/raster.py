@@ -111,11 +111,16 @@ class Chip:
 
     def __init__(self, geometry: Geometry, chip_box: tuple[float, float, float, float],
                  launch: str | None = None, transparent: bool = False,
-                 extra_channels: Iterable[tuple[str, str]] = ()) -> None:
+                 extra_channels: Iterable[tuple[str, str]] = (),
+                 background: P.RGB = P.BACKGROUND, shadow: P.RGB = P.SHADOW,
+                 style: str = "ink") -> None:
         self.g = geometry
+        self.style = style
+        """``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
         w, h = geometry.width, geometry.height
         extra = set(extra_channels)
-        self.base = _paint_static(geometry, chip_box, launch, transparent, extra)
+        self.base = _paint_static(geometry, chip_box, launch, transparent, extra, background,
+                                  shadow)
         self.top = np.zeros_like(self.base)
         """Static overlay above the ink (well tags), straight alpha."""
         self.frame = self.base.copy()
@@ -264,19 +269,21 @@ class Chip:
 
 
 def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: str | None,
-                  transparent: bool, hidden: set[tuple[str, str]]) -> NDArray[np.uint8]:
+                  transparent: bool, hidden: set[tuple[str, str]],
+                  background: P.RGB = P.BACKGROUND,
+                  shadow: P.RGB = P.SHADOW) -> NDArray[np.uint8]:
     """The substrate, channel walls and wells, supersampled then downsampled (antialiased)."""
     # 3x supersampling for smooth walls; 2x where there are hundreds of channels (each is
     # then a few pixels long, and drawing them dominates the chip's set-up)
     ss = 3 if g.width * g.height <= 1920 * 1080 and len(g.routes) <= 300 else 2
     w, h = g.width * ss, g.height * ss
-    bg = (0, 0, 0, 0) if transparent else (*P.BACKGROUND, 255)
+    bg = (0, 0, 0, 0) if transparent else (*background, 255)
     image = Image.new("RGBA", (w, h), bg)
     draw = ImageDraw.Draw(image)
     left, top, right, bottom = (v * ss for v in box)
     corner = int(min(right - left, bottom - top) * 0.05)
     draw.rounded_rectangle((left + 4 * ss, top + 5 * ss, right + 4 * ss, bottom + 5 * ss),
-                           corner, fill=(*P.SHADOW, 255 if not transparent else 120))
+                           corner, fill=(*shadow, 255 if not transparent else 120))
     draw.rounded_rectangle((left, top, right, bottom), corner, fill=(*P.SUBSTRATE, 255),
                            outline=(*P.CHIP_EDGE, 255), width=max(2, ss * 2))
     wall = max(1.0, g.channel * 0.28)

@@ -181,6 +181,7 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
         title_card: list[Any] = []  # noqa: RUF012 - set per instance by title_slide
         trace: Trace
         topology: Topology
+        render_options: RenderOptions
 
         def title_text(self) -> tuple[tuple[str, str], str]:
             return title_lines(self.trace), title_notes(self.trace)
@@ -197,13 +198,15 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
 
             from inkworm.render import palette as P
 
+            theme = P.THEMES[self.render_options.theme]
             backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
-                                 fill_color="#{:02x}{:02x}{:02x}".format(*P.BACKGROUND),
+                                 fill_color="#{:02x}{:02x}{:02x}".format(*theme.background),
                                  fill_opacity=1,
                                  stroke_width=0)
             (title, subtitle), notes = self.title_text()
-            text = VGroup(Text(title, font="DejaVu Sans", font_size=54, color=P.TEXT),
-                          Text(subtitle, font="DejaVu Sans", font_size=28, color=P.TEXT_DIM))
+            text = VGroup(Text(title, font="DejaVu Sans", font_size=54, color=theme.text),
+                          Text(subtitle, font="DejaVu Sans", font_size=28,
+                               color=theme.text_dim))
             text.arrange(DOWN, buff=0.45)
             text.scale_to_fit_width(min(text.width, config.frame_width * 0.92))
             self.next_slide(notes=notes)  # the notes of the slide it opens

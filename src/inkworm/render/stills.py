@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from inkworm.errors import InputError
 from inkworm.output import Inputs, atomic_path
+from inkworm.render import palette as P
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.timeline import Step, steps_from_trace, time_steps
@@ -136,7 +137,8 @@ def stills(topology: Topology, trace: Trace, specs: Sequence[Moment],
               for moment in specs)
     if sheet:
         labels = [m.spec if m.seq is None else f"{m.spec}  (seq {m.seq})" for m in specs]
-        _save(contact_sheet(list(frames), labels, options.transparent), target, inputs)
+        _save(contact_sheet(list(frames), labels, options.transparent,
+                            P.THEMES[options.theme]), target, inputs)
         return [target]
     paths = ([target] if len(specs) == 1 else
              [target.with_name(f"{target.stem}-{m.slug}.png") for m in specs])
@@ -157,12 +159,12 @@ SHEET_WIDTH = 3840
 
 
 def contact_sheet(frames: Sequence[NDArray[np.uint8]], labels: Sequence[str],
-                  transparent: bool = False) -> NDArray[np.uint8]:
+                  transparent: bool = False,
+                  theme: P.Theme = P.THEMES["dark"]) -> NDArray[np.uint8]:
     """Frames in a grid (up to three a row, in order), each labelled underneath."""
     from PIL import Image
 
     from inkworm.render import hud
-    from inkworm.render import palette as P
 
     columns = min(3, len(frames))
     rows = -(-len(frames) // columns)
@@ -174,14 +176,16 @@ def contact_sheet(frames: Sequence[NDArray[np.uint8]], labels: Sequence[str],
     sheet = np.zeros((rows * (tile_h + label_h + gap) + gap, columns * (tile_w + gap) + gap, 4),
                      np.uint8)
     if not transparent:
-        sheet[...] = (*P.BACKGROUND, 255)
+        sheet[...] = (*theme.background, 255)
     for index, (frame, label) in enumerate(zip(frames, labels, strict=True)):
         row, column = divmod(index, columns)
         x, y = gap + column * (tile_w + gap), gap + row * (tile_h + label_h + gap)
         tile = Image.fromarray(frame).resize((tile_w, tile_h), Image.Resampling.LANCZOS)
         sheet[y:y + tile_h, x:x + tile_w] = np.asarray(tile.convert("RGBA"))
-        text = hud.render_lines((hud.plain(label, P.TEXT),), round(label_h * 0.7),
+        text = hud.render_lines((hud.plain(label, theme.text),), round(label_h * 0.7),
                                 max_width=tile_w)
+        if transparent:
+            text = hud.plated(text, theme.plate, P.PLATE_ALPHA, 3)
         hud.blit(sheet, text, x + tile_w / 2, y + tile_h + label_h / 2, anchor="mm")
     return sheet if transparent else sheet[..., :3].copy()
 
