@@ -8,7 +8,7 @@ and the pytest plugin use it directly to look at any moment of a run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,12 +20,13 @@ from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.geometry import build, stretch
 from inkworm.render.painter import Painter
+from inkworm.render.panel import result_block
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step, StepKind, Timing
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
-from inkworm.views import NameMatcher, RunState, map_edges, pair, topology_diff, walk
+from inkworm.views import NameMatcher, RunState, pair, topology_diff, walk
 
 STYLES = ("ink", "schematic")
 """``--style``: how the ink is drawn (:class:`~inkworm.render.raster.Chip`)."""
@@ -243,19 +244,30 @@ class Board:
         self._caption_box = self.text(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
         self._set_panel(self._panel_lines(step))
 
-    def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...]) -> None:
+    def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int],
+                                                                          hud.TextBlock]) -> None:
+        """Draw the panel: lines, or a function of (text size, width) that draws it. Text
+        shrinks until the panel fits above the legend (or, compact, the caption)."""
         f = self.f
         self._restore(self._panel_box)
         x, y, width = f.panel
+        if callable(lines):
+            build = lines
+        else:
+            fixed = lines
+
+            def build(size: int, room: int) -> hud.TextBlock:
+                return hud.render_lines(fixed, size, max_width=room)
+
         size = f.size(0.036 * f.text_scale)
-        block = hud.render_lines(lines, size, max_width=width)
+        block = build(size, width)
         room = f.panel_bottom - y
         if block.height > room:  # a long map: smaller text, never over the legend or caption
             size = max(1, int(size * room / block.height))
-            block = hud.render_lines(lines, size, max_width=width)
+            block = build(size, width)
             while block.height > room and size > 1:
                 size -= 1
-                block = hud.render_lines(lines, size, max_width=width)
+                block = build(size, width)
         self._panel_box = self.text(self.chip.frame, block, x, y)
 
     def text(self, frame: Any, block: hud.TextBlock, x: float, y: float,
@@ -323,34 +335,23 @@ class Board:
             self._set_panel(self._result_lines(outcome))
         self.chip.composite()
 
-    def _result_lines(self, outcome: Result) -> tuple[tuple[hud.Span, ...], ...]:
+    def _result_lines(self, outcome: Result) -> Callable[[int, int], hud.TextBlock]:
+        """The result panel (:mod:`inkworm.render.panel`): the map, the spurious edges
+        counted exactly as ``check --graph`` counts them."""
         match = NameMatcher(self.topology.nodes)
         extra = topology_diff(self.trace, self.topology).spurious  # topology names
         spurious = set(extra)
+        self.spurious = list(extra)
+        """The spurious edges the result panel counts (as ``check --graph`` lists them)."""
 
         def real(a: str, b: str) -> bool:
             return pair(match(a) or a, match(b) or b) not in spurious
 
-        t = self.theme
-        lines: list[tuple[hud.Span, ...]] = [hud.plain(f"{outcome.node}'s map", t.text_dim)]
-        if len(outcome.map) <= 9:
-            for node in sorted(outcome.map):
-                spans: list[hud.Span] = [(f"{node}:", t.text)]
-                spans += [(f" {p}", t.text if real(node, p) else t.warn)
-                          for p in outcome.map[node]]
-                lines.append(tuple(spans))
-        else:
-            lines.append(hud.plain(f"{len(outcome.map)} nodes, "
-                                   f"{len(map_edges(outcome.map))} edges", t.text))
-        lines.append(hud.plain(""))
-        if extra:
-            lines.append(hud.plain(f"{len(extra)} edge{'s' if len(extra) > 1 else ''} not in "
-                                   "the topology:", t.warn))
-            lines += [hud.plain(row, t.warn)
-                      for row in _rows([f"{a}\u2013{b}" for a, b in extra], ", ", 24, 2)]
-        else:
-            lines.append(hud.plain("= the true topology", t.good))
-        return tuple(lines)
+        def build(size: int, width: int) -> hud.TextBlock:
+            return result_block(outcome.node, outcome.map, extra, real, self.theme, size,
+                                width)
+
+        return build
 
 
 def caption_schedule(steps: Sequence[Step]) -> list[tuple[float, Step]]:

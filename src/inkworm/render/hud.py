@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,29 @@ def wrapped(text: str, colour: str, size: int, max_width: int,
             row = candidate
     rows.append(row)
     return tuple(plain(r, colour) for r in rows)
+
+
+def stack(blocks: Sequence[TextBlock]) -> TextBlock:
+    """Blocks one under the other, flush left."""
+    width = max(b.width for b in blocks)
+    image = np.zeros((sum(b.height for b in blocks), width, 4), dtype=np.uint8)
+    y = 0
+    for b in blocks:
+        image[y:y + b.height, :b.width] = b.image
+        y += b.height
+    return TextBlock(image)
+
+
+def beside(blocks: Sequence[TextBlock], gap: int) -> TextBlock:
+    """Blocks side by side, top-aligned, ``gap`` pixels apart."""
+    height = max(b.height for b in blocks)
+    image = np.zeros((height, sum(b.width for b in blocks) + gap * (len(blocks) - 1), 4),
+                     dtype=np.uint8)
+    x = 0
+    for b in blocks:
+        image[:b.height, x:x + b.width] = b.image
+        x += b.width + gap
+    return TextBlock(image)
 
 
 def plated(block: TextBlock, rgb: tuple[int, int, int], alpha: float, pad: int) -> TextBlock:

@@ -1,0 +1,178 @@
+"""The side panel's result: the launcher's map and the edges the measurement put in it, laid
+out for any cluster size.
+
+The map is one line a node up to :data:`MAP_LINES` nodes, then columns, then counts. The
+spurious edges (in the map, not in the cluster) are always counted exactly and grouped by
+endpoint ("a \u2013 d e f g h": the launcher's star of measurement channels reads as one line),
+wrapped to the panel's width; when they do not fit, the last line says exactly how many edges
+around how many nodes are not listed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from inkworm.render import hud
+from inkworm.render.palette import Theme
+from inkworm.views import Edge
+
+MAP_LINES = 9
+"""Up to this many nodes, the map is one line a node."""
+MAP_COLUMNS = 3
+"""...then up to this many columns of such lines (3 times MAP_LINES nodes), then counts."""
+SPURIOUS_LINES = 6
+"""The most lines the spurious edges take; the rest is counted."""
+
+Line = tuple[hud.Span, ...]
+
+
+def spurious_groups(edges: Iterable[Edge]) -> list[tuple[str, list[str]]]:
+    """Edges grouped by endpoint: the node touching the most of them first (ties by name),
+    with all of its edges; then the same among the rest. Every edge is in exactly one group."""
+    left = set(edges)
+    groups = []
+    while left:
+        count = Counter(node for edge in left for node in edge)
+        hub = min(count, key=lambda node: (-count[node], node))
+        others = sorted(b if a == hub else a for a, b in left if hub in (a, b))
+        left = {edge for edge in left if hub not in edge}
+        groups.append((hub, others))
+    return groups
+
+
+def wrap_words(words: Sequence[str], first: str, indent: str, fits: Callable[[str], bool]
+               ) -> list[str]:
+    """``first`` followed by ``words``, broken into lines that ``fits``; later lines start
+    with ``indent``."""
+    lines, line = [], first
+    for word in words:
+        candidate = f"{line} {word}" if line.strip() else f"{line}{word}"
+        if fits(candidate) or not line.strip() or line == first:
+            line = candidate
+        else:
+            lines.append(line)
+            line = f"{indent}{word}"
+    lines.append(line)
+    return lines
+
+
+def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: Sequence[Edge],
+                 is_real: Callable[[str, str], bool], theme: Theme, size: int,
+                 width: int) -> hud.TextBlock:
+    """The result panel at text ``size``, ``width`` pixels wide."""
+    face = hud.font(size)
+
+    def fits(text: str, room: float = width) -> bool:
+        return face.getlength(text) <= room
+
+    head = hud.render_lines((hud.plain(f"{launch}'s map", theme.text_dim),), size,
+                            max_width=width)
+    blocks = [head, _map_block(result, is_real, theme, size, width, fits)]
+    tail: list[Line] = [hud.plain("")]
+    if spurious:
+        n = len(spurious)
+        tail.append(hud.plain(f"{n} edge{'s' if n > 1 else ''} not in the topology:",
+                              theme.warn))
+        tail += [hud.plain(row, theme.warn) for row in _spurious_rows(spurious, fits)]
+    else:
+        tail.append(hud.plain("= the true topology", theme.good))
+    blocks.append(hud.render_lines(tuple(tail), size, max_width=width))
+    return hud.stack(blocks)
+
+
+def _map_block(result: Mapping[str, tuple[str, ...]], is_real: Callable[[str, str], bool],
+               theme: Theme, size: int, width: int,
+               fits: Callable[[str, float], bool]) -> hud.TextBlock:
+    nodes = sorted(result)
+    if len(nodes) > MAP_LINES * MAP_COLUMNS:
+        edges = {frozenset((a, b)) for a in result for b in result[a] if a != b}
+        wrong = sum(1 for e in edges if not is_real(*sorted(e)))
+        text = f"{len(nodes)} nodes, {len(edges)} edges"
+        if wrong:
+            text += f" ({wrong} spurious)"
+        return hud.render_lines((hud.plain(text, theme.text),), size, max_width=width)
+    columns = -(-len(nodes) // MAP_LINES)
+    rows = -(-len(nodes) // columns)
+    gap = size
+    room = (width - gap * (columns - 1)) / columns
+    blocks = []
+    for c in range(columns):
+        lines = tuple(_map_line(node, result[node], is_real, theme, room, fits, columns > 1)
+                      for node in nodes[c * rows:(c + 1) * rows])
+        blocks.append(hud.render_lines(lines, size))
+    block = hud.beside(blocks, gap)
+    if columns > 1:  # say what the counts are
+        key: Line = (("node: peers", theme.text_dim), (" +spurious", theme.warn))
+        block = hud.stack([hud.render_lines((key,), size), block])
+    return block
+
+
+def _map_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], bool],
+              theme: Theme, room: float, fits: Callable[[str, float], bool],
+              counted: bool) -> Line:
+    """``node: p q r`` (spurious peers in the warning colour); ``counted`` (in columns):
+    ``node: 3 +a`` (how many real peers, then the spurious ones by name). Cut to ``room``
+    pixels with a count of what is cut (``… +3``)."""
+    real = [p for p in peers if is_real(node, p)]
+    wrong = [p for p in peers if not is_real(node, p)]
+    words = [(str(len(real)), theme.text)] if counted else [(p, theme.text if p in real else
+                                                              theme.warn) for p in peers]
+    if counted:
+        words += [(f"+{p}", theme.warn) for p in wrong]
+    shown = list(words)
+    while shown:
+        cut = len(words) - len(shown)
+        text = f"{node}: " + " ".join(w for w, _ in shown) + (f" \u2026 +{cut}" if cut else "")
+        if fits(text, room):
+            break
+        shown.pop()
+    cut = len(words) - len(shown)
+    spans: list[hud.Span] = [(f"{node}:", theme.text)]
+    spans += [(f" {word}", colour) for word, colour in shown]
+    if cut:
+        spans.append((f" \u2026 +{cut}", theme.text_dim))
+    return tuple(spans)
+
+
+def _spurious_rows(spurious: Sequence[Edge], fits: Callable[[str], bool]) -> list[str]:
+    """The spurious edges grouped by endpoint and wrapped, in at most :data:`SPURIOUS_LINES`
+    lines: a group that does not fit ends ``… +N`` (its edges not listed), and a last line
+    counts exactly the groups left out."""
+    rows: list[str] = []
+    groups = spurious_groups(spurious)
+    for index, (hub, others) in enumerate(groups):
+        later = groups[index + 1:]
+        room = SPURIOUS_LINES - len(rows) - (1 if later else 0)
+        if room <= 0:
+            rows.append(_more(groups[index:]))
+            break
+        lines = wrap_words(others, f"{hub} \u2013", "    ", fits)
+        if len(lines) > room:
+            rows += _cut(hub, others, room, fits)
+            if later:
+                rows.append(_more(later))
+            break
+        rows += lines
+    return rows
+
+
+def _cut(hub: str, others: Sequence[str], room: int, fits: Callable[[str], bool]) -> list[str]:
+    """A group in ``room`` lines: as many of its nodes as fit, then ``… +N``."""
+    low, high = 0, len(others)
+    best = wrap_words([f"\u2026 +{len(others)}"], f"{hub} \u2013", "    ", fits)
+    while low <= high:
+        shown = (low + high) // 2
+        lines = wrap_words([*others[:shown], f"\u2026 +{len(others) - shown}"],
+                           f"{hub} \u2013", "    ", fits)
+        if len(lines) <= room:
+            best, low = lines, shown + 1
+        else:
+            high = shown - 1
+    return best
+
+
+def _more(groups: Sequence[tuple[str, list[str]]]) -> str:
+    edges = sum(len(others) for _, others in groups)
+    return (f"\u2026 and {edges} more edge{'s' if edges > 1 else ''} around "
+            f"{len(groups)} other node{'s' if len(groups) > 1 else ''}")

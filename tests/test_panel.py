@@ -1,0 +1,102 @@
+"""The result panel: spurious edges grouped by endpoint and counted exactly, at any size."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import GRAPHS
+from inkworm import Mode, load_dot, simulate
+from inkworm.gen import sparse_cluster
+from inkworm.render import hud
+from inkworm.render.board import Board, RenderOptions
+from inkworm.render.panel import SPURIOUS_LINES, _spurious_rows, spurious_groups
+from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.run import RunSpec
+from inkworm.topology import to_dot
+from inkworm.trace import write_trace
+from inkworm.views import pair
+
+edges = st.lists(st.tuples(st.sampled_from("abcdefghij"), st.sampled_from("abcdefghij"))
+                 .filter(lambda e: e[0] != e[1]).map(lambda e: pair(*e)), unique=True)
+
+
+@given(edges)
+def test_groups_hold_every_edge_once(items: list[tuple[str, str]]) -> None:
+    groups = spurious_groups(items)
+    rebuilt = [pair(hub, other) for hub, others in groups for other in others]
+    assert sorted(rebuilt) == sorted(items)
+    sizes = [len(others) for _, others in groups]
+    assert sizes == sorted(sizes, reverse=True) or len(groups) < 2 or sizes[0] >= sizes[1]
+
+
+def test_the_launchers_star_is_one_group() -> None:
+    star = [pair("a", n) for n in "defgh"] + [pair("b", "x")]
+    assert spurious_groups(star) == [("a", list("defgh")), ("b", ["x"])]
+
+
+def _accounted(rows: list[str]) -> int:
+    """Edges the rows name or count: listed names, '… +N' and '… and N more edges'."""
+    total = 0
+    for row in rows:
+        more = re.match(r"\u2026 and (\d+) more edge", row)
+        if more:
+            total += int(more.group(1))
+            continue
+        body = row.split("\u2013", 1)[1] if "\u2013" in row else row
+        cut = re.search(r"\u2026 \+(\d+)$", body)
+        if cut:
+            total += int(cut.group(1))
+            body = body[: cut.start()]
+        total += len(body.split())
+    return total
+
+
+@pytest.mark.parametrize(("hubs", "spokes"), [(1, 3), (1, 55), (1, 292), (5, 4), (40, 2),
+                                              (3, 120)])
+def test_rows_account_for_every_edge_exactly(hubs: int, spokes: int) -> None:
+    items = [pair(f"h{h:02d}", f"n{h:02d}{s:03d}") for h in range(hubs) for s in range(spokes)]
+    face = hud.font(20)
+    rows = _spurious_rows(items, lambda text: face.getlength(text) <= 520)
+    assert len(rows) <= SPURIOUS_LINES
+    assert _accounted(rows) == len(items)
+    assert rows[0].startswith("h00 \u2013")
+
+
+def inkworm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
+                          text=True, check=False)
+
+
+@pytest.mark.parametrize("nodes", [12, 60, 300])
+def test_the_panel_counts_what_check_counts(nodes: int, tmp_path: Path) -> None:
+    dot = tmp_path / "g.dot"
+    dot.write_text(to_dot(sparse_cluster(nodes, seed=3)), encoding="utf-8")
+    topology = load_dot(dot)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    path = tmp_path / "run.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        write_trace(trace, out)
+    proc = inkworm("check", str(path), "--graph", str(dot))
+    listed = [line for line in proc.stdout.splitlines() if line.startswith("spurious edge")]
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 854,
+                  480)
+    board.finish()
+    assert len(board.spurious) == len(listed) > 0
+    assert sorted(board.spurious) == sorted(
+        tuple(line.split(": ", 1)[1].split(" -- ")) for line in listed)
+
+
+def test_the_bowtie_panel_counts_its_three_artefacts() -> None:
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 854,
+                  480)
+    board.finish()
+    assert board.spurious == [("a", "d"), ("a", "e"), ("a", "f")]
