@@ -187,16 +187,11 @@ class Board:
         title = self.title or (f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  "
                                f"launched from {h.launch}  ·  {source}")
         t = self.theme
-        self.text(base, hud.render_lines((hud.plain(title, t.text if f.compact else t.text_dim),),
-                                         f.size(0.034), max_width=int(0.96 * f.width)),
-                  0.015 * f.width, 0.022 * f.height)
-        if self.options.transparent:  # one plate behind the whole legend
-            size = f.size(0.032 * f.text_scale)
-            x, bottom = f.legend
-            rows = 5 if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events) else 4
-            self.text(base, hud.TextBlock(np.zeros((int(rows * size * 1.45), int(size * 13.5), 4),
-                                                   np.uint8)),
-                      x, bottom - rows * size * 1.45 - size * 0.1)
+        self.labels = [self.text(
+            base, hud.render_lines((hud.plain(title, t.text if f.compact else t.text_dim),),
+                                   f.size(0.034), max_width=int(0.96 * f.width)),
+            0.015 * f.width, 0.022 * f.height)]
+        """Where the static text is (the title, the legend's labels): for tests of contrast."""
         items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
                  (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
         if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events):
@@ -204,11 +199,18 @@ class Board:
         size = f.size(0.032 * f.text_scale)
         x, bottom = f.legend
         y = bottom - len(items) * size * 1.45
+        if self.options.transparent:  # one plate behind the whole legend
+            wide = max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
+                       for _, label in items)
+            self.text(base, hud.TextBlock(np.zeros((int(len(items) * size * 1.45),
+                                                    int(size * 2.0 + wide), 4), np.uint8)),
+                      x, y - size * 0.1)
         for colour, label in items:
             hud.blit(base, hud.swatch(colour, int(size * 1.5), int(size * 0.7)), x,
                      y + size * 0.3)
-            hud.blit(base, hud.render_lines((hud.plain(label, t.text_dim),), size),
-                     x + size * 2.0, y - size * 0.12)
+            self.labels.append(hud.blit(base, hud.render_lines((hud.plain(label, t.text_dim),),
+                                                               size),
+                                        x + size * 2.0, y - size * 0.12))
             y += size * 1.45
         if len(centers) <= LABELS_UP_TO:
             for node, (x, y0) in centers.items():

@@ -161,8 +161,10 @@ def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
     src = block.image[y0 - top : y1 - top, x0 - left : x1 - left].astype(np.float32)
     dst = frame[y0:y1, x0:x1].astype(np.float32)
     alpha = src[..., 3:4] / 255.0
-    dst[..., :3] = src[..., :3] * alpha + dst[..., :3] * (1 - alpha)
-    dst[..., 3] = np.maximum(dst[..., 3], src[..., 3])
+    below = dst[..., 3:4] / 255.0 * (1 - alpha)
+    out = alpha + below  # "over", straight alpha: exact on an opaque frame and a clear one
+    dst[..., :3] = (src[..., :3] * alpha + dst[..., :3] * below) / np.maximum(out, 1e-6)
+    dst[..., 3:4] = out * 255.0
     frame[y0:y1, x0:x1] = np.clip(dst + 0.5, 0, 255).astype(np.uint8)
     return (x0, y0, x1, y1)
 
@@ -191,5 +193,7 @@ def _tag(label: str, size: int) -> TextBlock:
 def swatch(colour: str, width: int, height: int) -> TextBlock:
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     ImageDraw.Draw(image).rounded_rectangle((0, 0, width - 1, height - 1),
-                                            radius=max(1, height // 3), fill=colour)
+                                            radius=max(1, height // 3), fill=colour,
+                                            outline=P.hex_rgb("#5f6b78"),
+                                            width=max(1, height // 8))
     return TextBlock(np.array(image, dtype=np.uint8))

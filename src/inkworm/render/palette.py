@@ -81,7 +81,7 @@ THEMES = {
                    "#b34409", "#b42318", "#1d6f31", plate=hex_rgb("#ffffff")),
 }
 """``--theme``: dark (a slate slide, the default) or light (a white one)."""
-PLATE_ALPHA = 0.9
+PLATE_ALPHA = 0.94
 """Opacity of the plate behind text on a transparent frame."""
 
 
