@@ -8,6 +8,8 @@ and the pytest plugin use it directly to look at any moment of a run.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +21,7 @@ from inkworm.layout import LAYOUTS, Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.geometry import build, stretch
+from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
 from inkworm.render.panel import result_block
 from inkworm.render.raster import Chip
@@ -26,12 +29,18 @@ from inkworm.render.timeline import Step, StepKind, Timing
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
-from inkworm.views import NameMatcher, RunState, pair, topology_diff, walk
+from inkworm.views import (
+    NameMatcher,
+    RunState,
+    event_nodes,
+    pair,
+    topology_diff,
+    visit_order,
+    walk,
+)
 
 STYLES = ("ink", "schematic")
 """``--style``: how the ink is drawn (:class:`~inkworm.render.raster.Chip`)."""
-LABELS_UP_TO = 40
-"""Wells get name tags up to this many nodes (beyond, names would be unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -212,11 +221,93 @@ class Board:
                                                                size),
                                         x + size * 2.0, y - size * 0.12))
             y += size * 1.45
-        if len(centers) <= LABELS_UP_TO:
-            for node, (x, y0) in centers.items():
-                hud.blit(self.chip.top, hud.tag(node, f.size(0.03)), x + radius * 0.55,
-                         y0 - radius * 0.55, anchor="lb")
+        self._place_tags()
         self.chip.refresh()
+
+    # --- name tags ---------------------------------------------------------------------------
+
+    def _place_tags(self) -> None:
+        """Every node's tag if all fit (drawn once); else the tags follow the story
+        (:meth:`_retag`): see :mod:`inkworm.render.labels`."""
+        f, g = self.f, self.chip.g
+        self.names = short_names(self.topology.nodes)
+        sizes = (f.size(0.03), f.size(0.022), f.size(0.016))
+        self._tag_blocks = {node: [hud.tag(self.names[node], size) for size in sizes]
+                            for node in g.centers}
+        left, top, right, bottom = self.f.chip
+        self.tagger = Labels(g, (left + 3, top + 3, right - 3, bottom - 3),
+                             {node: [(b.width, b.height) for b in blocks]
+                              for node, blocks in self._tag_blocks.items()})
+        order = list(dict.fromkeys([self.launch, *visit_order(self.trace),
+                                    *self.topology.nodes]))
+        self.tags: dict[str, tuple[Box, int]] = {}
+        """The tags shown: each node's box and size."""
+        self._drawn: dict[str, Box] = {}
+        everyone = self.tagger.place([n for n in order if n in g.centers],
+                                     near=set(g.centers) - {self.launch})
+        self.all_tagged = len(everyone) == len(g.centers)
+        self._set_tags(everyone if self.all_tagged else
+                       self.tagger.place([self.launch] if self.launch in g.centers else []))
+        self._events = {e.seq: e for e in self.trace.events}
+        names = sorted(g.centers, key=len, reverse=True)
+        self._named = re.compile(r"(?<![\w@.-])(" + "|".join(map(re.escape, names)) +
+                                 r")(?![\w@.-])")
+        """Finds the nodes a caption names (a condensed caption names other steps' nodes)."""
+
+    def _retag(self, step: Step, state: RunState) -> None:
+        """Tag what the story is about now: the launcher, the node probed, the nodes the
+        caption names, the call stack (its top first)."""
+        if self.all_tagged:
+            return
+        named = [*self._named.findall(step.caption),
+                 *(n for seq in step.seqs if seq in self._events
+                   for n in event_nodes(self._events[seq]))]
+        order = [self.launch, step.node, step.peer or "", *named, *reversed(state.stack)]
+        wanted = [n for n in dict.fromkeys(order) if n in self.chip.g.centers]
+        primary = {self.launch, step.node, step.peer, *named}
+        self._set_tags(self.tagger.place(wanted, near=[n for n in wanted if n not in primary]))
+
+    def _set_tags(self, tags: dict[str, tuple[Box, int]]) -> None:
+        """Draw ``tags`` on the chip's top layer (a leader line to a tag set away from its
+        well), erasing the ones no longer shown."""
+        top = self.chip.top
+        for node, placed in self.tags.items():
+            if tags.get(node) != placed:
+                box = self._drawn.pop(node)
+                x0, y0, x1, y1 = box
+                top[y0:y1, x0:x1] = 0
+                _touch(self.chip, box)
+        for node, placed in tags.items():
+            if self.tags.get(node) == placed and node in self._drawn:
+                continue
+            box, size = placed
+            drawn = box
+            if self.tagger.far(node, box):
+                drawn = self._leader(node, box)
+            hud.blit(top, self._tag_blocks[node][size], box[0], box[1])
+            self._drawn[node] = drawn
+            _touch(self.chip, drawn)
+        self.tags = dict(tags)
+
+    def _leader(self, node: str, box: Box) -> Box:
+        """A thin line from ``node``'s well to its tag at ``box``; the box both cover."""
+        from PIL import Image, ImageDraw
+
+        cx, cy = self.chip.g.centers[node]
+        x0, y0, x1, y1 = box
+        tx, ty = min(max(cx, x0), x1 - 1), min(max(cy, y0), y1 - 1)  # the tag's nearest point
+        length = max(math.hypot(tx - cx, ty - cy), 1e-6)
+        r = self.chip.g.radius * 0.95
+        sx, sy = cx + (tx - cx) * r / length, cy + (ty - cy) * r / length
+        left, upper = int(min(sx, tx)) - 2, int(min(sy, ty)) - 2
+        right, lower = int(max(sx, tx)) + 3, int(max(sy, ty)) + 3
+        patch = Image.new("RGBA", (right - left, lower - upper), (0, 0, 0, 0))
+        ImageDraw.Draw(patch).line((sx - left, sy - upper, tx - left, ty - upper),
+                                   fill=(*P.BACKGROUND, 220),
+                                   width=max(1, round(self.f.height / 540)))
+        hud.blit(self.chip.top, hud.TextBlock(np.asarray(patch, dtype=np.uint8)), left, upper)
+        return (max(min(left, x0), 0), max(min(upper, y0), 0),
+                min(max(right, x1), self.chip.g.width), min(max(lower, y1), self.chip.g.height))
 
     # --- moving text ------------------------------------------------------------------------
 
@@ -245,6 +336,7 @@ class Board:
                                  centred=True)
         self._caption_box = self.text(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
         self._set_panel(self._panel_lines(step))
+        self._retag(step, self.state_after(step.seqs[-1]))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int],
                                                                           hud.TextBlock]) -> None:
@@ -390,6 +482,13 @@ def _rows(items: Sequence[str], sep: str, width: int, max_rows: int) -> list[str
     if len(rows) > max_rows:
         rows = ["…", *rows[-(max_rows - 1):]]
     return rows
+
+
+def _touch(chip: Chip, box: Box) -> None:
+    """Have the chip recomposite ``box`` (its top layer changed there)."""
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    chip._dirty.append((ys * chip.g.width + xs).ravel().astype(np.int64))
 
 
 def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:

@@ -1,0 +1,106 @@
+"""Name tags at any cluster size, measured on the board: none over a well's pool or a
+channel's end, none outside the chip, none over another, and the story's nodes always named."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from conftest import GRAPHS
+from inkworm import Mode, load_dot, simulate
+from inkworm.gen import sparse_cluster
+from inkworm.render.board import Board, RenderOptions
+from inkworm.render.labels import Box, short_names
+from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.run import RunSpec
+from inkworm.topology import Topology, parse_dot
+
+OFFICE = parse_dot("""graph office {
+  "a@mac" -- "b@mac"; "b@mac" -- "monitor@build-server-01"; "a@mac" -- "ci@build-server-01"
+  "ci@build-server-01" -- "monitor@build-server-01"
+  "monitor@build-server-01" -- "db@storage-eu-west-1"
+  "db@storage-eu-west-1" -- "cache@storage-eu-west-1"
+  "cache@storage-eu-west-1" -- "web@frontend-02"; "web@frontend-02" -- "db@storage-eu-west-1"
+  "web@frontend-02" -- "api@frontend-02"; "api@frontend-02" -- "queue@broker"
+  "queue@broker" -- "worker@broker"; "worker@broker" -- "api@frontend-02"
+}""", "office.dot")
+
+
+def test_short_names_keep_what_tells_nodes_apart() -> None:
+    names = short_names(OFFICE.nodes)
+    assert names["a@mac"] == "a@mac"  # short enough as it is
+    assert names["monitor@build-server-01"] == "monitor"
+    assert names["db@storage-eu-west-1"] == "db"
+    twins = short_names(["web@frontend-eu-west-1", "web@frontend-us-east-1"])
+    assert len(set(twins.values())) == 2  # the heads alone would read the same
+    assert all(len(text) <= 14 for text in twins.values())
+    assert short_names(["a" * 30, "a" * 31]) != {"a" * 30: "a" * 13 + "\u2026",
+                                                  "a" * 31: "a" * 13 + "\u2026"}
+
+
+CLUSTERS = {
+    "bowtie": lambda: load_dot(GRAPHS / "bowtie.dot"),
+    "office": lambda: OFFICE,
+    "60": lambda: sparse_cluster(60, seed=0),
+    "300": lambda: sparse_cluster(300, seed=0),
+}
+
+
+def _meets_circle(box: Box, x: float, y: float, r: float) -> bool:
+    x0, y0, x1, y1 = box
+    return math.hypot(min(max(x, x0), x1) - x, min(max(y, y0), y1) - y) < r
+
+
+def _end_points(line: np.ndarray, reach: float) -> list[tuple[float, float]]:
+    points = []
+    for a, b in itertools.pairwise(line):
+        for t in np.linspace(0, 1, 12):
+            p = a + t * (b - a)
+            if min(math.hypot(*(p - line[0])), math.hypot(*(p - line[-1]))) <= reach:
+                points.append((float(p[0]), float(p[1])))
+    return points
+
+
+@pytest.fixture(scope="module", params=list(CLUSTERS))
+def run(request: pytest.FixtureRequest) -> tuple[str, Topology, Board]:
+    topology = CLUSTERS[request.param]()
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
+                  1080)
+    return request.param, topology, board
+
+
+def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) -> None:
+    name, topology, board = run
+    g = board.chip.g
+    left, top, right, bottom = board.f.chip
+    ends = [p for line in g.routes.values() for p in _end_points(line, g.radius * 1.9)]
+    checked = 0
+    for _, step in board.schedule:
+        board.advance(step.start + 1e-6)
+        boxes = {node: box for node, (box, _) in board.tags.items()}
+        for box in boxes.values():
+            x0, y0, x1, y1 = box
+            assert left <= x0 and top <= y0 and x1 <= right and y1 <= bottom, box
+            for x, y in g.centers.values():
+                assert not _meets_circle(box, x, y, g.radius * 0.85 - 1), (box, x, y)
+            inner = (x0 + 1, y0 + 1, x1 - 1, y1 - 1)
+            assert not any(inner[0] < px < inner[2] and inner[1] < py < inner[3]
+                           for px, py in ends), ("over a channel's end", box)
+        for (a, one), (b, two) in itertools.combinations(boxes.items(), 2):
+            assert one[2] <= two[0] or two[2] <= one[0] or one[3] <= two[1] or \
+                two[3] <= one[1], f"tags of {a} and {b} overlap"
+        # the story's nodes: the launcher, the node probed, every node the caption names
+        story = {board.launch, step.node, step.peer} - {None}
+        story |= set(board._named.findall(step.caption))
+        assert story <= set(boxes), (name, step.caption, story - set(boxes))
+        if name != "300":  # the whole call stack too (300 nodes: needs the zoomed view)
+            stack = board.state_after(step.seqs[-1]).stack
+            assert set(stack) <= set(boxes), (name, step.caption)
+        checked += 1
+    assert checked >= 10
+    if len(topology.nodes) <= 10:
+        assert board.all_tagged  # a small cluster keeps every name
