@@ -52,17 +52,21 @@ class Painter:
         """Draw ``step`` at progress ``p`` (0..1); ``p == 1`` is its lasting state."""
         chip, node, peer = self.chip, step.node, step.peer
         if step.kind is StepKind.INJECT:
-            chip.bloom(node, p)
+            chip.bloom(node, p)  # from the launcher's port
         elif step.kind is StepKind.CALL and peer is not None:
             travel = min(p / CALL_TRAVEL, 1.0)
             reach = travel if step.ok else min(travel, 0.55)
-            chip.flow("ink", node, peer, reach)
-            if p < 1.0 and travel < 1.0:
-                chip.front(node, peer, reach)
+            filling = max(p - CALL_TRAVEL, 0.0) / (1 - CALL_TRAVEL) if step.ok else 0.0
+            if chip.ink:  # dye pushed down the channel: no bolus, the front is the dye's
+                chip.spread(node, peer, reach, settle=filling)
             else:
-                chip.clear_front(node, peer)
-            if step.ok and p > CALL_TRAVEL:
-                chip.bloom(peer, (p - CALL_TRAVEL) / (1 - CALL_TRAVEL))
+                chip.flow("ink", node, peer, reach)
+                if p < 1.0 and travel < 1.0:
+                    chip.front(node, peer, reach)
+                else:
+                    chip.clear_front(node, peer)
+            if step.ok and p > CALL_TRAVEL:  # the callee's well fills from the caller's side
+                chip.bloom(peer, filling, inlet=node)
         elif step.kind is StepKind.SKIP and peer is not None:
             # out and back in the first 70% of the step, then the tint stays
             bounce = min(p / 0.7, 1.0)
@@ -74,7 +78,10 @@ class Painter:
                       "pulse_rim")
         elif step.kind is StepKind.RETURN and peer is not None:
             # the answer mixes into the whole channel: a soft, diffuse front
-            chip.flow("dye", node, peer, p, soft_px=14.0)
+            if chip.ink:
+                chip.mix(node, peer, p)
+            else:
+                chip.flow("dye", node, peer, p, soft_px=14.0)
         elif step.kind is StepKind.ETCH and peer is not None:
             if step.emphasis:  # both wells pulse while the channel is etched
                 for well in (node, peer):

@@ -49,6 +49,11 @@ LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
 )
 """Ink layers in compositing order: (layer, colour, opacity)."""
 
+MULTIPLY = frozenset({"tint", "ink", "leak", "front"})
+"""``--style ink``: layers that stain what is below them, like dye in a glass channel (the
+chip's moulding shows through), instead of covering it. The answer dye, lighter than the ink,
+covers: it displaces the ink it mixes with."""
+
 TEXT = "#e8edf2"
 ERROR = "#ff9b9b"
 GOOD = "#8fd694"

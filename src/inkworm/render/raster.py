@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from inkworm.render import palette as P
 from inkworm.render.geometry import Geometry
+from inkworm.render.mould import LIGHT, mould, port_fitting
 
 F32 = NDArray[np.float32]
 I64 = NDArray[np.int64]
@@ -36,11 +38,16 @@ class Region:
     """Channels: length in pixels."""
     across: F32 | None = None
     """Channels: distance from the centre line / half width (0 centre, 1 wall)."""
+    side: F32 | None = None
+    """Channels asked ``sided``: how much the pixel's side of the centre line faces the light
+    (the top left): 1 on the upper-left side of a channel running at right angles to it, -1 on
+    the other side, 0 along it."""
 
 
 def _channel_region(line: NDArray[np.float64], half: float, width: int,
-                    height: int, clear: float = 0.0) -> Region:
-    """Pixels of a channel band, without those within ``clear`` of either end (the wells)."""
+                    height: int, clear: float = 0.0, sided: bool = False) -> Region:
+    """Pixels of a channel band, without those within ``clear`` of either end (the wells);
+    ``sided``: also which side of the centre line each is on (:attr:`Region.side`)."""
     seg = np.diff(line, axis=0)
     seg_len = np.hypot(seg[:, 0], seg[:, 1])
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])
@@ -62,6 +69,7 @@ def _channel_region(line: NDArray[np.float64], half: float, width: int,
     py = ys + 0.5
     best_d = np.full(px.shape, np.inf)
     best_s = np.zeros(px.shape)
+    best_side = np.zeros(px.shape)
     for k in range(len(seg)):
         if seg_len[k] == 0:
             continue
@@ -72,6 +80,11 @@ def _channel_region(line: NDArray[np.float64], half: float, width: int,
         closer = d < best_d
         best_d = np.where(closer, d, best_d)
         best_s = np.where(closer, cum[k] + t * seg_len[k], best_s)
+        if sided:  # the light's side of this segment: its normal towards the top left
+            normal = np.array([-dy, dx]) / seg_len[k]
+            lit = float(normal @ LIGHT)
+            cross = (px - ax) * normal[0] + (py - ay) * normal[1]
+            best_side = np.where(closer, np.sign(cross) * lit, best_side)
     cover = np.clip(half - best_d + 0.5, 0.0, 1.0)
     if clear:
         for end in (line[0], line[-1]):
@@ -80,7 +93,8 @@ def _channel_region(line: NDArray[np.float64], half: float, width: int,
     idx = (ys[keep] * width + xs[keep]).astype(np.int64)
     return Region(idx, (best_s[keep] / total).astype(np.float32),
                   cover[keep].astype(np.float32), total,
-                  (best_d[keep] / max(half, 0.5)).astype(np.float32))
+                  (best_d[keep] / max(half, 0.5)).astype(np.float32),
+                  best_side[keep].astype(np.float32) if sided else None)
 
 
 def _well_region(center: tuple[float, float], radius: float, width: int,
@@ -96,14 +110,25 @@ def _well_region(center: tuple[float, float], radius: float, width: int,
     return Region(idx, (d[keep] / radius).astype(np.float32), cover[keep].astype(np.float32))
 
 
-def _smooth(x: F32) -> F32:
+def _smooth(x: NDArray[np.floating[Any]]) -> F32:
     x = np.clip(x, 0.0, 1.0)
-    result: F32 = x * x * (3 - 2 * x)
+    result: F32 = (x * x * (3 - 2 * x)).astype(np.float32, copy=False)
     return result
 
 
 LAYERS = ("etch", "cut", "tint", "ink", "leak", "dye", "front", "pulse_rim", "pulse", "glow",
           "grey", "clot")
+
+
+STYLES = ("ink", "schematic")
+ROUND = 2.2
+"""``ink``: how far (in channel widths) the front at the centre line leads the front at the
+walls (the parabolic, Poiseuille profile of flow in a channel)."""
+SMEAR = (1.2, 0.45)
+"""``ink``: the gradient behind the front is ``SMEAR[0]`` channel widths long plus
+``SMEAR[1]`` of the distance the ink has travelled (dispersion)."""
+DILUTE = 0.3
+"""``ink``: the concentration at the very tip of the front."""
 
 
 class Chip:
@@ -114,25 +139,38 @@ class Chip:
                  extra_channels: Iterable[tuple[str, str]] = (),
                  background: P.RGB = P.BACKGROUND, shadow: P.RGB = P.SHADOW,
                  style: str = "ink") -> None:
+        if style not in STYLES:
+            raise ValueError(f"unknown style {style!r} (one of {', '.join(STYLES)})")
         self.g = geometry
         self.style = style
         """``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
+        self.ink = style == "ink"
         w, h = geometry.width, geometry.height
         extra = set(extra_channels)
         self.base = _paint_static(geometry, chip_box, launch, transparent, extra, background,
                                   shadow)
-        self.top = np.zeros_like(self.base)
-        """Static overlay above the ink (well tags), straight alpha."""
+        if self.ink:
+            self.base = mould(self.base, geometry, chip_box, launch, extra)
+        self.top = port_fitting(geometry, launch) if self.ink else np.zeros_like(self.base)
+        """Static overlay above the ink (the inlet port's fitting, well tags), straight
+        alpha."""
         self.frame = self.base.copy()
         self.layers = {name: np.zeros(w * h, dtype=np.float32) for name in LAYERS}
         half = geometry.channel / 2
         clear = geometry.radius * 0.97
-        self.channels = {key: _channel_region(line, half, w, h, clear)
+        self.channels = {key: _channel_region(line, half, w, h, clear, key in extra)
                          for key, line in geometry.routes.items()}
-        self.walls = {key: _channel_region(line, half + max(1.0, half * 0.55), w, h, clear)
+        self.walls = {key: _channel_region(line, half + max(1.0, half * 0.55), w, h, clear,
+                                           True)
                       for key, line in geometry.routes.items() if key in extra}
         self.wells = {n: _well_region(c, geometry.radius, w, h)
                       for n, c in geometry.centers.items()}
+        self.relief: dict[str, F32] = {}
+        """``ink``: per layer, a lightness shift of its colour per pixel (-1 black .. 1 white):
+        the bevel of an etched channel's cut."""
+        if self.ink and self.walls:
+            self.relief = _etch_relief(self, w * h)
+        self._grain: dict[tuple[str, str], F32] = {}
         self._dirty: list[I64] = []
 
     # --- painting primitives ----------------------------------------------------------------
@@ -159,6 +197,64 @@ class Chip:
         if stream and region.across is not None:
             alpha = alpha * np.clip((stream - region.across) / 0.25 + 0.5, 0.0, 1.0)
         self._put(layer, region.idx, alpha, reset)
+
+    def spread(self, a: str, b: str, progress: float, settle: float = 0.0) -> None:
+        """``ink``: the probe's ink pushed from ``a`` to ``progress`` of the channel to ``b``.
+
+        The front is rounded (it leads on the centre line and lags at the walls, the parabolic
+        profile of flow in a channel); behind it the concentration rises from :data:`DILUTE`
+        over a gradient that grows with the distance travelled (dispersion); ``settle`` (0..1,
+        after the front arrived) fills the channel to full strength.
+        """
+        region, backwards = self.channel(a, b)
+        if region.idx.size == 0 or region.across is None:
+            return
+        s = 1.0 - region.param if backwards else region.param
+        length = max(region.length, 1.0)
+        lag = ROUND * self.g.channel / length
+        front = progress * (1 + lag) - lag * region.across * region.across
+        behind = front - s  # > 0 behind the front, in units of the channel's length
+        smear = (SMEAR[0] * self.g.channel + SMEAR[1] * progress * length) / length
+        tip = _smooth(behind * length / 1.5 + 0.5)  # the meniscus: a sharp, thin edge
+        conc = DILUTE + (1 - DILUTE) * _smooth(behind / smear)
+        conc = conc + (1 - conc) * settle
+        grain = self.grain(a, b)
+        alpha = region.cover * tip * conc * (1 - 0.05 * (1 - 0.5 * settle) * (1 + grain))
+        self._put("ink", region.idx, alpha.astype(np.float32), reset=False)
+
+    def mix(self, a: str, b: str, progress: float) -> None:
+        """``ink``: the light answer dye flowing from ``a`` and mixing into the ink: a soft,
+        streaked front (fingers of dye ahead, ink between them), faster on the centre line;
+        the ink lingers along the walls, where the flow is slow."""
+        region, backwards = self.channel(a, b)
+        if region.idx.size == 0 or region.across is None:
+            return
+        s = 1.0 - region.param if backwards else region.param
+        length = max(region.length, 1.0)
+        soft = (10.0 + 0.35 * progress * length) / length
+        lag = ROUND * self.g.channel / length
+        fingers = self.grain(a, b) * 1.5 * self.g.channel / length
+        front = progress * (1 + lag + soft) - lag * region.across ** 2 + fingers
+        mixed = _smooth((front - s) / soft + 0.3)
+        walls = 1 - 0.45 * _smooth((region.across - 0.45) / 0.55)
+        self._put("dye", region.idx, (region.cover * mixed * walls).astype(np.float32),
+                  reset=False)
+
+    def grain(self, a: str, b: str) -> F32:
+        """``ink``: a streaky texture along channel a-b (-1..1), the same on every call and in
+        every process: its phases come from the channel's geometry."""
+        key = (a, b) if (a, b) in self.channels else (b, a)
+        if key not in self._grain:
+            region, line = self.channels[key], self.g.routes[key]
+            x, y = float(line[0][0]), float(line[0][1])
+            phase = (np.sin(x * 12.9898 + y * 78.233) * 43758.5453) % 1.0 * 2 * np.pi
+            along = region.param * region.length / max(self.g.channel, 1.0)
+            u = region.across if region.across is not None else np.zeros_like(along)
+            self._grain[key] = (0.55 * np.sin(along / 1.7 + 2.3 * u + phase)
+                                + 0.3 * np.sin(along / 0.9 - 3.1 * u + 2 * phase)
+                                + 0.15 * np.sin(along / 0.45 + 5.0 * u + 3 * phase)
+                                ).astype(np.float32)
+        return self._grain[key]
 
     def front(self, a: str, b: str, progress: float, strength: float = 1.0) -> None:
         """A dark bolus at the tip of the ink travelling a → b (transient)."""
@@ -192,12 +288,35 @@ class Chip:
         region, _ = self.channel(a, b)
         self._put("front", region.idx, np.zeros_like(region.cover), reset=True)
 
-    def bloom(self, node: str, progress: float, layer: str = "ink", strength: float = 1.0) -> None:
-        """Ink blooming from the centre of ``node``'s well out to ``progress`` of its radius."""
+    def bloom(self, node: str, progress: float, layer: str = "ink", strength: float = 1.0,
+              inlet: str | None = None) -> None:
+        """Ink blooming in ``node``'s well to ``progress``: from its centre in ``schematic``;
+        in ``ink`` from where the channel from ``inlet`` enters (from the port at the centre
+        without one), with a soft edge that diffuses wider as it goes."""
         region = self.wells[node]
-        core = np.float32(1.0) - np.float32(0.22) * region.param  # denser at the centre
-        alpha = (region.cover * _smooth((progress * 1.15 - region.param) / 0.18) * core
-                 * strength).astype(np.float32)
+        if not self.ink:
+            core = np.float32(1.0) - np.float32(0.22) * region.param  # denser at the centre
+            alpha = (region.cover * _smooth((progress * 1.15 - region.param) / 0.18) * core
+                     * strength).astype(np.float32)
+            self._put(layer, region.idx, alpha, reset=False)
+            return
+        if inlet is None:
+            dist = region.param
+        else:
+            cx, cy = self.g.centers[node]
+            line = self.g.route(node, inlet) if self.g.has_channel(node, inlet) else \
+                np.array([(cx, cy), self.g.centers[inlet]])
+            way = np.asarray(line[1], dtype=np.float64) - (cx, cy)
+            way = way / (float(np.hypot(*way)) or 1.0)
+            r = self.g.radius
+            xs = (region.idx % self.g.width + 0.5 - cx) / r
+            ys = (region.idx // self.g.width + 0.5 - cy) / r
+            dist = np.hypot(xs - way[0], ys - way[1]) / 2  # 0 at the inlet, 1 across
+        edge = 0.12 + 0.3 * progress
+        reach = progress * 1.3
+        fill = _smooth((reach - dist) / edge + 0.5)
+        dense = 1.0 - 0.3 * dist * (1 - progress)  # densest where the ink comes in
+        alpha = (region.cover * fill * dense * strength).astype(np.float32)
         self._put(layer, region.idx, alpha, reset=False)
 
     def ring(self, node: str, pulse: float, layer: str = "front") -> None:
@@ -212,9 +331,13 @@ class Chip:
         walls = self.walls[key]
         inner, backwards = self.channel(a, b)
         s = 1.0 - walls.param if (key != (a, b)) else walls.param
-        dash = (np.floor(walls.param * walls.length / max(4.0, 2.2 * self.g.channel)) % 2) == 0
         reach = _smooth((progress - s) * max(walls.length, 1.0) / 3.0 + 0.5)
-        self._put("etch", walls.idx, walls.cover * reach * (0.3 + 0.7 * dash), reset=False)
+        if self.ink:  # a cut's sides, solid (its bevel is the layer's relief)
+            self._put("etch", walls.idx, walls.cover * reach, reset=False)
+        else:  # dashed warning walls
+            dash = (np.floor(walls.param * walls.length / max(4.0, 2.2 * self.g.channel))
+                    % 2) == 0
+            self._put("etch", walls.idx, walls.cover * reach * (0.3 + 0.7 * dash), reset=False)
         s_in = 1.0 - inner.param if backwards else inner.param
         reach_in = _smooth((progress - s_in) * max(inner.length, 1.0) / 3.0 + 0.5)
         self._put("cut", inner.idx, inner.cover * reach_in, reset=False)
@@ -243,6 +366,16 @@ class Chip:
 
     # --- compositing --------------------------------------------------------------------------
 
+    def touch(self, box: tuple[int, int, int, int]) -> None:
+        """Recomposite the pixels of ``box`` (left, top, right, bottom; after drawing into
+        :attr:`base` or :attr:`top` there) at the next :meth:`composite`."""
+        x0, y0 = max(box[0], 0), max(box[1], 0)
+        x1, y1 = min(box[2], self.g.width), min(box[3], self.g.height)
+        if x1 <= x0 or y1 <= y0:
+            return
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        self._dirty.append((ys * self.g.width + xs).ravel().astype(np.int64))
+
     def refresh(self) -> None:
         """Recompute the whole :attr:`frame` (after drawing into :attr:`base` or :attr:`top`)."""
         self._dirty = [np.arange(self.g.width * self.g.height, dtype=np.int64)]
@@ -259,13 +392,41 @@ class Chip:
         color = flat_base[idx, :3].astype(np.float32)
         for name, rgb, opacity in P.LAYER_STYLE:
             alpha = (self.layers[name][idx] * opacity)[:, None]
-            color = color * (1 - alpha) + np.asarray(rgb, dtype=np.float32) * alpha
+            paint = np.asarray(rgb, dtype=np.float32)
+            if not self.ink:
+                color = color * (1 - alpha) + paint * alpha
+            elif name in P.MULTIPLY:  # dye stains what is below it
+                color = color * (1 - alpha + alpha * (paint * np.float32(1 / 255)))
+            else:
+                if name in self.relief:
+                    shift = self.relief[name][idx][:, None]
+                    lit = paint + np.where(shift > 0, shift * (255 - paint), shift * paint)
+                    color = color * (1 - alpha) + lit * alpha
+                    continue
+                color = color * (1 - alpha) + paint * alpha
         top = self.top.reshape(-1, 4)[idx].astype(np.float32)
         alpha = top[:, 3:4] / 255.0
         color = color * (1 - alpha) + top[:, :3] * alpha
         out = self.frame.reshape(-1, 4)
         out[idx, :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
         out[idx, 3] = np.maximum(flat_base[idx, 3], top[:, 3].astype(np.uint8))
+
+
+def _etch_relief(chip: Chip, size: int) -> dict[str, F32]:
+    """The bevel of etched channels, lit from the top left: the cut's upper-left side in
+    shadow and its lower-right side lit (both face into the cut), and the shadow the upper-left
+    rim casts on the floor."""
+    sides = np.zeros(size, dtype=np.float32)
+    floor = np.zeros(size, dtype=np.float32)
+    for key, walls in chip.walls.items():
+        inner = chip.channels[key]
+        if walls.side is None or walls.across is None:
+            continue
+        sides[walls.idx] = np.where(walls.side > 0, -0.3, -0.4) * walls.side
+        if inner.side is not None and inner.across is not None:
+            floor[inner.idx] = -0.2 * np.maximum(inner.side, 0) * _smooth(
+                (inner.across - 0.3) / 0.7)
+    return {"etch": sides, "cut": floor}
 
 
 def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: str | None,

@@ -1,0 +1,123 @@
+"""The chip of ``--style ink`` as a moulded object: a height map, lit from the top left.
+
+The flat chip (:func:`inkworm.render.raster._paint_static`) is relit from one height map drawn
+with PIL: the plate raised from the table, channels engraved in it, wells recessed as pools, the
+launcher's inlet port drilled deeper. Slopes of the map facing the light get a highlight, the
+others a shadow; a groove's floor gets the shadow its upper-left rim casts; the plate a faint
+frosted grain seeded from the geometry (never from random state). Done once, at set-up.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFilter
+
+from inkworm.render.geometry import Geometry
+
+LIGHT = np.array([-1.0, -1.0]) / np.sqrt(2.0)
+"""Direction towards the light in the image plane (x right, y down): the top left."""
+PORT = 0.34
+"""Radius of the inlet port, as a share of the well's."""
+
+
+def _blur(mask: Image.Image, sigma: float) -> NDArray[np.float32]:
+    """A greyscale mask blurred, as floats 0..1."""
+    blurred = mask.filter(ImageFilter.GaussianBlur(sigma)) if sigma > 0 else mask
+    out: NDArray[np.float32] = np.asarray(blurred, dtype=np.float32) / 255.0
+    return out
+
+
+def seed_of(g: Geometry) -> int:
+    """A seed from the geometry alone (same chip, same grain, in any process)."""
+    text = ";".join(f"{x:.1f},{y:.1f}" for x, y in g.centers.values())
+    return zlib.crc32(f"{g.width}x{g.height};{text}".encode())
+
+
+def mould(rgba: NDArray[np.uint8], g: Geometry, box: tuple[float, float, float, float],
+          launch: str | None, hidden: set[tuple[str, str]]) -> NDArray[np.uint8]:
+    """``rgba`` (the flat chip) relit as a moulded one (the inlet port's fitting is
+    :func:`port_fitting`, drawn above the ink)."""
+    w, h = g.width, g.height
+    wall = max(1.0, g.channel * 0.28)
+    plate, groove, floor = (Image.new("L", (w, h), 0) for _ in range(3))
+    left, top, right, bottom = box
+    corner = int(min(right - left, bottom - top) * 0.05)
+    ImageDraw.Draw(plate).rounded_rectangle(box, corner, fill=255)
+    dg, df = ImageDraw.Draw(groove), ImageDraw.Draw(floor)
+    for key, line in g.routes.items():
+        if key in hidden:
+            continue
+        pts = [(float(x), float(y)) for x, y in line]
+        for draw, width in ((dg, g.channel + 2 * wall), (df, g.channel)):
+            draw.line(pts, fill=255, width=max(1, round(width)), joint="curve")
+    rim = g.radius + wall * 1.4
+    for x, y in g.centers.values():
+        dg.ellipse((x - rim, y - rim, x + rim, y + rim), fill=255)
+        df.ellipse((x - g.radius, y - g.radius, x + g.radius, y + g.radius), fill=255)
+    soft = max(0.6, wall * 0.45)
+    inside = _blur(plate, 0)
+    depth = 0.5 * _blur(groove, soft) + 0.5 * _blur(floor, soft)
+    height = _blur(plate, max(1.0, wall * 0.8)) * 0.6 - depth
+    port = np.zeros_like(depth)
+    if launch is not None and launch in g.centers:  # the inlet port, drilled through
+        hole = Image.new("L", (w, h), 0)
+        x, y = g.centers[launch]
+        r = g.radius * PORT
+        ImageDraw.Draw(hole).ellipse((x - r, y - r, x + r, y + r), fill=255)
+        port = _blur(hole, max(0.5, r * 0.12))
+        height = height - 1.6 * port
+    gy, gx = np.gradient(height)
+    # a slope facing the light is lit; scaled by the wall's width, so any resolution looks alike
+    slope = np.clip((gx * LIGHT[0] + gy * LIGHT[1]) * -wall * 1.6, -1.0, 1.0)
+    # the floor of a groove in the shadow of its upper-left rim
+    shift = max(1, round(wall * 0.9))
+    below = np.zeros_like(depth)
+    below[shift:, shift:] = depth[:-shift, :-shift]
+    cast = np.clip(depth - below, 0.0, 1.0) * (depth > 0.3)
+    light = slope - 0.35 * cast
+    rng = np.random.default_rng(seed_of(g))
+    grain = rng.normal(0.0, 1.0, (max(h // 3, 1), max(w // 3, 1))).astype(np.float32)
+    grain_img = Image.fromarray(np.clip(grain * 40 + 128, 0, 255).astype(np.uint8), "L")
+    frost = (np.asarray(grain_img.resize((w, h), Image.Resampling.BILINEAR),
+                        dtype=np.float32) - 128) / 40 * 0.012 * (1 - depth)
+    light = (light + frost) * inside
+    rgb = rgba[..., :3].astype(np.float32)
+    lit = np.where(light[..., None] > 0, rgb + light[..., None] * 0.8 * (255 - rgb),
+                   rgb * (1 + light[..., None] * 0.4))
+    # the port's hole, dark and deep, darker where the rim shades it
+    hole_rgb = np.array([44, 54, 66], dtype=np.float32)
+    lit = lit * (1 - port[..., None]) + hole_rgb * (1 + 0.6 * np.minimum(light, 0))[..., None] \
+        * port[..., None]
+    out = rgba.copy()
+    out[..., :3] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def port_fitting(g: Geometry, launch: str | None) -> NDArray[np.uint8]:
+    """The inlet port's fitting (RGBA, straight alpha): a raised metal ring around the hole,
+    lit from the top left, which the ink flows out of and never covers."""
+    out = np.zeros((g.height, g.width, 4), dtype=np.uint8)
+    if launch is None or launch not in g.centers:
+        return out
+    cx, cy = g.centers[launch]
+    inner = g.radius * PORT
+    outer = inner + max(1.2, g.radius * 0.16)
+    x0, y0 = max(int(cx - outer - 2), 0), max(int(cy - outer - 2), 0)
+    x1, y1 = min(int(cx + outer + 3), g.width), min(int(cy + outer + 3), g.height)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    dx, dy = xs + 0.5 - cx, ys + 0.5 - cy
+    d = np.hypot(dx, dy)
+    cover = np.clip(np.minimum(outer - d, d - inner) + 0.5, 0.0, 1.0)
+    facing = (dx * LIGHT[0] + dy * LIGHT[1]) / np.maximum(d, 1e-6)
+    mid = (inner + outer) / 2
+    # the ring's outer slope faces out, its inner slope into the hole
+    shade = np.where(d > mid, facing, -facing) * 0.55
+    metal = np.array([206, 214, 222], dtype=np.float64)
+    rgb = np.where(shade[..., None] > 0, metal + shade[..., None] * (255 - metal),
+                   metal * (1 + shade[..., None]))
+    out[y0:y1, x0:x1, :3] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1, 3] = np.clip(cover * 255 + 0.5, 0, 255).astype(np.uint8)
+    return out
