@@ -23,11 +23,12 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 W, H = 427, 240
 
 
-def board(mode: Mode, topology: Topology | None = None, **kwargs: object) -> Board:
+def board(mode: Mode, topology: Topology | None = None, style: str = "ink",
+          **kwargs: object) -> Board:
     topology = topology or load_dot(GRAPHS / "bowtie.dot")
     trace = simulate(topology, RunSpec(mode=mode, **kwargs))  # type: ignore[arg-type]
     steps = time_steps(steps_from_trace(trace))
-    return Board(trace, topology, steps, RenderOptions(), W, H)
+    return Board(trace, topology, steps, RenderOptions(style=style), W, H)
 
 
 def channel_max(b: Board, layer: str, a: str, c: str, lo: float = 0.35,
@@ -81,8 +82,9 @@ def test_unreached_wells_stay_dry_and_faults_grey() -> None:
     assert channel_max(never, "clot", "b", "d") > 0.5
 
 
-def test_frames_are_deterministic() -> None:
-    one, two = board(Mode.NAIVE), board(Mode.NAIVE)
+@pytest.mark.parametrize("style", ["ink", "schematic"])
+def test_frames_are_deterministic(style: str) -> None:
+    one, two = board(Mode.NAIVE, style=style), board(Mode.NAIVE, style=style)
     for t in (2.0, 9.5):
         one.advance(t)
         two.advance(t)
@@ -94,15 +96,20 @@ def emphasised_moment(b: Board) -> float:
     return step.start + 0.7 * step.duration
 
 
+GOLDEN_NAMES = {"schematic": "bowtie-naive-{moment}.png", "ink": "bowtie-naive-ink-{moment}.png"}
+"""The schematic frames are the drawing from before ``--style ink``, kept unchanged."""
+
+
+@pytest.mark.parametrize("style", ["schematic", "ink"])
 @pytest.mark.parametrize("moment", ["etch-a-f", "last"])
-def test_golden_frames(moment: str, regen_golden: bool, tmp_path: Path) -> None:
-    b = board(Mode.NAIVE)
+def test_golden_frames(moment: str, style: str, regen_golden: bool, tmp_path: Path) -> None:
+    b = board(Mode.NAIVE, style=style)
     if moment == "last":
         b.finish()
     else:
         b.advance(emphasised_moment(b))
     frame = b.chip.frame[..., :3]
-    path = GOLDEN / f"bowtie-naive-{moment}.png"
+    path = GOLDEN / GOLDEN_NAMES[style].format(moment=moment)
     if regen_golden:
         Image.fromarray(frame).save(path, optimize=True)
         pytest.skip(f"golden frame written: {path}")
@@ -112,7 +119,7 @@ def test_golden_frames(moment: str, regen_golden: bool, tmp_path: Path) -> None:
     diff = np.abs(frame.astype(np.int16) - golden.astype(np.int16)).max(axis=2)
     changed = float((diff > 16).mean())
     if changed > 0.002 or diff.mean() > 0.5:
-        out = tmp_path / f"diff-{moment}.png"
+        out = tmp_path / f"diff-{style}-{moment}.png"
         Image.fromarray(np.hstack([golden, frame, np.repeat(
             (np.clip(diff * 4, 0, 255)).astype(np.uint8)[..., None], 3, axis=2)])).save(out)
         pytest.fail(f"{moment}: {changed:.2%} of pixels differ (mean {diff.mean():.2f}); "
