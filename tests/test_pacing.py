@@ -18,7 +18,9 @@ from inkworm import AutoConnect, Mode, load_dot, load_trace, simulate
 from inkworm.render.board import RenderOptions
 from inkworm.render.subtitles import caption_cues, chapter_cues, to_vtt, video_length
 from inkworm.render.timeline import (
+    KEY_KINDS,
     StepKind,
+    Story,
     Timing,
     reading_time,
     steps_from_trace,
@@ -131,3 +133,32 @@ def test_a_large_run_is_told_condensed_and_readable(nodes: int, duration: float 
         assert cue.duration >= reading_time(cue.text) - 1e-9, cue
     assert any("new channel" in c.text or "wires" in c.text for c in cues)  # the point
     assert cues[-1].text.startswith(f"{trace.header.launch} has the map of {nodes} nodes")
+
+
+@pytest.mark.parametrize(("story", "length"), [(Story.KEY, 30.0), (Story.VISITS, 60.0)])
+def test_a_story_choice_sets_what_takes_the_time(story: Story, length: float) -> None:
+    """``--story key`` gives the key moments (the measurement's connections, the map) the
+    screen time and hurries the walk; ``visits`` spreads it evenly. Both stay readable."""
+    from inkworm.gen import sparse_cluster
+
+    trace = simulate(sparse_cluster(300, 3, 0.5), RunSpec(mode=Mode.NAIVE))
+    steps = time_steps(steps_from_trace(trace), fps=15, story=story)
+    assert steps[-1].end == pytest.approx(length, abs=1 / 15)
+    if story is Story.KEY:  # (at 15 fps most of 1,700 steps are a frame or none: unrounded)
+        told = time_steps(steps_from_trace(trace), story=story)
+        walk = sum(s.duration for s in told if s.kind not in KEY_KINDS) / told[-1].end
+        even = time_steps(steps_from_trace(trace), duration=length, story=Story.VISITS)
+        walk_even = sum(s.duration for s in even if s.kind not in KEY_KINDS) / even[-1].end
+        assert walk < 0.5 * walk_even  # the walk between key moments hurries
+    for cue in caption_cues(steps, HOLD)[:-1]:
+        assert cue.duration >= reading_time(cue.text) - 1e-9, cue
+
+
+def test_the_full_story_tells_every_step_of_a_large_run() -> None:
+    from inkworm.gen import sparse_cluster
+
+    trace = simulate(sparse_cluster(60, 3, 0.5), RunSpec(mode=Mode.NAIVE))
+    told = steps_from_trace(trace)
+    steps = time_steps(told, fps=15, story=Story.FULL)
+    assert [c.text for c in caption_cues(steps, HOLD)] == [s.caption for s in told]
+    assert steps[-1].end > 60  # every caption its reading time: longer than a minute

@@ -276,6 +276,10 @@ def picture_options(func: F) -> F:
                      show_default=True, help="Equal steps, or proportional to t_us."),
         click.option("--duration", type=_Finite(min=0.5, max=3600), metavar="SECONDS",
                      help="Fit the whole run in this many seconds (0.5 to 3600)."),
+        click.option("--story", type=click.Choice(["full", "visits", "key"]),
+                     help="How much is told: every step (full), captions summarising the "
+                          "walk (visits, 60 s), or the key moments (key, 30 s). Default: "
+                          "full up to 40 visits, visits beyond."),
         click.option("--layout", "layout_name", default="auto", show_default=True,
                      help="auto (DOT pos, else neato/sfdp), neato, sfdp, spring, circular."),
         click.option("--seed", type=SEED, default=0, show_default=True,
@@ -305,7 +309,7 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
     shared picture options: ``(topology, trace, options, compare)``."""
     from inkworm.layout import LAYOUTS
     from inkworm.render.board import RenderOptions
-    from inkworm.render.timeline import Timing
+    from inkworm.render.timeline import Story, Timing
     from inkworm.render.video import load_run
 
     if kw["layout_name"] not in LAYOUTS:
@@ -317,7 +321,8 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
                             pace=kw["pace"],
                             layout=kw["layout_name"], seed=kw["seed"],
                             transparent=kw["transparent"], theme=kw["theme"],
-                            style=kw["style"])
+                            style=kw["style"],
+                            story=Story(kw["story"]) if kw["story"] else None)
     return topology, trace, options, _compared(kw, topology, trace)
 
 

@@ -25,7 +25,7 @@ from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
 from inkworm.render.panel import result_block
 from inkworm.render.raster import Chip
-from inkworm.render.timeline import Step, StepKind, Timing
+from inkworm.render.timeline import Step, StepKind, Story, Timing
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
@@ -62,6 +62,9 @@ class RenderOptions:
     """The slide around the chip: ``dark`` or ``light`` (:data:`~inkworm.render.palette.THEMES`)."""
     style: str = "ink"
     """How the ink is drawn: ``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
+    story: Story | None = None
+    """How much is told (:class:`~inkworm.render.timeline.Story`); ``None``: every step up
+    to 40 visits, summarised visits beyond."""
 
     def __post_init__(self) -> None:
         """Options from a notebook or a script meet the CLI's checks: one line, not a
@@ -276,7 +279,7 @@ class Board:
                 box = self._drawn.pop(node)
                 x0, y0, x1, y1 = box
                 top[y0:y1, x0:x1] = 0
-                _touch(self.chip, box)
+                self.chip.touch(box)
         for node, placed in tags.items():
             if self.tags.get(node) == placed and node in self._drawn:
                 continue
@@ -286,7 +289,7 @@ class Board:
                 drawn = self._leader(node, box)
             hud.blit(top, self._tag_blocks[node][size], box[0], box[1])
             self._drawn[node] = drawn
-            _touch(self.chip, drawn)
+            self.chip.touch(drawn)
         self.tags = dict(tags)
 
     def _leader(self, node: str, box: Box) -> Box:
@@ -482,13 +485,6 @@ def _rows(items: Sequence[str], sep: str, width: int, max_rows: int) -> list[str
     if len(rows) > max_rows:
         rows = ["…", *rows[-(max_rows - 1):]]
     return rows
-
-
-def _touch(chip: Chip, box: Box) -> None:
-    """Have the chip recomposite ``box`` (its top layer changed there)."""
-    x0, y0, x1, y1 = box
-    ys, xs = np.mgrid[y0:y1, x0:x1]
-    chip._dirty.append((ys * chip.g.width + xs).ravel().astype(np.int64))
 
 
 def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:

@@ -174,7 +174,7 @@ class InkScene(Scene):
 def timeline(trace: Trace, options: RenderOptions) -> list[Step]:
     """The run's steps, timed at the video's frame rate."""
     return time_steps(steps_from_trace(trace), options.timing, options.duration,
-                      pace=options.pace, fps=config.frame_rate)
+                      pace=options.pace, story=options.story, fps=config.frame_rate)
 
 
 class CompareScene(InkScene):

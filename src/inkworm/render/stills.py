@@ -208,4 +208,4 @@ def still(topology: Topology, trace: Trace, moment: Moment, options: RenderOptio
 def timeline(trace: Trace, options: RenderOptions) -> list[Step]:
     """The run's steps timed as a video's (the frame rate only rounds durations)."""
     return time_steps(steps_from_trace(trace), options.timing, options.duration,
-                      pace=options.pace)
+                      pace=options.pace, story=options.story)

@@ -251,9 +251,22 @@ def summarise(steps: Sequence[Step]) -> list[Step]:
     return merged
 
 
+class Story(enum.Enum):
+    """How much of a run is told (``--story``)."""
+
+    FULL = "full"
+    """Every step, each caption its reading time, however long the run."""
+    VISITS = "visits"
+    """Every step drawn, captions summarising runs of steps in :data:`LONG_RUN` seconds
+    (the default past :data:`CONDENSE_ABOVE` visits)."""
+    KEY = "key"
+    """The key moments (the measurement's connections, failures, the map) take the screen
+    time, the walk between them hurries, in :data:`KEY_RUN` seconds."""
+
+
 def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
                duration: float | None = None, unit: float = 0.7, pace: float = 1.0,
-               fps: float | None = None) -> list[Step]:
+               fps: float | None = None, story: Story | None = None) -> list[Step]:
     """Give each step a start and a duration (video seconds), never shorter than the reading
     time of its caption (:func:`reading_time`, scaled by ``pace``; key moments longer).
 
@@ -267,8 +280,13 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
     """
     if not steps:
         return []
-    if sum(1 for s in steps if s.visit) > CONDENSE_ABOVE:
+    if story is None:
+        story = Story.VISITS if sum(1 for s in steps if s.visit) > CONDENSE_ABOVE else \
+            Story.FULL
+    if story is Story.VISITS:
         return condensed(steps, duration or LONG_RUN, pace, fps)
+    if story is Story.KEY:
+        return condensed(steps, duration or KEY_RUN, pace, fps, hurry=KEY_HURRY)
     least = [_least(s, pace) for s in steps]
     if timing is Timing.UNIFORM:
         raw = [max(unit * WEIGHTS[s.kind] * pace, low) for s, low in zip(steps, least,
@@ -284,7 +302,7 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
     if duration is not None and not fits:
         shorter = summarise(steps)
         if len(shorter) < len(steps):
-            return time_steps(shorter, timing, duration, unit, pace, fps)
+            return time_steps(shorter, timing, duration, unit, pace, fps, story)
     elif duration is not None and total > 0:
         raw = [r * duration / total for r in raw]
     if fps:
@@ -303,15 +321,21 @@ still drawn, but captions summarise runs of steps, so the video has a length a v
 sit through. Smaller runs are told in full, every caption its reading time."""
 LONG_RUN = 60.0
 """Seconds a condensed run lasts unless a duration is asked for."""
+KEY_RUN = 30.0
+"""Seconds a run told by its key moments lasts unless a duration is asked for."""
+KEY_HURRY = 0.15
+"""``--story key``: the share of its usual time a step that is not a key moment gets."""
 
 
 def condensed(steps: Sequence[Step], duration: float, pace: float = 1.0,
-              fps: float | None = None) -> list[Step]:
+              fps: float | None = None, hurry: float = 1.0) -> list[Step]:
     """A large run told in ``duration`` seconds: the ink of every step, in uniform proportions,
     and captions grouped so that each stays its reading time. A group's caption is its most
     telling step's (a connection the measurement made, a failure, the map), else a count of
-    what it holds ("n12 ... n40: 29 visits")."""
-    raw = [WEIGHTS[s.kind] * (1.8 if s.emphasis else 1.0) for s in steps]
+    what it holds ("n12 ... n40: 29 visits"). ``hurry`` < 1: steps that are not key moments
+    get that share of their time (the key moments get the rest)."""
+    raw = [WEIGHTS[s.kind] * (1.8 if s.emphasis else 1.0) *
+           (1.0 if s.kind in KEY_KINDS or s.emphasis else hurry) for s in steps]
     scale = duration / sum(raw)
     raw = [r * scale for r in raw]
     if fps:
