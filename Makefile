@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.bootstrapped
 SHELL  := /bin/bash
 
-.PHONY: setup demo test lint bench fuzz record-graphs readme-media clean
+.PHONY: setup demo test lint bench fuzz record-graphs readme-media looks clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -25,6 +25,10 @@ readme-media: setup
 		-o docs/bowtie-naive.gif
 	$(VENV)/bin/inkworm render graphs/bowtie.dot --mode naive --compare graphs/bowtie.dot \
 		--compare-mode fixed --format png --at final -q m -o docs/naive-vs-fixed.png
+
+# docs/looks.png: the contact sheet of every size, theme and slide (scripts/looks.py).
+looks: setup
+	$(PY) scripts/looks.py docs/looks.png
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scenes bench scripts

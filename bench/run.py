@@ -123,6 +123,12 @@ def render_rows(work: Path) -> list[Row]:
     rows.append((f"render bowtie naive -ql ({seconds:.1f} s video), whole process", "<= 1.3x",
                  wall, f"{wall / base:.2f}x"))
     rows.append((f"  floor: empty manim scene of {seconds:.1f} s -ql", "info", base, "-"))
+    flat, _ = process([inkworm, "render", str(ROOT / "graphs/bowtie.dot"), "--mode", "naive",
+                       "-q", "l", "--style", "schematic", "-o", str(work / "flat.mp4")])
+    rows.append(("  the same --style schematic (the flat look before the ink)", "info", flat,
+                 "-"))
+    rows.append(("  ink against schematic (#12: no slower)", "<= 1.1x", wall / flat,
+                 f"{wall / flat:.2f}x"))
     dot = work / "k1.dot"
     dot.write_text(to_dot(sparse_cluster(1000, seed=7)), encoding="utf-8")
     out = work / "k1.mp4"
