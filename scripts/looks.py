@@ -75,8 +75,12 @@ def main(out: Path) -> None:
             path = still(work, f"t-{theme}", bowtie, "final", "--transparent", "--theme", theme)
             tiles.append((f"transparent {theme} over white", over(path, (255, 255, 255))))
             tiles.append((f"transparent {theme} over black", over(path, (0, 0, 0))))
-        sheet = contact_sheet([t for _, t in tiles], [label for label, _ in tiles])
-        Image.fromarray(sheet).save(out, optimize=True)
+        sheet = Image.fromarray(contact_sheet([t for _, t in tiles],
+                                              [label for label, _ in tiles]))
+        width = 2560  # small enough for a repository, large enough to read every tag
+        sheet = sheet.resize((width, round(sheet.height * width / sheet.width)),
+                             Image.Resampling.LANCZOS)
+        sheet.quantize(256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
 
 
 if __name__ == "__main__":
