@@ -76,9 +76,9 @@ def run(request: pytest.FixtureRequest) -> tuple[str, Topology, Board]:
 def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) -> None:
     name, topology, board = run
     g = board.chip.g
-    left, top, right, bottom = board.f.chip
+    left, top, right, bottom = board.world
     ends = [p for line in g.routes.values() for p in _end_points(line, g.radius * 1.9)]
-    checked = 0
+    checked = stacked = unnamed = 0
     for _, step in board.schedule:
         board.advance(step.start + 1e-6)
         boxes = {node: box for node, (box, _) in board.tags.items()}
@@ -97,10 +97,13 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
         story = {board.launch, step.node, step.peer} - {None}
         story |= set(board._named.findall(step.caption))
         assert story <= set(boxes), (name, step.caption, story - set(boxes))
-        if name != "300":  # the whole call stack too (300 nodes: needs the zoomed view)
-            stack = board.state_after(step.seqs[-1]).stack
-            assert set(stack) <= set(boxes), (name, step.caption)
+        stack = board.state_after(step.seqs[-1]).stack
+        stacked += len(stack)
+        unnamed += len(set(stack) - set(boxes))
         checked += 1
     assert checked >= 10
+    # the call stack too: all of it up to 60 nodes; at 300 (a stack up to 140 deep, followed
+    # by the camera in a larger chip) all but a handful of crowded moments
+    assert unnamed <= (0 if len(topology.nodes) <= 60 else 0.01 * stacked), (unnamed, stacked)
     if len(topology.nodes) <= 10:
         assert board.all_tagged  # a small cluster keeps every name

@@ -276,6 +276,10 @@ def picture_options(func: F) -> F:
                      show_default=True, help="Equal steps, or proportional to t_us."),
         click.option("--duration", type=_Finite(min=0.5, max=3600), metavar="SECONDS",
                      help="Fit the whole run in this many seconds (0.5 to 3600)."),
+        click.option("--camera", type=click.Choice(["auto", "follow", "whole"]),
+                     default="auto", show_default=True,
+                     help="follow: a close view that follows the ink, with a minimap of the "
+                          "chip (auto: above 40 nodes); whole: the whole chip throughout."),
         click.option("--story", type=click.Choice(["full", "visits", "key"]),
                      help="How much is told: every step (full), captions summarising the "
                           "walk (visits, 60 s), or the key moments (key, 30 s). Default: "
@@ -321,7 +325,7 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
                             pace=kw["pace"],
                             layout=kw["layout_name"], seed=kw["seed"],
                             transparent=kw["transparent"], theme=kw["theme"],
-                            style=kw["style"],
+                            style=kw["style"], camera=kw["camera"],
                             story=Story(kw["story"]) if kw["story"] else None)
     return topology, trace, options, _compared(kw, topology, trace)
 

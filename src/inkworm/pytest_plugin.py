@@ -163,7 +163,7 @@ def render_failure(error: TraceAssertionError, target: Path) -> Path:
         board.advance(step.end)
         board.highlight(step)
     target.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(board.chip.frame[..., :3]).save(target)
+    Image.fromarray(board.screen.frame[..., :3]).save(target)
     return target
 
 

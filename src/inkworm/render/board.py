@@ -20,6 +20,7 @@ from inkworm.errors import InputError
 from inkworm.layout import LAYOUTS, Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
+from inkworm.render.camera import FOLLOW_ABOVE, Viewport, zoom_for
 from inkworm.render.geometry import build, stretch
 from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
@@ -39,6 +40,8 @@ from inkworm.views import (
     walk,
 )
 
+CAMERAS = ("auto", "follow", "whole")
+"""``--camera``: see :mod:`inkworm.render.camera`."""
 STYLES = ("ink", "schematic")
 """``--style``: how the ink is drawn (:class:`~inkworm.render.raster.Chip`)."""
 
@@ -62,6 +65,9 @@ class RenderOptions:
     """The slide around the chip: ``dark`` or ``light`` (:data:`~inkworm.render.palette.THEMES`)."""
     style: str = "ink"
     """How the ink is drawn: ``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
+    camera: str = "auto"
+    """``follow`` the ink in a larger chip with a minimap, or show the ``whole`` chip;
+    ``auto``: follow above 40 nodes."""
     story: Story | None = None
     """How much is told (:class:`~inkworm.render.timeline.Story`); ``None``: every step up
     to 40 visits, summarised visits beyond."""
@@ -75,6 +81,8 @@ class RenderOptions:
             raise InputError(f"seed must be an integer from 0 to 2^32 - 1, got {self.seed!r}")
         if self.theme not in P.THEMES:
             raise InputError(f"unknown theme {self.theme!r} (one of {', '.join(P.THEMES)})")
+        if self.camera not in CAMERAS:
+            raise InputError(f"unknown camera {self.camera!r} (one of {', '.join(CAMERAS)})")
         if self.style not in STYLES:
             raise InputError(f"unknown style {self.style!r} (one of {', '.join(STYLES)})")
         if self.layout not in LAYOUTS:
@@ -165,20 +173,36 @@ class Board:
         self.steps = [_unetch(s, truth) for s in steps]
         etched = [(s.node, s.peer) for s in self.steps if s.kind is StepKind.ETCH and s.peer]
         edges = [*topology.edges, *etched]
-        left, top, right, bottom = self.f.chip
+        follow = options.camera == "follow" or (options.camera == "auto" and
+                                                 len(topology.nodes) > FOLLOW_ABOVE)
+        zoom = zoom_for(len(topology.nodes)) if follow else 1.0
+        box = tuple(round(v) for v in self.f.chip)
+        size = (box[2] - box[0], box[3] - box[1])
+        # the chip in its own pixels: the frame's, or a larger world the camera looks into
+        self.world = (0.0, 0.0, size[0] * zoom, size[1] * zoom) if zoom > 1 else self.f.chip
+        left, top, right, bottom = self.world
+        canvas = (round(right), round(bottom)) if zoom > 1 else (width, height)
         margin = self.f.margin * min(right - left, bottom - top)
         inner = (left + margin, top + margin, right - margin, bottom - margin)
         if positions is None:
             positions = layout(topology, options.layout, options.seed)
         centers = stretch(positions, inner)
         pad = 0.025 * min(right - left, bottom - top)
-        geometry = build(centers, edges, width, height, max_radius=height * 0.045,
+        geometry = build(centers, edges, *canvas, max_radius=height * 0.045,
                          apart=etched, bounds=(left + pad, top + pad, right - pad, bottom - pad))
         self.theme = P.THEMES[options.theme]
-        self.chip = Chip(geometry, self.f.chip, launch=self.launch,
+        self.chip = Chip(geometry, self.world, launch=self.launch,
                          transparent=options.transparent, extra_channels=etched,
                          background=self.theme.background, shadow=self.theme.shadow,
                          style=options.style)
+        self.screen: Chip | Viewport = self.chip
+        """What the frame shows: the chip, or a window onto it (:mod:`~inkworm.render.camera`)."""
+        if zoom > 1:
+            base = np.zeros((height, width, 4), dtype=np.uint8)
+            if not options.transparent:
+                base[...] = (*self.theme.background, 255)
+            x0, y0, x1, y1 = box
+            self.screen = Viewport(self.chip, (x0, y0, x1, y1), base, self.steps)
         self.painter = Painter(self.chip, self.steps)
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
@@ -191,7 +215,7 @@ class Board:
     # --- static text --------------------------------------------------------------------------
 
     def _draw_static(self, centers: Any, radius: float) -> None:
-        f, base = self.f, self.chip.base
+        f, base = self.f, self.screen.base
         h = self.trace.header
         source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
                   "log": "from a console log"}[h.source.value]
@@ -226,6 +250,9 @@ class Board:
             y += size * 1.45
         self._place_tags()
         self.chip.refresh()
+        if isinstance(self.screen, Viewport):
+            self.screen.frame[...] = self.screen.base
+            self.screen.composite()
 
     # --- name tags ---------------------------------------------------------------------------
 
@@ -237,7 +264,7 @@ class Board:
         sizes = (f.size(0.03), f.size(0.022), f.size(0.016))
         self._tag_blocks = {node: [hud.tag(self.names[node], size) for size in sizes]
                             for node in g.centers}
-        left, top, right, bottom = self.f.chip
+        left, top, right, bottom = self.world
         self.tagger = Labels(g, (left + 3, top + 3, right - 3, bottom - 3),
                              {node: [(b.width, b.height) for b in blocks]
                               for node, blocks in self._tag_blocks.items()})
@@ -245,6 +272,7 @@ class Board:
                                     *self.topology.nodes]))
         self.tags: dict[str, tuple[Box, int]] = {}
         """The tags shown: each node's box and size."""
+        self._top = self.chip.top.copy()  # the chip's own top layer, before any tag
         self._drawn: dict[str, Box] = {}
         everyone = self.tagger.place([n for n in order if n in g.centers],
                                      near=set(g.centers) - {self.launch})
@@ -272,21 +300,18 @@ class Board:
 
     def _set_tags(self, tags: dict[str, tuple[Box, int]]) -> None:
         """Draw ``tags`` on the chip's top layer (a leader line to a tag set away from its
-        well), erasing the ones no longer shown."""
+        well), in place of the ones shown: all are redrawn when any changes, so what shows
+        depends on the tags alone, never on the ones before."""
+        if tags == self.tags and len(self._drawn) == len(tags):
+            return
         top = self.chip.top
-        for node, placed in self.tags.items():
-            if tags.get(node) != placed:
-                box = self._drawn.pop(node)
-                x0, y0, x1, y1 = box
-                top[y0:y1, x0:x1] = 0
-                self.chip.touch(box)
-        for node, placed in tags.items():
-            if self.tags.get(node) == placed and node in self._drawn:
-                continue
-            box, size = placed
-            drawn = box
-            if self.tagger.far(node, box):
-                drawn = self._leader(node, box)
+        for box in self._drawn.values():
+            x0, y0, x1, y1 = box
+            top[y0:y1, x0:x1] = self._top[y0:y1, x0:x1]  # what the chip had there (a port)
+            self.chip.touch(box)
+        self._drawn = {}
+        for node, (box, size) in tags.items():
+            drawn = self._leader(node, box) if self.tagger.far(node, box) else box
             hud.blit(top, self._tag_blocks[node][size], box[0], box[1])
             self._drawn[node] = drawn
             self.chip.touch(drawn)
@@ -315,6 +340,8 @@ class Board:
     # --- moving text ------------------------------------------------------------------------
 
     def advance(self, tau: float) -> None:
+        if isinstance(self.screen, Viewport):
+            self.screen.time = max(tau, self.screen.time)
         self.painter.advance(tau)
         index = self._caption_index(tau)
         if index != self.shown:
@@ -328,7 +355,7 @@ class Board:
         return index
 
     def _show(self, step: Step) -> None:
-        f, frame = self.f, self.chip.frame
+        f, frame = self.f, self.screen.frame
         t = self.theme
         colour = t.warn if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
             else (t.error if not step.ok else t.text)
@@ -365,7 +392,7 @@ class Board:
             while block.height > room and size > 1:
                 size -= 1
                 block = build(size, width)
-        self._panel_box = self.text(self.chip.frame, block, x, y)
+        self._panel_box = self.text(self.screen.frame, block, x, y)
 
     def text(self, frame: Any, block: hud.TextBlock, x: float, y: float,
              anchor: str = "lt") -> tuple[int, int, int, int]:
@@ -382,7 +409,7 @@ class Board:
         """Put the base back where a text block was."""
         if box is not None:
             x0, y0, x1, y1 = box
-            self.chip.frame[y0:y1, x0:x1] = self.chip.base[y0:y1, x0:x1]
+            self.screen.frame[y0:y1, x0:x1] = self.screen.base[y0:y1, x0:x1]
 
     def state_after(self, seq: int) -> RunState:
         """The run's state after event ``seq``, from the one fold (:func:`views.walk`), read
@@ -413,12 +440,12 @@ class Board:
         for node in (step.node, step.peer):
             if node in self.chip.wells:
                 self.chip.ring(node, 1.0, "glow")
-        self.chip.composite()
+        self.screen.composite()
         self._restore(self._caption_box)
         block = hud.render_lines((hud.plain(f"\u25b6 seq {step.seqs[-1]}: {step.caption}",
                                             self.theme.warn),), self.f.caption_size,
                                  max_width=int(0.96 * self.f.width))
-        self._caption_box = self.text(self.chip.frame, block, self.f.width / 2,
+        self._caption_box = self.text(self.screen.frame, block, self.f.width / 2,
                                      0.935 * self.f.height, anchor="mm")
 
     def finish(self) -> None:
@@ -430,7 +457,9 @@ class Board:
         outcome = self.trace.outcome
         if isinstance(outcome, Result):
             self._set_panel(self._result_lines(outcome))
-        self.chip.composite()
+        if isinstance(self.screen, Viewport):
+            self.screen.whole = True  # the end: the whole chip, the measurement's star
+        self.screen.composite()
 
     def _result_lines(self, outcome: Result) -> Callable[[int, int], hud.TextBlock]:
         """The result panel (:mod:`inkworm.render.panel`): the map, the spurious edges

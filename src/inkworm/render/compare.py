@@ -193,6 +193,8 @@ class PairBoard:
         self.hold = max(options.hold, reading_time(self.diff, options.pace) * KEY_HOLD)
         self.steps = merged_steps(self)
         self.chip = _PairChip(self)
+        self.screen = self.chip
+        """What the frame shows (as a board's)."""
         self.finished = False
 
     def advance(self, tau: float) -> None:
@@ -277,12 +279,12 @@ class _PairChip:
 
     def __init__(self, owner: PairBoard) -> None:
         self.owner = owner
-        a, b = (board.chip.frame for board in owner.boards)
+        a, b = (board.screen.frame for board in owner.boards)
         self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=1)
         self._divider = max(1, owner.height // 360)
 
     def composite(self) -> None:
-        left, right = (board.chip for board in self.owner.boards)
+        left, right = (board.screen for board in self.owner.boards)
         left.composite()
         right.composite()
         split = left.frame.shape[1]

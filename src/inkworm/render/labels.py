@@ -30,11 +30,11 @@ Box = tuple[int, int, int, int]
 DIRECTIONS = ((1, -1), (-1, -1), (1, 1), (-1, 1), (1, 0), (-1, 0), (0, -1), (0, 1))
 """Where a tag may sit around its well, in order of preference (y grows downwards)."""
 
-REACH = (0.0, 0.6, 1.3, 2.2, 3.5, 5.0, 7.0)
+REACH = (0.0, 0.6, 1.3, 2.2, 3.5, 5.0, 7.0, 10.0)
 """How far from its well's rim a tag may sit, in tag heights (nearest first)."""
 NEAR = 4
-"""Tags of the less important nodes (the call stack below its top) stay within this many
-of those distances: no long leader lines for them."""
+"""Tags of the less important nodes (the call stack below its top) try these many of those
+distances first: long leader lines only where nothing near is free."""
 
 SHORT = 14
 """Names longer than this are shortened on tags (the panel keeps them whole)."""
@@ -180,16 +180,24 @@ class Labels:
         self.taken[...] = False
         out: dict[str, tuple[Box, int]] = {}
         for node in order:
-            limit = NEAR if node in near else len(REACH)
-            for _, box, size_index, reach_index in self._candidates[node]:
-                if reach_index >= limit:
-                    continue
-                x0, y0, x1, y1 = box
-                if not self.taken[y0:y1, x0:x1].any():
-                    self.taken[y0:y1, x0:x1] = True
-                    out[node] = (box, size_index)
+            limits = (NEAR, len(REACH)) if node in near else (len(REACH),)
+            for limit in limits:  # near first; far (with a leader line) when nothing near
+                found = self._free(node, limit)
+                if found is not None:
+                    out[node] = found
                     break
         return out
+
+    def _free(self, node: str, limit: int) -> tuple[Box, int] | None:
+        """The best free place for ``node``'s tag within ``limit`` distances, now taken."""
+        for _, box, size_index, reach_index in self._candidates[node]:
+            if reach_index >= limit:
+                continue
+            x0, y0, x1, y1 = box
+            if not self.taken[y0:y1, x0:x1].any():
+                self.taken[y0:y1, x0:x1] = True
+                return box, size_index
+        return None
 
 
 def _near_end(line: NDArray[np.float64], reach: float) -> list[tuple[float, float]]:

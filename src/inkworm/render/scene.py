@@ -133,7 +133,7 @@ class InkScene(Scene):
 
     def construct(self) -> None:
         board = self.board = self.make_board()
-        layer = InkLayer(board.chip)
+        layer = InkLayer(board.screen)
         self.add(layer)
         groups = self.sections(board.steps)
         fps = config.frame_rate

@@ -110,7 +110,7 @@ def frame_at(board: Board | PairBoard, moment: Moment) -> None:
         board.finish()
     else:
         board.advance(step.end - 1e-6)  # the step's last instant: its own caption
-    board.chip.composite()
+    board.screen.composite()
 
 
 def _drawing(steps: Sequence[Step], seq: int) -> Step | None:
@@ -202,7 +202,7 @@ def still(topology: Topology, trace: Trace, moment: Moment, options: RenderOptio
         board = PairBoard(a, b, timeline(a.trace, options), timeline(b.trace, options),
                           options, width, height)
     frame_at(board, moment)
-    return board.chip.frame
+    return board.screen.frame
 
 
 def timeline(trace: Trace, options: RenderOptions) -> list[Step]:

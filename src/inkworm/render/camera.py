@@ -1,0 +1,150 @@
+"""A camera that follows the ink: above :data:`FOLLOW_ABOVE` nodes the chip is drawn larger
+than the frame (the world) and the frame shows a window onto it, around the step under way,
+with a minimap of the whole chip in a corner; the end shows the whole chip.
+
+The window is a plain crop of the world (no resampling: the ink, the tags and the text keep
+their pixel size), so a frame costs the crop. The camera's path is a function of timeline
+time alone (each step's target, smoothed over the steps around it, eased in as the step
+starts), so a still at time t is the video's frame at t.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from inkworm.render import palette as P
+from inkworm.render.raster import Chip
+from inkworm.render.timeline import Step
+
+FOLLOW_ABOVE = 40
+"""Clusters with more nodes than this are followed by the camera (``--camera auto``)."""
+MAX_ZOOM = 2.5
+SMOOTH = 1.5
+"""Seconds either side over which the camera's targets are averaged (no jitter in a fast
+condensed run)."""
+MINIMAP_EVERY = 0.5
+"""Seconds of timeline between two redraws of the minimap."""
+MINIMAP_SHARE = 0.26
+"""The minimap's width, as a share of the window's."""
+
+
+def zoom_for(nodes: int) -> float:
+    """How much larger than the frame the chip is drawn for a cluster of ``nodes``."""
+    return 1.0 if nodes <= FOLLOW_ABOVE else min(MAX_ZOOM, math.sqrt(nodes / FOLLOW_ABOVE))
+
+
+def targets(steps: Sequence[Step], centers: Mapping[str, tuple[float, float]]
+            ) -> tuple[list[float], NDArray[np.float64]]:
+    """Each step's start and where the camera looks during it: the middle of its channel
+    (or its well), averaged with the steps within :data:`SMOOTH` seconds."""
+    starts = [s.start for s in steps]
+    points = np.array([_point(s, centers) for s in steps], dtype=np.float64).reshape(-1, 2)
+    if not len(points):
+        return starts, points
+    sums = np.vstack([[0.0, 0.0], np.cumsum(points, axis=0)])
+    smooth = np.empty_like(points)
+    for i, start in enumerate(starts):
+        lo = bisect.bisect_left(starts, start - SMOOTH)
+        hi = bisect.bisect_right(starts, start + SMOOTH)
+        smooth[i] = (sums[hi] - sums[lo]) / (hi - lo)
+    return starts, smooth
+
+
+def _point(step: Step, centers: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    x, y = centers.get(step.node, (0.0, 0.0))
+    if step.peer and step.peer in centers:
+        px, py = centers[step.peer]
+        return (x + px) / 2, (y + py) / 2
+    return x, y
+
+
+class Viewport:
+    """What the frame shows of a world-sized :class:`Chip`: the window (``box``, in frame
+    pixels) onto it and a minimap, over a frame-sized :attr:`base` (the background and the
+    static text, drawn by the board). Quacks like a chip for the board's text and for the
+    camera: :attr:`base`, :attr:`frame`, :meth:`composite`."""
+
+    def __init__(self, chip: Chip, box: tuple[int, int, int, int], base: NDArray[np.uint8],
+                 steps: Sequence[Step]) -> None:
+        self.chip = chip
+        self.box = box
+        self.base = base
+        self.frame = base.copy()
+        self.time = 0.0
+        self.whole = False
+        """Show the whole chip (the end)."""
+        self._starts, self._targets = targets(steps, chip.g.centers)
+        self._durations = [s.duration for s in steps]
+        x0, y0, x1, y1 = box
+        self.size = (x1 - x0, y1 - y0)
+        mw = round(self.size[0] * MINIMAP_SHARE)
+        self._mini_size = (mw, max(1, round(mw * chip.g.height / chip.g.width)))
+        self._mini: NDArray[np.uint8] | None = None
+        self._mini_at = -math.inf
+        self._whole: NDArray[np.uint8] | None = None
+
+    def focus(self, t: float) -> tuple[float, float]:
+        """Where the camera looks at timeline time ``t`` (world pixels)."""
+        if not self._starts:
+            return self.chip.g.width / 2, self.chip.g.height / 2
+        i = max(bisect.bisect_right(self._starts, t) - 1, 0)
+        here = self._targets[i]
+        before = self._targets[i - 1] if i else here
+        ease = min(max(self._durations[i], 1e-6), 0.8)
+        u = min(max((t - self._starts[i]) / ease, 0.0), 1.0)
+        u = u * u * (3 - 2 * u)
+        x, y = before + (here - before) * u
+        return float(x), float(y)
+
+    def window(self, t: float) -> tuple[int, int]:
+        """The world pixel at the window's top-left corner at time ``t``."""
+        w, h = self.size
+        x, y = self.focus(t)
+        left = min(max(round(x - w / 2), 0), self.chip.g.width - w)
+        top = min(max(round(y - h / 2), 0), self.chip.g.height - h)
+        return left, top
+
+    def composite(self) -> None:
+        """The chip's changes, then the window (or the whole chip) and the minimap."""
+        self.chip.composite()
+        x0, y0, x1, y1 = self.box
+        if self.whole:
+            if self._whole is None:
+                image = Image.fromarray(self.chip.frame).resize(self.size,
+                                                                Image.Resampling.LANCZOS)
+                self._whole = np.asarray(image, dtype=np.uint8)
+            self.frame[y0:y1, x0:x1] = self._whole
+            return
+        left, top = self.window(self.time)
+        w, h = self.size
+        self.frame[y0:y1, x0:x1] = self.chip.frame[top:top + h, left:left + w]
+        self._minimap(left, top)
+
+    def _minimap(self, left: int, top: int) -> None:
+        if self._mini is None or self.time - self._mini_at >= MINIMAP_EVERY or \
+                self.time < self._mini_at:
+            image = Image.fromarray(self.chip.frame).resize(self._mini_size,
+                                                            Image.Resampling.BILINEAR)
+            self._mini = np.asarray(image, dtype=np.uint8).copy()
+            self._mini_at = self.time
+        mini = self._mini.copy()
+        mw, mh = self._mini_size
+        scale = mw / self.chip.g.width
+        w, h = self.size
+        rx0, ry0 = int(left * scale), int(top * scale)
+        rx1, ry1 = min(int((left + w) * scale), mw - 1), min(int((top + h) * scale), mh - 1)
+        edge = (*P.hex_rgb("#17202b"), 255)
+        mini[ry0:ry1 + 1, [rx0, rx1]] = edge
+        mini[[ry0, ry1], rx0:rx1 + 1] = edge
+        frame = (*P.hex_rgb("#17202b"), 255)
+        _, y0, x1, y1 = self.box
+        gap = max(4, round(0.012 * (y1 - y0)))
+        mx, my = x1 - mw - gap, y1 - mh - gap
+        self.frame[my - 2:my + mh + 2, mx - 2:mx + mw + 2] = frame
+        self.frame[my:my + mh, mx:mx + mw] = mini

@@ -1,0 +1,122 @@
+"""The camera that follows the ink in a large cluster: a window onto a larger chip, a
+minimap, the whole chip at the end; its path a function of time alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inkworm import Mode, simulate
+from inkworm.gen import sparse_cluster
+from inkworm.render.board import Board, RenderOptions
+from inkworm.render.camera import MAX_ZOOM, Viewport, zoom_for
+from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.run import RunSpec
+
+TOPOLOGY = sparse_cluster(120, seed=2)
+TRACE = simulate(TOPOLOGY, RunSpec(mode=Mode.NAIVE))
+STEPS = time_steps(steps_from_trace(TRACE), fps=15)
+
+
+def board(**options: object) -> Board:
+    return Board(TRACE, TOPOLOGY, STEPS, RenderOptions(**options), 854, 480)  # type: ignore[arg-type]
+
+
+def test_zoom_grows_with_the_cluster_and_is_capped() -> None:
+    assert zoom_for(6) == zoom_for(40) == 1.0
+    assert 1.0 < zoom_for(60) < zoom_for(200) <= MAX_ZOOM == zoom_for(100_000)
+
+
+def test_small_clusters_and_camera_whole_show_the_whole_chip() -> None:
+    assert not isinstance(board(camera="whole").screen, Viewport)
+    assert isinstance(board().screen, Viewport)  # 120 nodes: followed
+
+
+def _window_pixels(b: Board) -> tuple[np.ndarray, np.ndarray]:
+    view = b.screen
+    assert isinstance(view, Viewport)
+    x0, y0, x1, y1 = view.box
+    left, top = view.window(view.time)
+    return view.frame[y0:y1, x0:x1], b.chip.frame[top:top + y1 - y0, left:left + x1 - x0]
+
+
+def test_the_window_follows_the_step_and_moves_smoothly() -> None:
+    b = board()
+    view = b.screen
+    assert isinstance(view, Viewport)
+    w, h = view.size
+    last = None
+    biggest = 0.0
+    for frame in range(0, round(STEPS[-1].end * 15), 3):
+        t = frame / 15
+        left, top = view.window(t)
+        assert 0 <= left <= b.chip.g.width - w and 0 <= top <= b.chip.g.height - h
+        if last is not None:
+            biggest = max(biggest, float(np.hypot(left - last[0], top - last[1])))
+        last = (left, top)
+    assert biggest < 0.25 * w  # no jump cuts: at most a quarter window in 0.2 s
+    # mid-step, the window holds the step's own well(s)
+    for step in STEPS[::40]:
+        t = step.start + 0.9 * step.duration
+        left, top = view.window(t)
+        x, y = b.chip.g.centers[step.node]
+        inside = left <= x <= left + w and top <= y <= top + h
+        assert inside or step.duration < 0.5, step.caption
+
+
+def test_the_frame_is_the_window_with_a_minimap_then_the_whole_chip() -> None:
+    b = board()
+    step = STEPS[len(STEPS) // 2]
+    b.advance(step.end - 1e-6)
+    b.screen.composite()
+    shown, world = _window_pixels(b)
+    view = b.screen
+    assert isinstance(view, Viewport)
+    mw, mh = view._mini_size
+    h, w = shown.shape[:2]
+    window_part = np.ones((h, w), dtype=bool)
+    window_part[h - mh - 40:, w - mw - 40:] = False  # the minimap's corner
+    assert np.array_equal(shown[window_part], world[window_part])  # a crop: no resampling
+    corner = shown[h - mh - 40:, w - mw - 40:, :3].astype(np.float64)
+    whole = np.asarray(Image.fromarray(b.chip.frame).resize((mw, mh)), dtype=np.float64)
+    assert corner.std() > 5 and np.abs(corner[-mh - 4:-4, -mw - 4:-4]
+                                       - whole[..., :3]).mean() < 40
+    b.finish()
+    x0, y0, x1, y1 = view.box
+    end = view.frame[y0:y1, x0:x1, :3].astype(np.float64)
+    small = np.asarray(Image.fromarray(b.chip.frame).resize((x1 - x0, y1 - y0)),
+                       dtype=np.float64)[..., :3]
+    assert np.abs(end - small).mean() < 6  # the end: the whole chip in the window
+
+
+def test_the_path_depends_on_time_alone() -> None:
+    one, two = board(), board()
+    target = STEPS[len(STEPS) // 3]
+    for step in STEPS:  # one frame a step on the first board, one jump on the second
+        if step.start >= target.end - 1e-6:
+            break
+        one.advance(step.start)
+    one.advance(target.end - 1e-6)
+    two.advance(target.end - 1e-6)
+    for b in (one, two):
+        b.screen.composite()
+    a, _ = _window_pixels(one)
+    c, _ = _window_pixels(two)
+    view = one.screen
+    assert isinstance(view, Viewport)
+    mw, mh = view._mini_size
+    h, w = a.shape[:2]
+    keep = np.ones((h, w), dtype=bool)
+    keep[h - mh - 40:, w - mw - 40:] = False
+    assert np.array_equal(a[keep], c[keep])
+
+
+@pytest.mark.parametrize("camera", ["follow", "whole"])
+def test_tags_stay_inside_the_chip_with_either_camera(camera: str) -> None:
+    b = board(camera=camera)
+    left, top, right, bottom = b.world
+    for _, step in b.schedule[::5]:
+        b.advance(step.start + 1e-6)
+        for box, _ in b.tags.values():
+            assert left <= box[0] and top <= box[1] and box[2] <= right and box[3] <= bottom
