@@ -261,7 +261,7 @@ class Board:
         (:meth:`_retag`): see :mod:`inkworm.render.labels`."""
         f, g = self.f, self.chip.g
         self.names = short_names(self.topology.nodes)
-        sizes = (f.size(0.03), f.size(0.022), f.size(0.016))
+        sizes = (f.size(0.03), f.size(0.022), f.size(0.016), f.size(0.013))
         self._tag_blocks = {node: [hud.tag(self.names[node], size) for size in sizes]
                             for node in g.centers}
         left, top, right, bottom = self.world

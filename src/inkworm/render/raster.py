@@ -156,6 +156,8 @@ class Chip:
         alpha."""
         self.frame = self.base.copy()
         self.layers = {name: np.zeros(w * h, dtype=np.float32) for name in LAYERS}
+        self._painted: set[str] = set()
+        """Layers ever painted: the others are empty everywhere and cost nothing."""
         half = geometry.channel / 2
         clear = geometry.radius * 0.97
         self.channels = {key: _channel_region(line, half, w, h, clear, key in extra)
@@ -357,6 +359,10 @@ class Chip:
         self._put("clot", region.idx, alpha, reset=False)
 
     def _put(self, layer: str, idx: I64, alpha: F32, reset: bool) -> None:
+        if layer not in self._painted:
+            if not alpha.any():
+                return  # a layer still empty everywhere stays so: nothing changes
+            self._painted.add(layer)
         target = self.layers[layer]
         if reset:
             target[idx] = alpha
@@ -385,12 +391,16 @@ class Chip:
         """Recompute :attr:`frame` where layers changed since the last call."""
         if not self._dirty:
             return
-        # duplicates are harmless: every copy of a pixel gets the same value
-        idx = np.concatenate(self._dirty) if len(self._dirty) > 1 else self._dirty[0]
+        # a pixel touched by several layers this frame is composited once (about 40 % of
+        # the touched pixels on the bowtie)
+        idx = np.unique(np.concatenate(self._dirty)) if len(self._dirty) > 1 else \
+            self._dirty[0]
         self._dirty.clear()
         flat_base = self.base.reshape(-1, 4)
         color = flat_base[idx, :3].astype(np.float32)
         for name, rgb, opacity in P.LAYER_STYLE:
+            if name not in self._painted:
+                continue
             alpha = (self.layers[name][idx] * opacity)[:, None]
             paint = np.asarray(rgb, dtype=np.float32)
             if not self.ink:
