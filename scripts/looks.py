@@ -18,19 +18,9 @@ from PIL import Image
 
 from inkworm.gen import sparse_cluster
 from inkworm.render.stills import contact_sheet
-from inkworm.topology import parse_dot, to_dot
+from inkworm.topology import to_dot
 
 ROOT = Path(__file__).resolve().parent.parent
-OFFICE = """graph office {
-  "a@mac" -- "b@mac"; "b@mac" -- "monitor@build-server-01"; "a@mac" -- "ci@build-server-01"
-  "ci@build-server-01" -- "monitor@build-server-01"
-  "monitor@build-server-01" -- "db@storage-eu-west-1"
-  "db@storage-eu-west-1" -- "cache@storage-eu-west-1"
-  "cache@storage-eu-west-1" -- "web@frontend-02"; "web@frontend-02" -- "db@storage-eu-west-1"
-  "web@frontend-02" -- "api@frontend-02"; "api@frontend-02" -- "queue@broker"
-  "queue@broker" -- "worker@broker"; "worker@broker" -- "api@frontend-02"
-}
-"""
 
 
 def still(work: Path, name: str, graph: Path, at: str, *options: str) -> Path:
@@ -53,8 +43,7 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         bowtie = ROOT / "graphs" / "bowtie.dot"
-        office = work / "office.dot"
-        office.write_text(to_dot(parse_dot(OFFICE, "office.dot")), encoding="utf-8")
+        office = ROOT / "graphs" / "office.dot"
         graphs = {n: work / f"gen{n}.dot" for n in (60, 300)}
         for n, path in graphs.items():
             path.write_text(to_dot(sparse_cluster(n, seed=0)), encoding="utf-8")

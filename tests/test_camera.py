@@ -41,6 +41,15 @@ def _window_pixels(b: Board) -> tuple[np.ndarray, np.ndarray]:
     return view.frame[y0:y1, x0:x1], b.chip.frame[top:top + y1 - y0, left:left + x1 - x0]
 
 
+def _outside_minimap(view: Viewport, shown: np.ndarray) -> np.ndarray:
+    """The window's pixels, but for the minimap's corner."""
+    mw, mh = view._mini_size
+    h, w = shown.shape[:2]
+    keep = np.ones((h, w), dtype=bool)
+    keep[h - mh - 40:, w - mw - 40:] = False
+    return keep
+
+
 def test_the_window_follows_the_step_and_moves_smoothly() -> None:
     b = board()
     view = b.screen
@@ -75,8 +84,7 @@ def test_the_frame_is_the_window_with_a_minimap_then_the_whole_chip() -> None:
     assert isinstance(view, Viewport)
     mw, mh = view._mini_size
     h, w = shown.shape[:2]
-    window_part = np.ones((h, w), dtype=bool)
-    window_part[h - mh - 40:, w - mw - 40:] = False  # the minimap's corner
+    window_part = _outside_minimap(view, shown)
     assert np.array_equal(shown[window_part], world[window_part])  # a crop: no resampling
     corner = shown[h - mh - 40:, w - mw - 40:, :3].astype(np.float64)
     whole = np.asarray(Image.fromarray(b.chip.frame).resize((mw, mh)), dtype=np.float64)
@@ -105,10 +113,7 @@ def test_the_path_depends_on_time_alone() -> None:
     c, _ = _window_pixels(two)
     view = one.screen
     assert isinstance(view, Viewport)
-    mw, mh = view._mini_size
-    h, w = a.shape[:2]
-    keep = np.ones((h, w), dtype=bool)
-    keep[h - mh - 40:, w - mw - 40:] = False
+    keep = _outside_minimap(view, a)
     assert np.array_equal(a[keep], c[keep])
 
 

@@ -16,17 +16,9 @@ from inkworm.render.board import Board, RenderOptions
 from inkworm.render.labels import Box, short_names
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec
-from inkworm.topology import Topology, parse_dot
+from inkworm.topology import Topology
 
-OFFICE = parse_dot("""graph office {
-  "a@mac" -- "b@mac"; "b@mac" -- "monitor@build-server-01"; "a@mac" -- "ci@build-server-01"
-  "ci@build-server-01" -- "monitor@build-server-01"
-  "monitor@build-server-01" -- "db@storage-eu-west-1"
-  "db@storage-eu-west-1" -- "cache@storage-eu-west-1"
-  "cache@storage-eu-west-1" -- "web@frontend-02"; "web@frontend-02" -- "db@storage-eu-west-1"
-  "web@frontend-02" -- "api@frontend-02"; "api@frontend-02" -- "queue@broker"
-  "queue@broker" -- "worker@broker"; "worker@broker" -- "api@frontend-02"
-}""", "office.dot")
+OFFICE = load_dot(GRAPHS / "office.dot")
 
 
 def test_short_names_keep_what_tells_nodes_apart() -> None:
