@@ -8,8 +8,9 @@ exactly the nodes in the probe's visited set; ``load_binary X`` then ``call X`` 
 no node is probed twice; returned keys equal the callee's ``probe_end`` keys; the ``result``
 equals what the probes reported. A call that ends in ``error`` needs no return (and, since the
 callee's events are lost with it, no ``probe_start`` either; if they did come home, the
-callee's probe needs no end). Traces imported from console
-logs (``source: log``) have no calls, so a probe start there needs none.
+callee's probe needs no end, and no place in the result; nor do the probes of a branch whose
+caller was killed: an orphan walks on, and may still connect to a crashed launcher). Traces
+imported from console logs (``source: log``) have no calls, so a probe start there needs none.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class _Probe:
     pending: Call | None = None
     failed: bool = False
     end_keys: AbstractSet[str] | None = None
+    caller: str | None = None
 
     def visited(self, node: str) -> set[str]:
         return set(self.received) | self.added | {node}
@@ -162,7 +164,8 @@ class _Checker:
             self.flag(
                 e, "order", f"{e.kind.value} on {e.node} after the result (result must be last)"
             )
-        elif isinstance(self.outcome, Crash) and e.node == self.launch:
+        elif (isinstance(self.outcome, Crash) and e.node == self.launch
+              and not isinstance(e, _RUNTIME)):  # an orphaned branch may still connect to it
             self.flag(e, "order", f"launcher {e.node} records {e.kind.value} after its crash")
         if e.node in self.state.killed:
             self.flag(e, "order", f"{e.node} records {e.kind.value} after it was killed")
@@ -226,7 +229,7 @@ class _Checker:
             )
         if e.node in e.visited:
             self.flag(e, "visited", f"{e.node} is already in the visited set it received")
-        self.probes[e.node] = _Probe(e.seq, e.visited)
+        self.probes[e.node] = _Probe(e.seq, e.visited, caller=call.node if call else None)
 
     def on_neighbors(self, e: Neighbors) -> None:
         probe = self.probing(e, "calls nodes()")
@@ -367,7 +370,8 @@ class _Checker:
         probe = self.probes.get(self.launch)
         if probe is not None and probe.end_keys is None and not self.from_log:
             self.flag(e, "result", "result before the launcher's probe ended")
-        probed = set(self.probes)
+        # a probe cut off from the launcher (its call failed, or a caller was killed) is lost
+        probed = {n for n in self.probes if n in e.map or not self.cut_off(n)}
         # a console log only shows the greetings that reached the launcher's console (a fixed
         # probe prints on each node's own), so there the probed nodes need only be in the map
         if self.from_log and probed <= set(e.map):
@@ -411,6 +415,20 @@ class _Checker:
             return
         self.outcome = e
 
+    def cut_off(self, node: str) -> bool:
+        """Whether ``node``'s answer cannot reach the launcher: its call failed, or one of its
+        callers was killed (an orphaned branch walks on, unheard)."""
+        seen: set[str] = set()
+        while node not in seen:
+            seen.add(node)
+            probe = self.probes.get(node)
+            if node in self.failed_calls or probe is None or probe.caller is None:
+                return node in self.failed_calls
+            if probe.caller in self.state.killed:
+                return True
+            node = probe.caller
+        return False
+
     def finish(self) -> None:
         if self.outcome is None:
             self.flag(None, "outcome", "truncated: the trace has neither a result nor a crash")
@@ -423,9 +441,9 @@ class _Checker:
                 f"call to {callee} is never followed by a probe start on {callee}",
             )
         for node, probe in self.probes.items():
-            if probe.pending is not None:
+            if probe.pending is not None and node not in self.state.killed:
                 self.flag(
                     probe.pending, "nesting", f"{node}'s call to {probe.pending.to} never returned"
                 )
-            elif probe.end_keys is None and not self.from_log and node not in self.failed_calls:
+            elif probe.end_keys is None and not self.from_log and not self.cut_off(node):
                 self.flag(None, "nesting", f"{node}'s probe never ended")
