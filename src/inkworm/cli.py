@@ -196,15 +196,27 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @worm_options
 @click.option("--latency", default="", metavar="NAME=US,...", callback=_latency,
               help="Latency model, e.g. call=400,load=1200 (see inkworm.worm.Latency).")
+@click.option("--kill", metavar="NODE", help="Stop NODE during the run (fault injection)...")
+@click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
+@click.option("--tolerant", is_flag=True,
+              help="Record failed calls and keep going (partial map) instead of crashing.")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
-def simulate(graph: str, spec: RunSpec, latency: Any, output: str | None) -> None:
-    """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines)."""
+def simulate(graph: str, spec: RunSpec, latency: Any, kill: str | None, after: str | None,
+             tolerant: bool, output: str | None) -> None:
+    """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines); --kill, --after
+    and --tolerant as for record."""
+    from inkworm.record import Fault
+    from inkworm.run import Faults
     from inkworm.worm import simulate as run
 
+    if (kill is None) != (after is None):
+        raise click.UsageError("--kill and --after go together")
+    faults = (Faults(kill=Fault(kill, after) if kill and after else None, tolerant=tolerant)
+              if kill or tolerant else None)
     _check_output(output, graph)
     topology = load_dot(graph)
     _warn(topology)
-    trace = run(topology, spec, latency)
+    trace = run(topology, spec, latency, faults)
     _emit(lambda out: write_trace(trace, out), output, (graph,))
 
 

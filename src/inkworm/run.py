@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the recorder imports this module: one Fault, declared there
+    from inkworm.record import Fault
 
 
 class Mode(enum.Enum):
@@ -51,3 +55,16 @@ class RunSpec:
     edge_order: EdgeOrder = EdgeOrder.DOT
     auto_connect: AutoConnect = AutoConnect.ALWAYS
     strategy: Strategy = Strategy.SEQUENTIAL
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What goes wrong in a simulated run: the recorder's fault options, in the model.
+
+    ``kill``: stop ``kill.victim`` right after ``kill.after``'s probe starts (``--kill`` and
+    ``--after``); ``tolerant``: a failed call is recorded as ``error`` and the caller goes on
+    with its next neighbour (a partial map) instead of the seed's crash (``--tolerant``).
+    """
+
+    kill: Fault | None = None
+    tolerant: bool = False

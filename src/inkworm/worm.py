@@ -23,6 +23,21 @@ Modes (``shared/trace-v1.md``):
   adjacent to the launcher and the failure propagates up to the launcher (``error`` on every
   caller, ``crash`` on the launcher), as the real BEAM does.
 
+Faults (:class:`~inkworm.run.Faults`, the recorder's ``--kill NODE --after OTHER`` and
+``--tolerant``) run on a second engine, :class:`_FaultRun`: the kill can leave a branch of the
+walk running on its own (an orphan), so the run is a set of walkers (call stacks), each with
+its own clock, the earliest stepped first, one event a step. A kill, right after OTHER's probe
+starts, takes NODE out of every ``nodes()`` (each peer records ``disconnect``) and:
+
+* NODE not reached: the walk never calls it (a partial map, as on the real BEAM); a probe that
+  listed it before it died fails to load it (``error`` with ``{:erpc, :noconnection}``);
+* NODE running (on the stack): its caller's erpc raises ``{:erpc, :noconnection}``, which rises
+  to the launcher (``crash``, no map); the probes NODE was calling keep walking, orphaned, and
+  their answer goes nowhere (the recorder loses their events; the model shows them).
+
+With ``tolerant`` each failed call is an ``error`` and the caller goes on with its next
+neighbour.
+
 Virtual time comes from a deterministic :class:`Latency` model.
 """
 
@@ -30,18 +45,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Literal
 
 from inkworm.errors import InputError, gc_paused
-from inkworm.run import AutoConnect, Mode, RunSpec
+from inkworm.run import AutoConnect, Faults, Mode, RunSpec
 from inkworm.topology import Topology
 from inkworm.trace import (
     Call,
     Connect,
     Crash,
+    Disconnect,
     Error,
     Event,
     Header,
+    Kill,
     LoadBinary,
     Neighbors,
     NodeSet,
@@ -57,6 +75,10 @@ from inkworm.trace import (
 #: What the caller's erpc raises when a naive probe's output cannot reach the launcher's group
 #: leader under ``dist_auto_connect never`` (observed on OTP 25 by the recorder).
 NEVER_CONNECT_REASON = "{:exception, :terminated}"
+#: What an erpc call to a node that is gone raises (the recorder's ``--kill``, OTP 25).
+NOCONNECTION_REASON = "{:erpc, :noconnection}"
+#: The ``nodedown_reason`` each peer of a stopped node records.
+NODEDOWN_REASON = ":connection_closed"
 
 
 #: The longest step of the latency model: 1,000 s (a run's clock stays far inside ``t_us``'s
@@ -110,14 +132,16 @@ class _Frame:
 
 
 def simulate(topology: Topology, spec: RunSpec | None = None,
-             latency: Latency | None = None) -> Trace:
-    """Run the worm model on ``topology`` as ``spec`` says, and return its trace."""
+             latency: Latency | None = None, faults: Faults | None = None) -> Trace:
+    """Run the worm model on ``topology`` as ``spec`` says (with ``faults``, if any), and
+    return its trace."""
     spec = spec or RunSpec()
     mode, edge_order, auto_connect = spec.mode, spec.edge_order, spec.auto_connect
     launch = spec.launch if spec.launch is not None else topology.nodes[0]
     if launch not in topology.nodes:
         raise InputError(f"launch node '{launch}' is not in the graph",
                          topology.path or topology.source)
+    _check_faults(topology, launch, faults)
     lat = latency or Latency()
     header = Header(
         launch=launch,
@@ -126,11 +150,35 @@ def simulate(topology: Topology, spec: RunSpec | None = None,
         graph=topology.source,
         edge_order=edge_order,
         auto_connect=auto_connect,
-        meta={"simulator": "inkworm", "latency_us": dict(vars(lat))},
+        meta={"simulator": "inkworm", "latency_us": dict(vars(lat)), **_fault_meta(faults)},
     )
     with gc_paused():
-        events = _run(topology.peers(edge_order), launch, mode, auto_connect, lat)
+        peers = topology.peers(edge_order)
+        events = (_run(peers, launch, mode, auto_connect, lat) if faults is None
+                  else _FaultRun(peers, launch, mode, auto_connect, lat, faults).run())
     return Trace(header, events)
+
+
+def _check_faults(topology: Topology, launch: str, faults: Faults | None) -> None:
+    """Refuse a fault the run cannot have, as the recorder does."""
+    kill = faults.kill if faults else None
+    if kill is None:
+        return
+    if kill.victim == launch:
+        raise InputError(f"--kill {launch}: the launch node cannot be killed (it writes "
+                         "the trace)")
+    for node in (kill.victim, kill.after):
+        if node not in topology.nodes:
+            raise InputError(f"node {node!r} is not in the graph",
+                             topology.path or topology.source)
+
+
+def _fault_meta(faults: Faults | None) -> dict[str, object]:
+    """The header's record of the faults, in the recorder's words (``kills``, ``tolerant``)."""
+    if faults is None:
+        return {}
+    kills = [{"node": faults.kill.victim, "after": faults.kill.after}] if faults.kill else []
+    return {"kills": kills, "tolerant": faults.tolerant}
 
 
 def _run(
@@ -221,3 +269,191 @@ def _propagate_failure(stack: list[_Frame], seq: int, t: int, lat: Latency,
         if stack:
             reason = f"{{:exception, {reason}}}"
     yield Crash(seq=seq, t_us=t, node=failed, reason=reason)
+
+
+# --- the fault engine ----------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Probe:
+    """One running probe of a faulty run: what it received and the map it has gathered."""
+
+    node: str
+    received: frozenset[str]
+    sub: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Its own ``nodes()`` and the sub-maps its calls returned (``Map.merge``)."""
+    neighbors: tuple[str, ...] | None = None
+    i: int = 0
+
+    def visited(self) -> frozenset[str]:
+        return self.received | self.sub.keys() | {self.node}
+
+
+#: What a walker's top probe does next: fold on; call, start or answer a node; crash.
+_Next = (tuple[Literal["fold"]] | tuple[Literal["call", "start"], str]
+         | tuple[Literal["return"], str, dict[str, tuple[str, ...]]]
+         | tuple[Literal["fail"], str, str] | tuple[Literal["crash"], str])
+
+
+@dataclass(slots=True)
+class _Walker:
+    """A call stack walking on its own clock: the launcher's, or an orphaned branch's."""
+
+    stack: list[_Probe]
+    t: int
+    next: _Next = ("fold",)
+    orphan: bool = False
+    """Its bottom probe's caller is dead: its answer (or its failure) goes nowhere."""
+
+
+class _FaultRun:
+    """The seed's walk with faults: walkers stepped earliest first, one event a step."""
+
+    def __init__(self, peers: dict[str, list[str]], launch: str, mode: Mode,
+                 auto_connect: AutoConnect, lat: Latency, faults: Faults) -> None:
+        self.peers, self.launch, self.lat, self.faults = peers, launch, lat, faults
+        self.naive, self.never = mode is Mode.NAIVE, auto_connect is AutoConnect.NEVER
+        self.events: list[Event] = []
+        self.walkers: list[_Walker] = []
+        self.dead: set[str] = set()
+
+    def run(self) -> list[Event]:
+        main = _Walker([], 0, ("start", self.launch))
+        self.walkers.append(main)
+        while self.walkers:
+            walker = min(self.walkers, key=lambda w: w.t)  # the first of equals: stable
+            if not self.step(walker):
+                self.walkers.remove(walker)
+        self.events.sort(key=lambda e: e.t_us)  # stable: causal order within one instant
+        for seq, event in enumerate(self.events):
+            event.seq = seq
+        return self.events
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def step(self, w: _Walker) -> bool:
+        """One event of ``w`` (or a few at one instant); False when ``w`` is done."""
+        nxt, t, lat = w.next, w.t, self.lat
+        if nxt[0] == "start":
+            to = nxt[1]
+            caller = w.stack[-1] if w.stack else None
+            visited = caller.visited() if caller else frozenset()
+            self.emit(ProbeStart(seq=0, t_us=t, node=to, visited=visited))
+            w.stack.append(_Probe(to, visited))
+            w.t, w.next = t + lat.start, ("fold",)
+            kill = self.faults.kill
+            if kill is not None and kill.after == to and kill.victim not in self.dead:
+                self.kill(kill.victim, t)
+            return True
+        top = w.stack[-1]
+        node = top.node
+        if nxt[0] == "call":
+            self.emit(Call(seq=0, t_us=t, node=node, to=nxt[1], visited=top.visited()))
+            w.t, w.next = t + lat.call, ("start", nxt[1])
+        elif nxt[0] == "return":
+            _, callee, sub = nxt
+            self.emit(Return(seq=0, t_us=t, node=node, callee=callee, keys=frozenset(sub)))
+            top.sub.update(sub)
+            w.next = ("fold",)
+        elif nxt[0] == "fail":
+            return self.fail(w, nxt[1], nxt[2])
+        elif nxt[0] == "crash":
+            self.emit(Crash(seq=0, t_us=t, node=node, reason=nxt[1]))
+            return False
+        elif top.neighbors is None:
+            return self.traverse(w)
+        elif top.i < len(top.neighbors):
+            self.fold(w)
+        else:
+            return self.end(w)
+        return True
+
+    def traverse(self, w: _Walker) -> bool:
+        """The top probe's greeting (naive: to the launcher) and its ``nodes()``."""
+        top, launch = w.stack[-1], self.launch
+        if self.naive and top.node != launch and launch not in self.peers[top.node]:
+            if self.never:
+                w.stack.pop()
+                return self.raise_to_caller(w, top.node, NEVER_CONNECT_REASON, w.t)
+            w.t += self.lat.connect
+            for a, b in ((top.node, launch), (launch, top.node)):
+                self.peers[a].append(b)
+                self.emit(Connect(seq=0, t_us=w.t, node=a, peer=b))
+        top.neighbors = tuple(self.peers[top.node])
+        top.sub[top.node] = top.neighbors
+        self.emit(Neighbors(seq=0, t_us=w.t, node=top.node, nodes=top.neighbors))
+        w.t += self.lat.nodes
+        return True
+
+    def fold(self, w: _Walker) -> None:
+        """One step of the top probe's fold: skip a visited neighbour, or load the probe."""
+        top, lat = w.stack[-1], self.lat
+        assert top.neighbors is not None
+        neighbor = top.neighbors[top.i]
+        top.i += 1
+        if neighbor in top.visited():
+            self.emit(Skip(seq=0, t_us=w.t, node=top.node, neighbor=neighbor))
+            w.t += lat.skip
+            return
+        self.emit(LoadBinary(seq=0, t_us=w.t, node=top.node, to=neighbor))
+        if neighbor in self.dead:  # the erpc fails at once: there is no connection to make
+            w.t, w.next = w.t + lat.call, ("fail", neighbor, NOCONNECTION_REASON)
+        else:
+            w.t, w.next = w.t + lat.load, ("call", neighbor)
+
+    def end(self, w: _Walker) -> bool:
+        """The top probe's fold is over: it answers its caller (the launcher: the result)."""
+        top = w.stack.pop()
+        keys = frozenset(top.sub)
+        self.emit(ProbeEnd(seq=0, t_us=w.t, node=top.node, keys=keys))
+        if w.stack:
+            w.t, w.next = w.t + self.lat.call, ("return", top.node, top.sub)
+            return True
+        if not w.orphan:
+            self.emit(Result(seq=0, t_us=w.t, node=top.node, map=dict(top.sub)))
+        return False
+
+    def fail(self, w: _Walker, callee: str, reason: str) -> bool:
+        """The top probe's call to ``callee`` raised ``reason``: record it, then go on
+        (tolerant) or raise it in turn."""
+        top = w.stack[-1]
+        self.emit(Error(seq=0, t_us=w.t, node=top.node, to=callee, reason=reason))
+        if self.faults.tolerant:
+            w.next = ("fold",)
+            return True
+        if len(w.stack) == 1 and not w.orphan:
+            w.next = ("crash", reason)
+            return True
+        w.stack.pop()
+        return self.raise_to_caller(w, top.node, f"{{:exception, {reason}}}", w.t)
+
+    def raise_to_caller(self, w: _Walker, failed: str, reason: str, t: int) -> bool:
+        """``failed``'s probe raised ``reason``: its caller's erpc raises (none: lost)."""
+        if not w.stack:
+            return False
+        w.t, w.next = t + self.lat.call, ("fail", failed, reason)
+        return True
+
+    def kill(self, victim: str, t: int) -> None:
+        """Stop ``victim`` at ``t``: at that instant its peers see it go down, its running
+        probe dies with it (its caller's erpc raises), and what it was calling walks on as an
+        orphan."""
+        self.emit(Kill(seq=0, t_us=t, node=victim))
+        self.dead.add(victim)
+        for peer in self.peers.pop(victim, []):
+            self.peers[peer] = [n for n in self.peers[peer] if n != victim]
+            if peer not in self.dead:
+                self.emit(Disconnect(seq=0, t_us=t, node=peer, peer=victim,
+                                     reason=NODEDOWN_REASON))
+        self.peers[victim] = []
+        for w in list(self.walkers):
+            at = next((i for i, p in enumerate(w.stack) if p.node == victim), None)
+            if at is None:
+                continue
+            if at + 1 < len(w.stack):
+                self.walkers.append(_Walker(w.stack[at + 1:], w.t, w.next, orphan=True))
+            del w.stack[at:]
+            if w.stack:  # the connection is down: the caller's erpc raises at once
+                w.t, w.next = t, ("fail", victim, NOCONNECTION_REASON)
+            else:
+                self.walkers.remove(w)
