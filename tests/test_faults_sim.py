@@ -185,3 +185,67 @@ def test_like_the_recorded_kills() -> None:
     assert sorted(partial.outcome.map) == ["a", "b", "c", "d", "e"]
     assert partial.outcome.map["e"] == ("d",)
     assert topology_diff(partial, load_dot(BOWTIE)).unreached == ["f"]
+
+
+TIMEOUT = "{:erpc, :timeout}"
+
+
+def run_timed(timeout_ms: int, hang: str | None = None, tolerant: bool = False) -> Trace:
+    trace = simulate(load_dot(BOWTIE), FIXED,
+                     faults=Faults(tolerant=tolerant, timeout_ms=timeout_ms, hang=hang))
+    assert_valid(trace)
+    return trace
+
+
+def test_a_hung_probe_times_out_its_callers_outermost_first() -> None:
+    trace = run_timed(5, hang="c")
+    assert visit_order(trace) == ["a", "b", "c"]
+    assert transcript(trace.events[-3:]) == [
+        "a error b {:erpc, :timeout}",  # a called first, so its deadline passes first
+        "a crash {:erpc, :timeout}",
+        "b error c {:erpc, :timeout}",  # b, orphaned, times out later, unheard
+    ]
+    assert [e.kind.value for e in trace.events if e.node == "c"] == ["probe_start"]
+    call_b = next(e for e in trace.events if e.kind.value == "call" and e.node == "a")
+    assert trace.events[-2].t_us == call_b.t_us + 5000
+
+
+def test_a_timeout_shorter_than_the_walk_crashes_it_while_the_callee_walks_on() -> None:
+    trace = run_timed(5)
+    crash = trace.outcome
+    assert isinstance(crash, Crash) and crash.reason == TIMEOUT
+    after = trace.events[trace.events.index(crash) + 1:]
+    assert [e.node for e in after if isinstance(e, ProbeStart)] == ["e", "f"]
+    assert errors(trace) == [("a", "b", TIMEOUT), ("b", "d", TIMEOUT)]
+
+
+def test_a_timeout_longer_than_the_walk_changes_nothing() -> None:
+    plain = simulate(load_dot(BOWTIE), FIXED)
+    assert run_timed(10_000).events == plain.events
+    header = run_timed(10_000).header
+    assert header.meta["timeout_ms"] == 10_000 and "hang" not in header.meta
+
+
+def test_every_hang_and_timeout_on_every_graph_passes_check() -> None:
+    for name in ("bowtie", "triangle_tail", "ring_chords"):
+        topology = load_dot(GRAPHS / f"{name}.dot")
+        for mode in Mode:
+            for timeout_ms in (1, 3, 5, 40):
+                for hang in [None, *topology.nodes[1:]]:
+                    faults = Faults(timeout_ms=timeout_ms, hang=hang)
+                    trace = simulate(topology, RunSpec(mode=mode), faults=faults)
+                    assert check(trace) == [], (name, mode, timeout_ms, hang)
+                    assert isinstance(trace.outcome, Result | Crash)
+
+
+def test_simulate_hang_from_the_command_line(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "hang-d.jsonl"
+    code, _, err = inkworm(capsys, "simulate", str(BOWTIE), "--hang", "d", "--timeout", "3",
+                           "-o", str(out))
+    assert code == 0, err
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0])["meta"]["hang"] == "d"
+    assert json.loads(lines[-1])["reason"] == TIMEOUT
+    code, _, err = inkworm(capsys, "check", str(out))
+    assert code == 0 and "valid" in err

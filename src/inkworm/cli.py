@@ -200,19 +200,27 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
 @click.option("--tolerant", is_flag=True,
               help="Record failed calls and keep going (partial map) instead of crashing.")
+@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1, max=2**32 - 1),
+              help="erpc timeout per call, in ms (default: infinity, as the seed).")
+@click.option("--hang", metavar="NODE", help="NODE's probe stalls for good once started "
+              "(with --timeout).")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
 def simulate(graph: str, spec: RunSpec, latency: Any, kill: str | None, after: str | None,
-             tolerant: bool, output: str | None) -> None:
-    """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines); --kill, --after
-    and --tolerant as for record."""
+             tolerant: bool, timeout_ms: int | None, hang: str | None,
+             output: str | None) -> None:
+    """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines); --kill, --after,
+    --tolerant and --timeout as for record."""
     from inkworm.record import Fault
     from inkworm.run import Faults
     from inkworm.worm import simulate as run
 
     if (kill is None) != (after is None):
         raise click.UsageError("--kill and --after go together")
-    faults = (Faults(kill=Fault(kill, after) if kill and after else None, tolerant=tolerant)
-              if kill or tolerant else None)
+    if hang is not None and timeout_ms is None:
+        raise click.UsageError("--hang goes with --timeout (else the worm waits for ever)")
+    faults = (Faults(kill=Fault(kill, after) if kill and after else None, tolerant=tolerant,
+                     timeout_ms=timeout_ms, hang=hang)
+              if kill or tolerant or timeout_ms or hang else None)
     _check_output(output, graph)
     topology = load_dot(graph)
     _warn(topology)

@@ -63,8 +63,12 @@ class Faults:
 
     ``kill``: stop ``kill.victim`` right after ``kill.after``'s probe starts (``--kill`` and
     ``--after``); ``tolerant``: a failed call is recorded as ``error`` and the caller goes on
-    with its next neighbour (a partial map) instead of the seed's crash (``--tolerant``).
+    with its next neighbour (a partial map) instead of the seed's crash (``--tolerant``);
+    ``timeout_ms``: every erpc call's timeout (``--timeout``; ``None``: ``infinity``, the
+    seed's); ``hang``: a node whose probe stalls for good right after it starts (``--hang``).
     """
 
     kill: Fault | None = None
     tolerant: bool = False
+    timeout_ms: int | None = None
+    hang: str | None = None

@@ -36,7 +36,10 @@ starts, takes NODE out of every ``nodes()`` (each peer records ``disconnect``) a
   their answer goes nowhere (the recorder loses their events; the model shows them).
 
 With ``tolerant`` each failed call is an ``error`` and the caller goes on with its next
-neighbour.
+neighbour. With ``timeout_ms`` every erpc call has a deadline: a call still unanswered then
+raises ``{:erpc, :timeout}`` in its caller, and the callee's branch walks on as an orphan
+(erpc abandons the request, it does not stop the remote process); ``hang`` stalls one probe for
+good right after it starts, so that the deadlines below it pass (the outermost first).
 
 Virtual time comes from a deterministic :class:`Latency` model.
 """
@@ -79,6 +82,10 @@ NEVER_CONNECT_REASON = "{:exception, :terminated}"
 NOCONNECTION_REASON = "{:erpc, :noconnection}"
 #: The ``nodedown_reason`` each peer of a stopped node records.
 NODEDOWN_REASON = ":connection_closed"
+#: What an erpc call raises when its timeout passes.
+TIMEOUT_REASON = "{:erpc, :timeout}"
+#: The clock of a walker that will never step again (a hung probe).
+_NEVER = 1 << 62
 
 
 #: The longest step of the latency model: 1,000 s (a run's clock stays far inside ``t_us``'s
@@ -161,7 +168,21 @@ def simulate(topology: Topology, spec: RunSpec | None = None,
 
 def _check_faults(topology: Topology, launch: str, faults: Faults | None) -> None:
     """Refuse a fault the run cannot have, as the recorder does."""
-    kill = faults.kill if faults else None
+    if faults is None:
+        return
+    if faults.hang is not None:
+        if faults.hang not in topology.nodes:
+            raise InputError(f"node {faults.hang!r} is not in the graph",
+                             topology.path or topology.source)
+        if faults.hang == launch:
+            raise InputError(f"--hang {launch}: the launch node cannot hang (no call to it "
+                             "could time out)")
+        if faults.timeout_ms is None:
+            raise InputError(f"--hang {faults.hang} needs --timeout (else the worm waits "
+                             "for ever)")
+    if faults.timeout_ms is not None and not 0 < faults.timeout_ms < 2**32:
+        raise InputError(f"timeout {faults.timeout_ms} ms: expected 1 to {2**32 - 1}")
+    kill = faults.kill
     if kill is None:
         return
     if kill.victim == launch:
@@ -178,7 +199,11 @@ def _fault_meta(faults: Faults | None) -> dict[str, object]:
     if faults is None:
         return {}
     kills = [{"node": faults.kill.victim, "after": faults.kill.after}] if faults.kill else []
-    return {"kills": kills, "tolerant": faults.tolerant}
+    meta: dict[str, object] = {"kills": kills, "tolerant": faults.tolerant,
+                               "timeout_ms": faults.timeout_ms}
+    if faults.hang is not None:
+        meta["hang"] = faults.hang
+    return meta
 
 
 def _run(
@@ -283,6 +308,9 @@ class _Probe:
     """Its own ``nodes()`` and the sub-maps its calls returned (``Map.merge``)."""
     neighbors: tuple[str, ...] | None = None
     i: int = 0
+    calling: str | None = None
+    """The node its pending erpc call went to (with a timeout: until ``deadline``)."""
+    deadline: int = _NEVER
 
     def visited(self) -> frozenset[str]:
         return self.received | self.sub.keys() | {self.node}
@@ -291,7 +319,8 @@ class _Probe:
 #: What a walker's top probe does next: fold on; call, start or answer a node; crash.
 _Next = (tuple[Literal["fold"]] | tuple[Literal["call", "start"], str]
          | tuple[Literal["return"], str, dict[str, tuple[str, ...]]]
-         | tuple[Literal["fail"], str, str] | tuple[Literal["crash"], str])
+         | tuple[Literal["fail"], str, str] | tuple[Literal["crash"], str]
+         | tuple[Literal["hang"]])
 
 
 @dataclass(slots=True)
@@ -315,18 +344,30 @@ class _FaultRun:
         self.events: list[Event] = []
         self.walkers: list[_Walker] = []
         self.dead: set[str] = set()
+        self.timeout = faults.timeout_ms * 1000 if faults.timeout_ms is not None else _NEVER
 
     def run(self) -> list[Event]:
         main = _Walker([], 0, ("start", self.launch))
         self.walkers.append(main)
         while self.walkers:
-            walker = min(self.walkers, key=lambda w: w.t)  # the first of equals: stable
-            if not self.step(walker):
+            walker = min(self.walkers, key=self.due)  # the first of equals: stable
+            if self.due(walker) >= _NEVER:
+                break  # only hung probes are left: they record nothing more
+            at = min(range(len(walker.stack)), key=lambda i: walker.stack[i].deadline,
+                     default=None)
+            if at is not None and walker.stack[at].deadline < walker.t:
+                self.time_out(walker, at)
+            elif not self.step(walker):
                 self.walkers.remove(walker)
         self.events.sort(key=lambda e: e.t_us)  # stable: causal order within one instant
         for seq, event in enumerate(self.events):
             event.seq = seq
         return self.events
+
+    @staticmethod
+    def due(w: _Walker) -> int:
+        """When ``w`` acts next: its clock, or the first deadline of its pending calls."""
+        return min([w.t, *(p.deadline for p in w.stack)])
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
@@ -341,6 +382,8 @@ class _FaultRun:
             self.emit(ProbeStart(seq=0, t_us=t, node=to, visited=visited))
             w.stack.append(_Probe(to, visited))
             w.t, w.next = t + lat.start, ("fold",)
+            if to == self.faults.hang:
+                w.t, w.next = _NEVER, ("hang",)
             kill = self.faults.kill
             if kill is not None and kill.after == to and kill.victim not in self.dead:
                 self.kill(kill.victim, t)
@@ -349,10 +392,12 @@ class _FaultRun:
         node = top.node
         if nxt[0] == "call":
             self.emit(Call(seq=0, t_us=t, node=node, to=nxt[1], visited=top.visited()))
+            top.calling, top.deadline = nxt[1], t + self.timeout
             w.t, w.next = t + lat.call, ("start", nxt[1])
         elif nxt[0] == "return":
             _, callee, sub = nxt
             self.emit(Return(seq=0, t_us=t, node=node, callee=callee, keys=frozenset(sub)))
+            top.calling, top.deadline = None, _NEVER
             top.sub.update(sub)
             w.next = ("fold",)
         elif nxt[0] == "fail":
@@ -398,6 +443,8 @@ class _FaultRun:
         self.emit(LoadBinary(seq=0, t_us=w.t, node=top.node, to=neighbor))
         if neighbor in self.dead:  # the erpc fails at once: there is no connection to make
             w.t, w.next = w.t + lat.call, ("fail", neighbor, NOCONNECTION_REASON)
+        elif lat.load > self.timeout:
+            w.t, w.next = w.t + self.timeout, ("fail", neighbor, TIMEOUT_REASON)
         else:
             w.t, w.next = w.t + lat.load, ("call", neighbor)
 
@@ -417,6 +464,7 @@ class _FaultRun:
         """The top probe's call to ``callee`` raised ``reason``: record it, then go on
         (tolerant) or raise it in turn."""
         top = w.stack[-1]
+        top.calling, top.deadline = None, _NEVER
         self.emit(Error(seq=0, t_us=w.t, node=top.node, to=callee, reason=reason))
         if self.faults.tolerant:
             w.next = ("fold",)
@@ -433,6 +481,17 @@ class _FaultRun:
             return False
         w.t, w.next = t + self.lat.call, ("fail", failed, reason)
         return True
+
+    def time_out(self, w: _Walker, at: int) -> None:
+        """The erpc call of ``w.stack[at]`` passed its deadline: the caller's erpc raises, and
+        what it called walks on as an orphan (an answer already on its way is dropped; a probe
+        not started yet never starts: erpc abandons the spawn)."""
+        caller = w.stack[at]
+        assert caller.calling is not None
+        if at + 1 < len(w.stack):
+            self.walkers.append(_Walker(w.stack[at + 1:], w.t, w.next, orphan=True))
+        del w.stack[at + 1:]
+        w.t, w.next = caller.deadline, ("fail", caller.calling, TIMEOUT_REASON)
 
     def kill(self, victim: str, t: int) -> None:
         """Stop ``victim`` at ``t``: at that instant its peers see it go down, its running
