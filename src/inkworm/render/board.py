@@ -26,7 +26,14 @@ from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
 from inkworm.render.panel import result_block
 from inkworm.render.raster import Chip
-from inkworm.render.timeline import Step, StepKind, Story, Timing
+from inkworm.render.timeline import (
+    Step,
+    StepKind,
+    Story,
+    Timing,
+    steps_from_trace,
+    time_steps,
+)
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
@@ -210,11 +217,11 @@ class Board:
         self._state = RunState()
         self._panel_box: tuple[int, int, int, int] | None = None
         self._caption_box: tuple[int, int, int, int] | None = None
-        self._draw_static(geometry.centers, geometry.radius)
+        self._draw_static()
 
     # --- static text --------------------------------------------------------------------------
 
-    def _draw_static(self, centers: Any, radius: float) -> None:
+    def _draw_static(self) -> None:
         f, base = self.f, self.screen.base
         h = self.trace.header
         source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
@@ -478,6 +485,12 @@ class Board:
                                 width)
 
         return build
+
+
+def timeline(trace: Trace, options: RenderOptions, fps: float | None = None) -> list[Step]:
+    """The run's steps timed as ``options`` say (``fps``: each starting on a frame)."""
+    return time_steps(steps_from_trace(trace), options.timing, options.duration,
+                      pace=options.pace, story=options.story, fps=fps)
 
 
 def caption_schedule(steps: Sequence[Step]) -> list[tuple[float, Step]]:

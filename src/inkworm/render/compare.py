@@ -28,7 +28,7 @@ from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slid
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Result, Trace
-from inkworm.views import Edge, map_edges, pair
+from inkworm.views import Edge, map_edges
 
 _SOURCES = {"beam": "recorded", "simulated": "simulated", "log": "from a log"}
 
@@ -156,8 +156,7 @@ def diff_text(a: Run, b: Run) -> str:
         return f"{no_map(a)}; {no_map(b)}"
     if ea is None or eb is None:
         with_map, without = (b, a) if ea is None else (a, b)
-        return f"{no_map(without)}; {with_map.label}'s map has " \
-               f"{len(reported_edges(with_map.trace) or ())} edges"
+        return f"{no_map(without)}; {with_map.label}'s map has {len(ea or eb or ())} edges"
     if ea == eb:
         return f"both maps report the same {len(ea)} edges"
     return (f"edges only {a.label} reports: {edges(ea - eb)}   \u00b7   only {b.label} "
@@ -169,7 +168,7 @@ def diff_edges(a: Run, b: Run) -> tuple[set[Edge], set[Edge]]:
     ea, eb = reported_edges(a.trace), reported_edges(b.trace)
     if ea is None or eb is None:
         return set(), set()
-    return {pair(*e) for e in ea - eb}, {pair(*e) for e in eb - ea}
+    return ea - eb, eb - ea  # map_edges' pairs are sorted already
 
 
 class PairBoard:
@@ -195,7 +194,6 @@ class PairBoard:
         self.chip = _PairChip(self)
         self.screen = self.chip
         """What the frame shows (as a board's)."""
-        self.finished = False
 
     def advance(self, tau: float) -> None:
         for board in self.boards:
@@ -207,7 +205,7 @@ class PairBoard:
             board.finish()
             board._restore(board._caption_box)  # the diff takes the caption line
             board._caption_box = None
-        self.finished = True
+        self.chip.show_diff()
 
     def cues(self) -> list[Cue]:
         """Subtitles of the comparison: at every moment, one cue of both sides' captions
@@ -282,6 +280,7 @@ class _PairChip:
         a, b = (board.screen.frame for board in owner.boards)
         self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=1)
         self._divider = max(1, owner.height // 360)
+        self._diff: hud.TextBlock | None = None
 
     def composite(self) -> None:
         left, right = (board.screen for board in self.owner.boards)
@@ -293,17 +292,17 @@ class _PairChip:
         d = self._divider
         self.frame[int(0.07 * self.owner.height):int(0.88 * self.owner.height),
                    split - d:split + d] = (*P.hex_rgb(self.owner.boards[0].theme.text_dim), 255)
-        if self.owner.finished:
-            self._diff()
+        if self._diff is not None:  # the end: the diff over both captions
+            owner = self.owner
+            owner.boards[0].text(self.frame, self._diff, owner.width / 2,
+                                 0.935 * owner.height, anchor="mm")
 
-    def _diff(self) -> None:
+    def show_diff(self) -> None:
+        """From now on, draw the diff line (drawn once, laid over every frame after)."""
         owner = self.owner
-        a, b = owner.runs
-        only_a, only_b = diff_edges(a, b)
+        only_a, only_b = diff_edges(*owner.runs)
         theme = owner.boards[0].theme
         colour = theme.warn if only_a or only_b else theme.good
-        block = hud.render_lines((hud.plain(owner.diff, colour),),
-                                 max(9, round(0.042 * owner.height)),
-                                 max_width=int(0.96 * owner.width))
-        owner.boards[0].text(self.frame, block, owner.width / 2, 0.935 * owner.height,
-                             anchor="mm")
+        self._diff = hud.render_lines((hud.plain(owner.diff, colour),),
+                                      max(9, round(0.042 * owner.height)),
+                                      max_width=int(0.96 * owner.width))

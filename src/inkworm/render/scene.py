@@ -17,9 +17,9 @@ from manim import Animation, Camera, Mobject, Scene, config
 from numpy.typing import NDArray
 
 from inkworm.reader import load_trace
-from inkworm.render.board import Board, RenderOptions, section_groups
+from inkworm.render.board import Board, RenderOptions, section_groups, timeline
 from inkworm.render.compare import PairBoard, Run
-from inkworm.render.timeline import Step, steps_from_trace, time_steps
+from inkworm.render.timeline import Step
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 from inkworm.topology import Topology, load_dot
 from inkworm.trace import Trace
@@ -151,7 +151,7 @@ class InkScene(Scene):
     def make_board(self) -> Any:
         """The board this scene moves along its timeline."""
         opts = self.render_options
-        return Board(self.trace, self.topology, timeline(self.trace, opts), opts,
+        return Board(self.trace, self.topology, timeline(self.trace, opts, config.frame_rate), opts,
                      config.pixel_width, config.pixel_height)
 
     def sections(self, steps: list[Step]) -> list[list[Step]]:
@@ -171,12 +171,6 @@ class InkScene(Scene):
         self.wait(board.hold)
 
 
-def timeline(trace: Trace, options: RenderOptions) -> list[Step]:
-    """The run's steps, timed at the video's frame rate."""
-    return time_steps(steps_from_trace(trace), options.timing, options.duration,
-                      pace=options.pace, story=options.story, fps=config.frame_rate)
-
-
 class CompareScene(InkScene):
     """Two runs side by side (:mod:`inkworm.render.compare`): ``a`` and ``b`` labelled."""
 
@@ -188,7 +182,8 @@ class CompareScene(InkScene):
     def make_board(self) -> PairBoard:
         opts = self.render_options
         a, b = self.runs
-        return PairBoard(a, b, timeline(a.trace, opts), timeline(b.trace, opts), opts,
+        return PairBoard(a, b, timeline(a.trace, opts, config.frame_rate),
+                         timeline(b.trace, opts, config.frame_rate), opts,
                          config.pixel_width, config.pixel_height)
 
 

@@ -21,9 +21,9 @@ from numpy.typing import NDArray
 from inkworm.errors import InputError
 from inkworm.output import Inputs, atomic_path
 from inkworm.render import palette as P
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board, RenderOptions, timeline
 from inkworm.render.compare import PairBoard, Run
-from inkworm.render.timeline import Step, steps_from_trace, time_steps
+from inkworm.render.timeline import Step
 from inkworm.topology import Topology
 from inkworm.trace import SCHEMA, FieldType, Kind, Trace
 
@@ -203,9 +203,3 @@ def still(topology: Topology, trace: Trace, moment: Moment, options: RenderOptio
                           options, width, height)
     frame_at(board, moment)
     return board.screen.frame
-
-
-def timeline(trace: Trace, options: RenderOptions) -> list[Step]:
-    """The run's steps timed as a video's (the frame rate only rounds durations)."""
-    return time_steps(steps_from_trace(trace), options.timing, options.duration,
-                      pace=options.pace, story=options.story)
