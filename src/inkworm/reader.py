@@ -12,16 +12,18 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import orjson
 
 from inkworm.errors import InputError, decode_text, gc_paused, open_input
-from inkworm.run import AutoConnect, EdgeOrder, Mode
+from inkworm.run import AutoConnect, EdgeOrder, Mode, Strategy
 from inkworm.trace import (
     EVENT_CLASSES,
     MAX_TRACE_BYTES,
+    OPTIONAL,
     READABLE,
     SCHEMA,
     Event,
@@ -237,7 +239,7 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
     if graph is not None and not isinstance(graph, str):
         raise InputError("header field 'graph' must be a string", where, line)
     known = {"inkworm_trace", "launch", "mode", "source", "graph", "edge_order",
-             "auto_connect", "meta"}
+             "auto_connect", "strategy", "meta"}
     return Header(
         launch=launch,
         mode=_enum(Mode, obj, "mode", where, line),
@@ -245,6 +247,7 @@ def _parse_header(obj: dict[str, Any], where: str, line: int) -> Header:
         graph=graph,
         edge_order=_enum(EdgeOrder, obj, "edge_order", where, line, required=False),
         auto_connect=_enum(AutoConnect, obj, "auto_connect", where, line, required=False),
+        strategy=_enum(Strategy, obj, "strategy", where, line, required=False),
         meta=meta,
         extra={k: v for k, v in obj.items() if k not in known},
         version=version,
@@ -281,6 +284,14 @@ def _check_set(v: Any) -> frozenset[str] | _Ref | None:
     return frozenset(v) if _names(v) else None
 
 
+_PATH = re.compile(r"0(\.[1-9][0-9]{0,9})*")
+
+
+def _check_path(v: Any) -> str | None:
+    """A probe's path: ``"0"``, then ``".i"`` (1-based) for each call down the tree."""
+    return v if type(v) is str and _PATH.fullmatch(v) else None
+
+
 def _check_map(v: Any) -> dict[str, tuple[str, ...]] | None:
     if type(v) is not dict or not all(_names(nodes) for nodes in v.values()):
         return None
@@ -294,12 +305,15 @@ _CHECKERS: dict[FieldType, tuple[Callable[[Any], Any], str]] = {
     FieldType.SET: (_check_set, "a list of node names, or a reference {\"prefix\": N} or "
                                 "{\"slice\": [I, J]}"),
     FieldType.MAP: (_check_map, "an object mapping node names to lists of node names"),
+    FieldType.PROBE: (_check_path, "a probe path such as \"0\" or \"0.2.1\""),
 }
 
 _MISSING = object()
-_PARSERS: dict[Any, tuple[Kind, Any, tuple[tuple[str, str, Callable[[Any], Any]], ...]]] = {
+_Fields = tuple[tuple[str, str, Callable[[Any], Any]], ...]
+_PARSERS: dict[Any, tuple[Kind, Any, _Fields, _Fields]] = {
     kind.value: (kind, EVENT_CLASSES[kind],
-                 tuple((f.json, f.attr, _CHECKERS[f.type][0]) for f in SCHEMA[kind]))
+                 tuple((f.json, f.attr, _CHECKERS[f.type][0]) for f in SCHEMA[kind]),
+                 tuple((f.json, f.attr, _CHECKERS[f.type][0]) for f in OPTIONAL[kind]))
     for kind in Kind
 }
 
@@ -314,6 +328,9 @@ def _parse_event(obj: Any, where: str, line: int) -> Event:
                 and -_INT64 <= seq < _INT64 and -_INT64 <= t_us < _INT64 \
                 and type(node) is str and node:
             values = {attr: check(obj.get(name, _MISSING)) for name, attr, check in parser[2]}
+            for name, attr, check in parser[3]:  # optional: absent, or valid
+                if name in obj:
+                    values[attr] = check(obj[name])
             if None not in values.values():
                 event: Event = parser[1](seq=seq, t_us=t_us, node=node, line=line, **values)
                 return event
@@ -352,8 +369,10 @@ def _event_error(obj: Any, where: str, line: int) -> InputError:
     if not isinstance(node, str) or not node:
         what = "missing field 'node'" if node is None else "field 'node' must be a node name"
         return InputError(f"{kind.value} event: {what}", where, line)
-    for spec in SCHEMA[kind]:
+    for spec in (*SCHEMA[kind], *OPTIONAL[kind]):
         if spec.json not in obj:
+            if spec in OPTIONAL[kind]:
+                continue
             return InputError(f"{kind.value} event: missing field '{spec.json}'", where, line)
         check, expected = _CHECKERS[spec.type]
         if check(obj[spec.json]) is None:

@@ -43,6 +43,9 @@ class Strategy(enum.Enum):
 
     SEQUENTIAL = "sequential"
     """The seed's depth-first fold: one neighbour after another."""
+    PARALLEL = "parallel"
+    """The seed's ``:erpc.multicall`` idea: every unvisited neighbour at once, each sent the
+    visited set at fan-out; a node two branches reach at once is probed twice."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import IO, Any, ClassVar
 
 from inkworm.errors import InputError
 from inkworm.output import atomic_text
-from inkworm.run import AutoConnect, EdgeOrder, Mode
+from inkworm.run import AutoConnect, EdgeOrder, Mode, Strategy
 
 VERSION = 2
 """The version this module writes (``docs/trace-v2.md``); readers take 1 and 2."""
@@ -95,6 +95,9 @@ class FieldType(enum.Enum):
     """Node name to node names (the result map)."""
     TEXT = "text"
     """Free text (a reason)."""
+    PROBE = "probe"
+    """A probe's path in a parallel worm's call tree: ``"0"`` (the launcher's), ``"0.2.1"``
+    (the first target of the second target of the launcher's probe)."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,11 @@ class FieldSpec:
     type: FieldType
 
 
-def _field(kind: FieldType, json: str | None = None) -> Any:
-    """Declare an event field: its type (and JSON name, when it differs from the attribute)."""
+def _field(kind: FieldType, json: str | None = None, optional: bool = False) -> Any:
+    """Declare an event field: its type (and JSON name, when it differs from the attribute).
+    An ``optional`` field is ``None`` when absent, and then not written."""
+    if optional:
+        return field(default=None, metadata={"type": kind, "json": json, "optional": True})
     return field(metadata={"type": kind, "json": json})
 
 
@@ -122,6 +128,9 @@ class Event:
     node: str
     line: int = field(default=0, compare=False)
     """Line in the file it was read from (0 when made in memory)."""
+    probe: str | None = _field(FieldType.PROBE, optional=True)
+    """The probe that wrote it, in a parallel trace (``docs/trace-v2.md``): its path in the
+    call tree. ``None`` in sequential traces and on the runtime's own observations."""
     kind: ClassVar[Kind]
 
     def others(self) -> tuple[str, ...]:
@@ -158,6 +167,8 @@ class LoadBinary(Event):
 class Call(Event):
     to: str = _field(FieldType.NODE)
     visited: AbstractSet[str] = _field(FieldType.SET)
+    child: str | None = _field(FieldType.PROBE, optional=True)
+    """The path of the probe this call starts (parallel traces)."""
     kind: ClassVar[Kind] = Kind.CALL
 
 
@@ -166,6 +177,8 @@ class Return(Event):
     callee: str = _field(FieldType.NODE, json="from")
     """The callee answering (``from`` in the file)."""
     keys: AbstractSet[str] = _field(FieldType.SET)
+    child: str | None = _field(FieldType.PROBE, optional=True)
+    """The path of the probe answering (parallel traces)."""
     kind: ClassVar[Kind] = Kind.RETURN
 
 
@@ -218,12 +231,21 @@ EVENT_CLASSES: dict[Kind, type[Event]] = {  # the typed class of each kind
                 Disconnect, Error, Kill, Result, Crash)
 }
 
+def _specs(cls: type[Event], optional: bool) -> tuple[FieldSpec, ...]:
+    return tuple(FieldSpec(f.name, f.metadata["json"] or f.name, f.metadata["type"])
+                 for f in dataclasses.fields(cls)
+                 if "type" in f.metadata and f.metadata.get("optional", False) is optional)
+
+
 SCHEMA: dict[Kind, tuple[FieldSpec, ...]] = {
-    kind: tuple(FieldSpec(f.name, f.metadata["json"] or f.name, f.metadata["type"])
-                for f in dataclasses.fields(cls) if "type" in f.metadata)
-    for kind, cls in EVENT_CLASSES.items()
-}
-"""Each kind's own fields, in the order they are written: derived from the classes above."""
+    kind: _specs(cls, optional=False) for kind, cls in EVENT_CLASSES.items()}
+"""Each kind's own (required) fields, in the order they are written: derived from the
+classes above."""
+
+OPTIONAL: dict[Kind, tuple[FieldSpec, ...]] = {
+    kind: _specs(cls, optional=True) for kind, cls in EVENT_CLASSES.items()}
+"""Each kind's optional fields (``probe``, a call's and a return's ``child``: parallel
+traces), written after the required ones when set."""
 
 
 @dataclass(frozen=True)
@@ -236,11 +258,20 @@ class Header:
     graph: str | None = None
     edge_order: EdgeOrder | None = None
     auto_connect: AutoConnect | None = None
+    strategy: Strategy | None = None
+    """``None`` (not written) or ``sequential``: the seed's walk; ``parallel``: the
+    multicall worm (``docs/trace-v2.md``, "Parallel traces")."""
     meta: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Unknown header fields, kept and written back."""
     version: int = field(default=VERSION, compare=False)
     """The format version it was read in (written: always :data:`VERSION`)."""
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the run is the parallel worm's (probes carry paths, nodes may be probed
+        twice)."""
+        return self.strategy is Strategy.PARALLEL
 
 
 @dataclass
@@ -278,7 +309,8 @@ def header_to_json(header: Header) -> dict[str, Any]:
     }
     optional = {"graph": header.graph,
                 "edge_order": header.edge_order and header.edge_order.value,
-                "auto_connect": header.auto_connect and header.auto_connect.value}
+                "auto_connect": header.auto_connect and header.auto_connect.value,
+                "strategy": header.strategy and header.strategy.value}
     obj.update({k: v for k, v in optional.items() if v is not None})
     if header.meta:
         obj["meta"] = dict(header.meta)
@@ -300,6 +332,10 @@ def event_to_json(event: Event, refs: VisitRefs | None = None) -> dict[str, Any]
         elif spec.type is FieldType.MAP:
             value = {k: list(value[k]) for k in sorted(value)}
         obj[spec.json] = value
+    for spec in OPTIONAL[event.kind]:
+        value = getattr(event, spec.attr)
+        if value is not None:
+            obj[spec.json] = value
     return obj
 
 
