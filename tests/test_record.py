@@ -19,9 +19,9 @@ import pytest
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, check, load_dot, load_trace, simulate
-from inkworm.record import Fault, Recording, RecordOptions, observe, record
-from inkworm.run import RunSpec
-from inkworm.trace import Crash, Error, Result, Source
+from inkworm.record import Fault, RecorderError, Recording, RecordOptions, observe, record
+from inkworm.run import Faults, RunSpec
+from inkworm.trace import Crash, Disconnect, Error, Kill, ProbeStart, Result, Source, Trace
 from inkworm.views import neighbor_lists, result_map, topology_diff, visit_order
 
 pytestmark = [
@@ -79,26 +79,88 @@ def test_naive_never_crashes_at_d_like_the_model() -> None:
     assert check(real) == []
 
 
-def test_kill_the_running_node_crashes_the_worm() -> None:
-    recording = run("bowtie", Mode.FIXED, EdgeOrder.DOT, fault=Fault("d", "d"),
-                    delays_ms={"d": 400})
-    trace = recording.trace
-    assert isinstance(trace.events[-1], Crash)
-    assert trace.events[-1].reason == "{:exception, {:erpc, :noconnection}}"
-    assert any(e.kind.value == "kill" and e.node == "d" for e in trace.events)
-    assert check(trace) == []
+# The three outcomes of a kill on the real BEAM (running node: the caller's noconnection rises
+# to a crash; a node not reached yet: a silently partial map; an ancestor: the launcher's
+# error at once, the orphaned branch walking on), on three graphs: (graph, victim, after).
+KILLS = [
+    ("bowtie", "c", "c", "running"), ("bowtie", "f", "b", "unreached"),
+    ("bowtie", "b", "d", "ancestor"),
+    ("two_triangles", "l2", "l2", "running"), ("two_triangles", "b1", "a1", "unreached"),
+    ("two_triangles", "l2", "l3", "ancestor"),
+    ("ring12", "r5", "r5", "running"), ("ring12", "r9", "r2", "unreached"),
+    ("ring12", "r3", "r6", "ancestor"),
+]
 
 
-def test_kill_an_unreached_node_gives_a_silently_partial_map() -> None:
-    recording = run("bowtie", Mode.FIXED, EdgeOrder.DOT, fault=Fault("f", "b"),
-                    delays_ms={"b": 400})
-    trace = recording.trace
-    result = trace.outcome
-    assert isinstance(result, Result)
-    assert sorted(result.map) == ["a", "b", "c", "d", "e"]
-    assert result.map["e"] == ("d",)
-    assert check(trace) == []
-    assert topology_diff(trace, load_dot(GRAPHS / "bowtie.dot")).unreached == ["f"]
+def _kinds(trace: Trace, kind: type) -> list[tuple[str, ...]]:
+    return [(e.node, getattr(e, "peer", "")) for e in trace.events if isinstance(e, kind)]
+
+
+@pytest.mark.parametrize("case", KILLS, ids=[f"{g}-{x}-after-{y}-{w}" for g, x, y, w in KILLS])
+def test_a_recorded_kill_is_what_the_simulator_predicts(case: tuple[str, str, str, str]) -> None:
+    name, victim, after, what = case
+    topology = load_dot(GRAPHS / f"{name}.dot")
+    real = record(topology, RecordOptions(mode=Mode.FIXED, fault=Fault(victim, after))).trace
+    model = simulate(topology, RunSpec(mode=Mode.FIXED), faults=Faults(kill=Fault(victim, after)))
+    assert check(real) == [] and check(model) == []
+    # the killed node's own probe start and an orphan's whole walk are in the recording too
+    assert visit_order(real.events) == visit_order(model.events)
+    assert type(real.outcome) is type(model.outcome)
+    assert result_map(real.events) == result_map(model.events)
+    assert neighbor_lists(real.events) == neighbor_lists(model.events)
+    # every live peer of the victim records its disconnect, probed or not
+    assert sorted(_kinds(real, Disconnect)) == sorted(_kinds(model, Disconnect))
+    kills = [e for e in real.events if isinstance(e, Kill)]
+    assert [e.node for e in kills] == [victim]
+    after_kill = [e for e in real.events if e.seq > kills[0].seq and e.node == victim]
+    assert after_kill == []
+    if what == "running":
+        assert isinstance(real.outcome, Crash)
+        assert victim in visit_order(real.events)
+    elif what == "unreached":
+        assert isinstance(real.outcome, Result) and victim not in real.outcome.map
+        assert topology_diff(real, topology).unreached == [victim]
+    else:
+        assert isinstance(real.outcome, Crash)
+        crash = real.outcome.seq
+        assert any(e.seq > crash and isinstance(e, ProbeStart) for e in real.events), \
+            "the orphaned branch walks on after the launcher's crash"
+
+
+def test_a_kill_without_delay_always_happens_and_is_recorded() -> None:
+    """The recorder holds the probe that places the kill: no race, no silent omission."""
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    for _ in range(10):
+        trace = record(topology, RecordOptions(mode=Mode.FIXED, fault=Fault("c", "c"))).trace
+        assert check(trace) == []
+        assert [e.node for e in trace.events if isinstance(e, Kill)] == ["c"]
+        assert visit_order(trace.events) == ["a", "b", "c"]
+        assert isinstance(trace.outcome, Crash)
+
+
+def test_a_kill_that_cannot_happen_is_an_error() -> None:
+    """g is isolated: its probe never starts, so the kill placed after it never fires."""
+    from inkworm import parse_dot
+
+    topology = parse_dot("graph { a -- b; b -- c; g; }")
+    with pytest.raises(RecorderError, match="the kill of c did not happen: it waits for g's probe"):
+        record(topology, RecordOptions(mode=Mode.FIXED, fault=Fault("c", "g")))
+
+
+def test_a_stuck_run_is_stopped_at_the_deadline_and_says_so(tmp_path: Path) -> None:
+    """The probe waits like the seed (no erpc timeout); the recorder's deadline ends the run
+    and the trace keeps what happened, without an outcome."""
+    out = tmp_path / "stuck.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "inkworm", "record", str(GRAPHS / "bowtie.dot"),
+                           "--mode", "fixed", "--delay", "d=60000", "--deadline", "2",
+                           "-o", str(out)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "had not answered after 2 s (--deadline)" in proc.stderr
+    trace = load_trace(out)
+    assert trace.truncated and trace.header.meta["stopped"] == {"why": "deadline",
+                                                               "deadline_ms": 2000}
+    assert visit_order(trace.events) == ["a", "b", "c", "d"]
+    assert trace.header.meta["timeout_ms"] is None
 
 
 def test_cluster_command_prints_the_observed_topology() -> None:

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
 import click
@@ -36,6 +37,7 @@ from inkworm.errors import (
 from inkworm.inputs import load_input
 from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
+from inkworm.record import COLLECTORS, DEFAULT_DEADLINE_S
 from inkworm.report import diff_lines, observed_topology, reported_topology, summary_lines
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 from inkworm.topology import Topology, load_dot, to_dot
@@ -234,15 +236,24 @@ def simulate(graph: str, spec: RunSpec, latency: Any, kill: str | None, after: s
 @click.option("--kill", metavar="NODE", help="Stop NODE during the run (fault injection)...")
 @click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
 @click.option("--delay", "delays", multiple=True, metavar="NODE=MS",
-              help="Sleep MS after NODE's probe starts (repeatable; places a --kill).")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1, max=2**32 - 1),
-              default=10_000,
-              show_default=True, help="erpc timeout per call, in ms.")
+              help="Sleep MS after NODE's probe starts (repeatable).")
+@click.option("--timeout", "timeout_ms", type=click.IntRange(min=0, max=2**32 - 1),
+              help="erpc timeout per call, in ms (default: infinity, as the seed).")
+@click.option("--deadline", "deadline_s", type=_Finite(min=0.001, max=(2**32 - 1) / 1000),
+              default=DEFAULT_DEADLINE_S, show_default=True, metavar="SECONDS",
+              help="Stop waiting for the worm after this long; the trace is written without "
+                   "an outcome and says why (meta.stopped), exit code 1.")
 @click.option("--tolerant", is_flag=True,
               help="Record failed calls and keep going (partial map) instead of crashing.")
+@click.option("--collect", metavar="NAME[,NAME...]", default="",
+              help="Run these collectors on every probed node: " + ", ".join(COLLECTORS) + ".")
+@click.option("--collector", metavar="FILE.exs",
+              help="Your own collectors (opt-in): an Elixir file whose value is a list of "
+                   "{\"name\", fn -> value end}; each runs on every probed node.")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
 def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
-           delays: tuple[str, ...], timeout_ms: int, tolerant: bool, output: str | None) -> None:
+           delays: tuple[str, ...], timeout_ms: int | None, deadline_s: float, tolerant: bool,
+           collect: str, collector: str | None, output: str | None) -> None:
     """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
     from inkworm.output import check_target
     from inkworm.record import Fault, RecordOptions, parse_delays, validate
@@ -254,8 +265,9 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
     _warn(topology)
     options = RecordOptions(
         **dataclasses.asdict(spec), timeout_ms=timeout_ms, tolerant=tolerant,
-        delays_ms=_usage(parse_delays, delays),
+        delays_ms=_usage(parse_delays, delays), deadline_s=deadline_s,
         fault=Fault(kill, after) if kill and after else None,
+        collect=_names(collect), collector=Path(collector) if collector else None,
     )
     validate(topology, options)  # every option, and -o, before a single process starts
     if output not in (None, "-"):
@@ -263,9 +275,18 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
     recording = run(topology, options)
     _emit(lambda out: write_trace(recording.trace, out), output, (graph,))
     report = recording.report
+    worm = report.get("worm_us")
     _echo_err(f"recorded {len(recording.trace.events)} events on {len(topology.nodes)} real "
               f"nodes (peers started in {report.get('peer_start_total_us', 0) / 1e6:.2f} s, "
-              f"worm {report.get('worm_us', 0) / 1e3:.1f} ms)")
+              + (f"worm {worm / 1e3:.1f} ms)" if worm is not None else "worm stopped)"))
+    if report.get("outcome") == "stopped":
+        _echo_err(f"inkworm: the worm had not answered after {deadline_s:g} s (--deadline): "
+                  "the run was stopped and its trace has no outcome")
+        raise SystemExit(1)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 @cli.command()

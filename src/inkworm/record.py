@@ -34,7 +34,7 @@ from typing import IO, Any
 
 import orjson
 
-from inkworm.errors import InputError, ToolError
+from inkworm.errors import InputError, ToolError, read_text
 from inkworm.output import leftover_prefix, sweep_leftovers
 from inkworm.reader import load_trace
 from inkworm.run import EdgeOrder, RunSpec
@@ -44,6 +44,12 @@ from inkworm.trace import Trace
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 #: The largest erpc timeout the runtime accepts (milliseconds).
 MAX_TIMEOUT_MS = 2**32 - 1
+#: The recorder's own limit on waiting for the worm (``--deadline``), seconds.
+DEFAULT_DEADLINE_S = 120.0
+#: What the driver may take besides the worm (boot, mesh, orphans, residue), seconds.
+_DRIVER_SLACK_S = 90.0
+#: The probe's built-in collectors (``InkwormProbe.builtins/0``).
+COLLECTORS = ("otp_release", "elixir_version", "memory", "process_count", "uptime")
 #: Run folders are named after the recorder's pid, so a later run can tell a dead run's.
 _RUN_PREFIX = "inkworm-run-"
 #: Environment variables that would change how every ``erl`` of the run starts.
@@ -84,15 +90,20 @@ class Fault:
 class RecordOptions(RunSpec):
     """How to run the real worm: the run itself, and what only a real cluster has."""
 
-    timeout_ms: int = 10_000
-    """erpc timeout of each probe call (0 .. 2**32-1)."""
+    timeout_ms: int | None = None
+    """erpc timeout of each probe call (0 .. 2**32-1); ``None``: infinity, as the seed."""
     tolerant: bool = False
     """Record failed calls and carry on (partial map) instead of the seed's crash."""
     delays_ms: dict[str, int] = field(default_factory=dict)
     """Per-node sleep right after its probe starts (to place a fault)."""
     fault: Fault | None = None
-    deadline_s: float = 300.0
-    """Wall-clock limit for the whole Elixir run."""
+    deadline_s: float = DEFAULT_DEADLINE_S
+    """How long the recorder waits for the worm's answer: past it, the run is stopped and its
+    trace written without an outcome (``meta.stopped``)."""
+    collect: tuple[str, ...] = ()
+    """Built-in collectors to run on every probed node (:data:`COLLECTORS`)."""
+    collector: Path | None = None
+    """A user's collectors: an Elixir file whose value is a list of ``{name, fn -> v end}``."""
 
 
 @dataclass(frozen=True)
@@ -139,12 +150,22 @@ def spec_term(topology: Topology, options: RecordOptions, out: Path,
         "auto_connect": options.auto_connect.value,
         "timeout_ms": options.timeout_ms,
         "tolerant": options.tolerant,
+        "strategy": options.strategy.value,
+        "collect": list(options.collect),
+        "collector": _collector(options.collector),
+        "deadline_ms": max(1, round(options.deadline_s * 1000)),
         "observe_only": observe_only,
         "header": header,
         "out": str(out),
         "delays": [[node, ms] for node, ms in sorted(options.delays_ms.items())],
         "kills": [[options.fault.victim, options.fault.after]] if options.fault else [],
     }
+
+
+def _collector(path: Path | None) -> list[str] | None:
+    if path is None:
+        return None
+    return [str(path), read_text(path, "collector")]
 
 
 def validate(topology: Topology, options: RecordOptions) -> None:
@@ -161,12 +182,17 @@ def validate(topology: Topology, options: RecordOptions) -> None:
         if node not in topology.nodes:
             raise InputError(f"node {node!r} is not in the graph",
                              topology.path or topology.source)
-    if not 0 <= options.timeout_ms <= MAX_TIMEOUT_MS:
+    if options.timeout_ms is not None and not 0 <= options.timeout_ms <= MAX_TIMEOUT_MS:
         raise InputError(f"timeout {options.timeout_ms} ms: expected 0 to {MAX_TIMEOUT_MS}")
+    for name in options.collect:
+        if name not in COLLECTORS:
+            raise InputError(f"--collect {name}: expected one of {', '.join(COLLECTORS)}")
+    if options.collector is not None:
+        read_text(options.collector, "collector")  # a missing or unreadable file: one line, exit 2
     for node, ms in options.delays_ms.items():
         if not 0 <= ms <= 3_600_000:
             raise InputError(f"delay {node}={ms}: expected 0 to 3600000 ms")
-    if not 0 < options.deadline_s < float("inf"):
+    if not 0 < options.deadline_s <= MAX_TIMEOUT_MS / 1000:
         raise InputError(f"deadline {options.deadline_s} s: expected a positive number")
     if not elixir_available():
         raise RecorderError("elixir/epmd not found: install Debian's 'elixir' package "
@@ -295,7 +321,7 @@ def record(topology: Topology, options: RecordOptions) -> Recording:
     with run_dir() as folder:
         trace_path = folder / "trace.jsonl"
         report = run_driver(spec_term(topology, options, trace_path), folder,
-                            options.deadline_s)
+                            options.deadline_s + _DRIVER_SLACK_S)
         trace = load_trace(trace_path)
     trace.path = None
     return Recording(trace, report)
@@ -307,6 +333,6 @@ def observe(topology: Topology) -> dict[str, list[str]]:
     validate(topology, options)
     with run_dir() as folder:
         report = run_driver(spec_term(topology, options, folder / "none.jsonl",
-                                      observe_only=True), folder, options.deadline_s)
+                                      observe_only=True), folder, _DRIVER_SLACK_S)
     observed: dict[str, list[str]] = report["observed_before"]
     return observed

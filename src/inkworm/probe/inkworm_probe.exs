@@ -43,8 +43,10 @@ defmodule InkwormProbe do
 
         @doc "Runs the worm on this node (the launcher). Returns the raw run."
         def launch(binary, opts) do
-          t0 = :os.system_time(:microsecond)
-          opts = Map.merge(opts, %{t0: t0, caller: nil})
+          t0 = opts.t0 || :os.system_time(:microsecond)
+          opts = Map.merge(opts, %{t0: t0, caller: nil, launch: node(), path: "0"})
+          # The recorder learns the run's t0 even if the run never answers.
+          if opts.sink, do: sink(opts.sink, {:inkworm_event, %{kind: :launched, t0: t0}})
           leader = Process.group_leader()
 
           {outcome, events} =
@@ -78,11 +80,14 @@ defmodule InkwormProbe do
         defp last_event({:crash, reason}, opts), do: event(opts, :crash, reason: reason)
 
         defp probe(greeting, visited, binary, opts) do
+          opts = %{opts | path: Map.get(opts.paths, node(), opts.path)}
+
           if opts.mode == :fixed,
             do: :erlang.group_leader(:erlang.whereis(:init), self())
 
           started = event(opts, :probe_start, visited: sorted(visited))
-          watcher = watch(opts)
+          gate(opts)
+          watcher = if opts.sink, do: nil, else: watch(opts)
           orphan = opts.caller && Process.monitor(opts.caller)
           named = beacon_on()
 
@@ -110,10 +115,139 @@ defmodule InkwormProbe do
         defp traverse(me, visited, binary, opts, log) do
           neighbors = :erlang.nodes()
           log = [event(opts, :neighbors, nodes: neighbors) | log]
-          initial = {%{me => neighbors}, MapSet.put(visited, me), log}
-          step = fn n, acc -> step(n, acc, binary, opts) end
-          {adjacent, _visited, log} = Enum.reduce(neighbors, initial, step)
-          {adjacent, log}
+          log = collect(opts, log)
+          own = %{me => reported(me, neighbors, opts)}
+
+          if opts.strategy == :parallel do
+            fan_out(me, neighbors, own, visited, binary, opts, log)
+          else
+            initial = {own, MapSet.put(visited, me), log}
+            step = fn n, acc -> step(n, acc, binary, opts) end
+            {adjacent, _visited, log} = Enum.reduce(neighbors, initial, step)
+            {adjacent, log}
+          end
+        end
+
+        # The seed's footnote: ignore mentions of the launcher except in its own nodes().
+        defp reported(me, neighbors, %{mode: :ignore_launcher, launch: launch}) when me != launch,
+          do: List.delete(neighbors, launch)
+
+        defp reported(_me, neighbors, _opts), do: neighbors
+
+        # The worm that works: each collector's value on this node, right after nodes().
+        defp collect(%{collect: []}, log), do: log
+
+        defp collect(opts, log) do
+          values = Map.new(opts.collect, fn {name, how} -> {name, value(how, name)} end)
+          [event(opts, :collect, values: values) | log]
+        end
+
+        defp collected(:builtin, name), do: builtin(name)
+        defp collected(fun, _name), do: fun.()
+
+        defp builtin("otp_release"), do: to_string(:erlang.system_info(:otp_release))
+        defp builtin("elixir_version"), do: apply(System, :version, [])
+        defp builtin("memory"), do: :erlang.memory(:total)
+        defp builtin("process_count"), do: :erlang.system_info(:process_count)
+        defp builtin("uptime"), do: elem(:erlang.statistics(:wall_clock), 0)
+
+        # A collector that raises gives its failure, inspected, instead of a value.
+        defp value(how, name) do
+          collected(how, name)
+        catch
+          kind, reason -> %{"failed" => inspect({kind, reason})}
+        end
+
+        # The parallel worm (the seed's :erpc.multicall idea): every unvisited neighbour at
+        # once, each with the visited set at fan-out (the targets included); the same node
+        # reachable from two branches is probed twice.
+        defp fan_out(me, neighbors, own, visited, binary, opts, log) do
+          {log, targets} =
+            Enum.reduce(neighbors, {log, []}, fn n, {log, targets} ->
+              if MapSet.member?(visited, n),
+                do: {[event(opts, :skip, neighbor: n) | log], targets},
+                else: {log, [n | targets]}
+            end)
+
+          targets = Enum.reverse(targets)
+          fan = MapSet.union(MapSet.put(visited, me), MapSet.new(targets))
+
+          paths =
+            targets |> Enum.with_index(1) |> Map.new(fn {n, i} -> {n, "#{opts.path}.#{i}"} end)
+
+          try do
+            {loaded, log} = load_all(targets, binary, opts, log)
+            {subs, log} = call_all(loaded, fan, paths, binary, opts, log)
+            {Enum.reduce(subs, own, &Map.merge(&2, &1)), log}
+          after
+            Enum.each(targets, &evict(&1, opts))
+          end
+        end
+
+        defp load_all([], _binary, _opts, log), do: {[], log}
+
+        defp load_all(targets, binary, opts, log) do
+          log = Enum.reduce(targets, log, &[event(opts, :load_binary, to: &1) | &2])
+          load = [__MODULE__, ~c"inkworm_probe.module", binary]
+          answers = :erpc.multicall(targets, :code, :load_binary, load, opts.timeout)
+
+          outcomes =
+            Enum.map(Enum.zip(targets, answers), fn
+              {n, {:ok, {:module, _}}} -> {n, :ok}
+              {n, {:ok, other}} -> {n, {:failed, :error, other, []}}
+              {n, {kind, reason}} -> {n, {:failed, kind, strip(reason), []}}
+            end)
+
+          settle(outcomes, log, opts, fn n, :ok, acc -> {[n | acc], nil} end)
+        end
+
+        defp call_all([], _fan, _paths, _binary, _opts, log), do: {[], log}
+
+        defp call_all(targets, fan, paths, binary, opts, log) do
+          log =
+            Enum.reduce(targets, log, fn n, log ->
+              [event(opts, :call, to: n, visited: sorted(fan), child: paths[n]) | log]
+            end)
+
+          args = [binary, fan, %{opts | caller: self(), paths: paths}]
+          answers = :erpc.multicall(targets, __MODULE__, :run_probe, args, opts.timeout)
+
+          outcomes =
+            Enum.map(Enum.zip(targets, answers), fn
+              {n, {:ok, answer}} ->
+                {n, {:ok, answer}}
+
+              {n, {:error, {:exception, {@abort, kind, reason, events}, _}}} ->
+                {n, {:failed, kind, erpc_reason(kind, reason), events}}
+
+              {n, {kind, reason}} ->
+                {n, {:failed, kind, strip(reason), []}}
+            end)
+
+          settle(outcomes, log, opts, fn n, {:ok, {sub, events}}, subs ->
+            returned = event(opts, :return, from: n, keys: sorted(Map.keys(sub)), child: paths[n])
+            {[sub | subs], [returned | Enum.reverse(events)]}
+          end)
+        end
+
+        # A multicall's answers in target order: each success through `ok`, each failure as an
+        # `error`; the first failure then fails the probe unless it is tolerant.
+        defp settle(outcomes, log, opts, ok) do
+          {acc, log, first} =
+            Enum.reduce(outcomes, {[], log, nil}, fn
+              {n, {:failed, kind, reason, events}}, {acc, log, first} ->
+                log = [event(opts, :error, to: n, reason: reason) | Enum.reverse(events, log)]
+                {acc, log, first || {kind, reason}}
+
+              {n, answer}, {acc, log, first} ->
+                {acc, more} = ok.(n, answer, acc)
+                {acc, (more || []) ++ log, first}
+            end)
+
+          case first do
+            {kind, reason} when not opts.tolerant -> throw({@abort, kind, reason, log})
+            _ -> {Enum.reverse(acc), log}
+          end
         end
 
         defp step(n, {adj, visited, log}, binary, opts) do
@@ -196,8 +330,16 @@ defmodule InkwormProbe do
         # Cleanup over the connection the visit used; never (auto-)connect to do it.
         defp evict(n, opts) do
           if n in :erlang.nodes() do
-            remote(n, :code, :delete, [__MODULE__], opts)
-            remote(n, :code, :purge, [__MODULE__], opts)
+            if opts.strategy == :parallel do
+              # Another branch's probe may still run there: soft purges never kill it, and the
+              # last parent to evict that node removes what is left.
+              remote(n, :code, :soft_purge, [__MODULE__], opts)
+              remote(n, :code, :delete, [__MODULE__], opts)
+              remote(n, :code, :soft_purge, [__MODULE__], opts)
+            else
+              remote(n, :code, :delete, [__MODULE__], opts)
+              remote(n, :code, :purge, [__MODULE__], opts)
+            end
           end
         end
 
@@ -263,6 +405,8 @@ defmodule InkwormProbe do
         # stamp (taken when the watcher got a core) is capped at the request's time.
         defp cap(event, t_us), do: %{event | t_us: min(event.t_us, t_us)}
 
+        defp unwatch(nil, _opts), do: []
+
         defp unwatch(pid, opts) do
           send(pid, {:inkworm_unwatch, self(), :os.system_time(:microsecond) - opts.t0})
 
@@ -271,9 +415,35 @@ defmodule InkwormProbe do
           end
         end
 
+        # Every event has a node-unique, increasing `uid`; with a sink (the recorder's agent on
+        # this node) it is also sent there at once, so that it survives whatever happens next.
         defp event(opts, kind, fields) do
           t_us = :os.system_time(:microsecond) - opts.t0
-          Map.merge(Map.new(fields), %{kind: kind, node: node(), t_us: t_us})
+          uid = :erlang.unique_integer([:monotonic, :positive])
+          common = %{kind: kind, node: node(), t_us: t_us, uid: uid, probe: opts.path}
+          event = Map.merge(Map.new(fields), common)
+          if opts.sink, do: sink(opts.sink, {:inkworm_event, event})
+          event
+        end
+
+        defp sink(name, message) do
+          send(name, message)
+        rescue
+          ArgumentError -> :no_sink
+        end
+
+        # With a sink, a probe that has just started waits for the agent's go: the recorder
+        # may hold it there to place a fault (`--kill N --after M` stops N while M is held).
+        defp gate(%{sink: nil}), do: :ok
+
+        defp gate(opts) do
+          ref = make_ref()
+
+          if sink(opts.sink, {:inkworm_gate, self(), ref}) != :no_sink do
+            receive do
+              {^ref, :go} -> :ok
+            end
+          end
         end
 
         defp sorted(nodes), do: Enum.sort(Enum.to_list(nodes))
@@ -281,7 +451,17 @@ defmodule InkwormProbe do
     end
   end
 
-  @defaults %{mode: :naive, timeout: :infinity, delays: %{}, tolerant: false}
+  @defaults %{
+    mode: :naive,
+    timeout: :infinity,
+    delays: %{},
+    tolerant: false,
+    strategy: :sequential,
+    collect: [],
+    sink: nil,
+    t0: nil,
+    paths: %{}
+  }
 
   @doc "Compiles the worm, runs it from this node, removes it. Returns the run (ordered events)."
   def run(opts \\ []) do
@@ -296,8 +476,13 @@ defmodule InkwormProbe do
       end
 
     run
-    |> Map.merge(%{mode: opts.mode, options: opts, compile_us: compile_us})
-    |> Map.update!(:events, &InkwormProbe.Trace.order/1)
+    |> Map.merge(%{
+      mode: opts.mode,
+      options: opts,
+      compile_us: compile_us,
+      code_bytes: byte_size(binary)
+    })
+    |> Map.update!(:events, &InkwormProbe.Trace.order(&1, [], opts.strategy))
   end
 
   @doc "Writes a run as a trace v1 file; see `InkwormProbe.Trace.write/3` for the options."
@@ -315,11 +500,28 @@ defmodule InkwormProbe do
     :code.purge(@worm)
   end
 
-  defp options(opts) do
+  @builtins ~w(otp_release elixir_version memory process_count uptime)
+
+  @doc "The built-in collectors' names (`collect:` takes them, or `{name, fun/0}` pairs)."
+  def builtins, do: @builtins
+
+  defp collector(name) when name in @builtins, do: {name, :builtin}
+  defp collector({name, fun}) when is_binary(name) and is_function(fun, 0), do: {name, fun}
+  defp collector(other), do: other
+
+  @doc "The options `run/1` takes, checked and with their defaults."
+  def options(opts) do
     opts = Map.merge(@defaults, Map.new(opts))
     delays? = Enum.all?(opts.delays, fn {n, ms} -> is_atom(n) and is_integer(ms) and ms >= 0 end)
     timeout? = opts.timeout == :infinity or (is_integer(opts.timeout) and opts.timeout >= 0)
-    good? = opts.mode in [:naive, :fixed] and is_boolean(opts.tolerant) and delays? and timeout?
+    opts = %{opts | collect: Enum.map(opts.collect, &collector/1)}
+    collect? = Enum.all?(opts.collect, &match?({name, _} when is_binary(name), &1))
+
+    good? =
+      opts.mode in [:naive, :fixed, :ignore_launcher] and is_boolean(opts.tolerant) and delays? and
+        timeout? and opts.strategy in [:sequential, :parallel] and collect? and
+        (opts.sink == nil or is_atom(opts.sink)) and (opts.t0 == nil or is_integer(opts.t0))
+
     unless good?, do: raise(ArgumentError, "InkwormProbe.run/1: bad options #{inspect(opts)}")
     opts
   end
@@ -351,15 +553,32 @@ defmodule InkwormProbe.Trace do
     disconnect: [:peer, :reason],
     error: [:to, :reason],
     kill: [],
+    collect: [:values],
     result: [:map],
     crash: [:reason]
   }
-  @reserved ~w(inkworm_trace launch mode source meta)
+  # A parallel worm's events also name their probe (and a call or return its child's).
+  @branch [
+    :probe_start,
+    :neighbors,
+    :skip,
+    :load_binary,
+    :call,
+    :return,
+    :probe_end,
+    :error,
+    :collect,
+    :result,
+    :crash
+  ]
+  @reserved ~w(inkworm_trace launch mode source meta strategy)
 
   @doc "Causal events with the timed observations (and `extra` ones) merged in by time."
-  def order(events, extra \\ []) do
+  def order(events, extra \\ [], strategy \\ :sequential) do
     {timed, causal} = Enum.split_with(events ++ extra, &(&1.kind in @timed))
     timed = Enum.sort_by(timed, & &1.t_us)
+    # A parallel worm's branches run at once: their causal lists interleave by time.
+    causal = if strategy == :parallel, do: Enum.sort_by(causal, & &1.t_us), else: causal
 
     case Enum.split(causal, -1) do
       {before, [%{kind: :result} = result]} -> merge(before, timed) ++ [result]
@@ -367,7 +586,17 @@ defmodule InkwormProbe.Trace do
     end
   end
 
+  @doc """
+  `causal` (in order) with `extra` events merged in by `t_us` (ties: `extra` by node-unique
+  `uid`, after the causal event of the same time).
+  """
+  def merge_by_time(causal, extra), do: merge(causal, Enum.sort_by(extra, &{&1.t_us, &1.uid}))
+
   defp merge([], timed), do: timed
+  # A kill comes before whatever happened at the same µs: it is why those happened.
+  defp merge([c | _] = causal, [%{kind: :kill} = t | ts]) when t.t_us <= c.t_us,
+    do: [t | merge(causal, ts)]
+
   defp merge(causal, []), do: causal
   defp merge([c | cs], [t | _] = timed) when c.t_us <= t.t_us, do: [c | merge(cs, timed)]
   defp merge(causal, [t | ts]), do: [t | merge(causal, ts)]
@@ -385,11 +614,19 @@ defmodule InkwormProbe.Trace do
       Map.new(Keyword.get(opts, :rename, %{}), fn {k, v} -> {to_string(k), to_string(v)} end)
 
     name = fn n -> Map.get(rename, to_string(n), to_string(n)) end
-    events = order(run.events, Keyword.get(opts, :extra_events, []))
+    strategy = run.options.strategy
+
+    events =
+      Keyword.get_lazy(opts, :events, fn ->
+        order(run.events, Keyword.get(opts, :extra_events, []), strategy)
+      end)
+
+    ctx = %{name: name, parallel: strategy == :parallel}
+
     {body_lines, _order} =
       events
       |> Enum.with_index()
-      |> Enum.map_reduce({%{}, 0}, fn {event, seq}, order -> line(event, seq, name, order) end)
+      |> Enum.map_reduce({%{}, 0}, fn {event, seq}, order -> line(event, seq, ctx, order) end)
 
     lines = [header(run, name, opts) | body_lines]
     body = Enum.map(lines, &[InkwormProbe.JSON.encode(&1), ?\n])
@@ -414,9 +651,14 @@ defmodule InkwormProbe.Trace do
     required = [
       {"inkworm_trace", 2},
       {"launch", name.(run.launch)},
-      {"mode", to_string(run.mode)},
+      {"mode", String.replace(to_string(run.mode), "_", "-")},
       {"source", "beam"}
     ]
+
+    required =
+      if run.options.strategy == :parallel,
+        do: required ++ [{"strategy", "parallel"}],
+        else: required
 
     {:object, required ++ extra ++ [{"meta", meta(run, name, opts)}]}
   end
@@ -436,15 +678,21 @@ defmodule InkwormProbe.Trace do
       "timeout_ms" => if(run.options.timeout == :infinity, do: nil, else: run.options.timeout),
       "tolerant" => run.options.tolerant,
       "delays_ms" => delays,
-      "compile_us" => run.compile_us
+      "compile_us" => run.compile_us,
+      "code_bytes" => run.code_bytes
     }
+
+    base =
+      if run.options.collect == [],
+        do: base,
+        else: Map.put(base, "collect", Enum.map(run.options.collect, &elem(&1, 0)))
 
     Map.merge(base, Map.new(Keyword.get(opts, :meta, %{}), fn {k, v} -> {to_string(k), v} end))
   end
 
   # `order` is the visit order so far ({node => position, length}): trace v2 writes a visited
   # set that is a prefix of it, and keys that are a slice of it, by reference.
-  defp line(event, seq, name, order) do
+  defp line(event, seq, %{name: name} = ctx, order) do
     fields = Map.fetch!(@fields, event.kind)
 
     common = [
@@ -455,8 +703,15 @@ defmodule InkwormProbe.Trace do
     ]
 
     values = Enum.map(fields, &{to_string(&1), field(&1, Map.fetch!(event, &1), name, order)})
-    {{:object, common ++ values}, visit(event, order)}
+    {{:object, common ++ values ++ branch(event, ctx)}, visit(event, order)}
   end
+
+  defp branch(%{kind: kind} = event, %{parallel: true}) when kind in @branch do
+    child = if kind in [:call, :return], do: [{"child", event.child}], else: []
+    [{"probe", event.probe} | child]
+  end
+
+  defp branch(_event, _ctx), do: []
 
   defp visit(%{kind: :probe_start, node: node}, {positions, length} = order) do
     if Map.has_key?(positions, node),
@@ -491,6 +746,7 @@ defmodule InkwormProbe.Trace do
   defp field(key, value, name, _order), do: field(key, value, name)
   defp field(:nodes, nodes, name), do: Enum.map(nodes, name)
   defp field(:reason, reason, _name), do: inspect(reason)
+  defp field(:values, values, _name), do: values
   defp field(:map, map, name), do: Map.new(map, fn {n, ns} -> {name.(n), Enum.map(ns, name)} end)
   defp field(_node_field, node, name), do: name.(node)
 end

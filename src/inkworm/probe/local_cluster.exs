@@ -2,7 +2,7 @@
 # Usage: elixir src/inkworm/probe/local_cluster.exs SPEC_FILE   (needs ERL_EPMD_PORT: a private epmd, and
 # HOME: a private folder holding the run's .erlang.cookie; ends when its stdin closes)
 
-for part <- ~w(spec console peers killer),
+for part <- ~w(spec console peers witness),
     do: Code.require_file("local_cluster/#{part}.exs", __DIR__)
 
 defmodule LocalCluster.Main do
@@ -16,7 +16,7 @@ defmodule LocalCluster.Main do
   peer with it (a peer halts when its stdio control channel closes).
   """
 
-  alias LocalCluster.{Failure, Killer, Spec}
+  alias LocalCluster.{Collector, Failure, Spec, Witness}
 
   @probe_file Path.join(__DIR__, "inkworm_probe.exs")
   @pasted [InkwormProbe, InkwormProbe.Trace, InkwormProbe.JSON]
@@ -24,33 +24,48 @@ defmodule LocalCluster.Main do
 
   def main(argv) do
     t_start = LocalCluster.now()
+    Process.put(:inkworm_mark, t_start)
     lifeline()
+    Code.require_file(@probe_file)
     spec = Spec.read!(spec_path(argv))
     check_epmd!()
     check_cookie!()
-    Code.require_file(@probe_file)
+    mark("setup")
     cluster = LocalCluster.start(spec)
+    mark("peers")
 
     report =
       try do
         execute(cluster, spec)
       after
         LocalCluster.stop(cluster)
+        mark("stop")
       end
 
     report =
       Map.merge(report, %{
         "peer_start_us" => cluster.start_us,
         "peer_start_total_us" => Enum.max(Map.values(cluster.start_us), fn -> 0 end),
-        "total_us" => LocalCluster.now() - t_start
+        "total_us" => LocalCluster.now() - t_start,
+        "phases_us" => Map.new(Process.get(:inkworm_phases, []))
       })
 
     IO.puts(InkwormProbe.JSON.encode(report))
+    # Everything is stopped and said: halting now saves the VM's orderly shutdown (~1 s).
+    System.halt(0)
   rescue
     e in Failure -> halt(e.code, e.message)
     e -> halt(1, "internal error: " <> Exception.message(e))
   catch
     kind, reason -> halt(1, "internal error: #{inspect({kind, reason})}")
+  end
+
+  # Where the driver's time goes: µs since the previous mark, by phase (the report's phases_us).
+  defp mark(phase) do
+    now = LocalCluster.now()
+    last = Process.get(:inkworm_mark, now)
+    Process.put(:inkworm_mark, now)
+    Process.put(:inkworm_phases, [{phase, now - last} | Process.get(:inkworm_phases, [])])
   end
 
   defp spec_path([path]), do: path
@@ -117,27 +132,136 @@ defmodule LocalCluster.Main do
   end
 
   defp worm(cluster, spec) do
+    mark("mesh")
     paste(cluster, spec.launch)
-    killers = Enum.map(spec.kills, &Killer.start(cluster, &1))
-    t_call = LocalCluster.now()
-    run = launch(cluster, spec)
-    call_us = LocalCluster.now() - t_call
-    kills = Killer.collect(killers)
-    write(cluster, spec, run, kills)
-    unpaste(cluster, spec.launch)
+    mark("paste")
+    Witness.install(cluster, Collector.name())
+    collector = Collector.start(cluster, spec.kills)
+    mark("witness")
+    t0 = LocalCluster.now()
+    opts = run_options(cluster, spec)
+    {run, call_us} = launch(cluster, spec, opts)
+    mark("worm")
+    {streamed, kills} = Collector.dump(collector)
     killed = for {x, _y, t} <- kills, t != nil, do: x
+    live = for n <- Map.keys(cluster.peers), n not in killed, do: n
+    if run.outcome != :stopped, do: await_orphans(cluster, live)
+    Witness.flush(cluster, live)
+    {streamed, kills} = Collector.dump(collector)
+    missed!(kills, run)
+    mark("orphans")
+    # Times count from the worm's launch (its t0), or from the call if the worm never started.
+    {launched, streamed} = Enum.split_with(streamed, &(&1.kind == :launched))
+    t0 = Enum.find_value(launched, t0, & &1.t0)
+    write(cluster, spec, %{run | t0: t0}, assemble(cluster, run, streamed, kills, t0))
+    mark("write")
+    Witness.remove(cluster, live)
+    unpaste(cluster, spec.launch)
+    residue = residue(cluster, killed)
+    mark("residue")
 
     %{
       "trace" => spec.out,
-      "outcome" => Atom.to_string(elem(run.outcome, 0)),
-      "worm_us" => Enum.find(run.events, &(&1.kind in [:result, :crash])).t_us,
+      "outcome" => outcome(run.outcome),
+      "worm_us" => worm_us(run),
       "worm_call_us" => call_us,
       "compile_us" => run.compile_us,
+      "streamed" => length(streamed),
       "kills" => for({x, y, t} <- kills, do: %{"node" => x, "after" => y, "done" => t != nil}),
-      "probe_loaded_after" => residue(cluster, killed),
+      "probe_loaded_after" => residue,
       "observed_after" => LocalCluster.observe(cluster, killed),
       "console" => LocalCluster.console(cluster)
     }
+  end
+
+  defp outcome(:stopped), do: "stopped"
+  defp outcome({kind, _}), do: Atom.to_string(kind)
+
+  defp worm_us(%{outcome: :stopped}), do: nil
+  defp worm_us(run), do: Enum.find(run.events, &(&1.kind in [:result, :crash])).t_us
+
+  # A kill that did not happen is an error, never a silent omission.
+  defp missed!(kills, run) do
+    for {x, y, nil} <- kills do
+      why = if run.outcome == :stopped, do: "the run was stopped first", else: "it never started"
+
+      raise Failure,
+        message: "the kill of #{x} did not happen: it waits for #{y}'s probe, and #{why}"
+    end
+  end
+
+  defp run_options(cluster, spec) do
+    delays = Map.new(spec.delays, fn {n, ms} -> {LocalCluster.full(cluster, n), ms} end)
+
+    [
+      mode: spec.mode,
+      timeout: spec.timeout,
+      tolerant: spec.tolerant,
+      delays: delays,
+      strategy: spec.strategy,
+      collect: spec.collect ++ user_collectors(spec.collector_source),
+      sink: :inkworm_agent
+    ]
+  end
+
+  # A user's collectors: an Elixir file whose value is a list (or map) of {name, fun/0}.
+  defp user_collectors(nil), do: []
+
+  defp user_collectors({path, source}) do
+    {value, _binding} = Code.eval_string(source, [], file: path)
+    pairs = if is_map(value), do: Map.to_list(value), else: value
+
+    unless is_list(pairs) and Enum.all?(pairs, &collector?/1) do
+      raise Failure,
+        message: "#{path}: expected a list of {\"name\", fn -> value end}, got #{inspect(value)}",
+        code: 2
+    end
+
+    pairs
+  rescue
+    e in [SyntaxError, TokenMissingError, CompileError] ->
+      raise Failure, message: "#{path}: #{Exception.message(e)}", code: 2
+  end
+
+  defp collector?({name, fun}), do: is_binary(name) and is_function(fun, 0)
+  defp collector?(_), do: false
+
+  # The probe's events as its call tree returned them, and what the witnesses saw besides
+  # (a killed node's events, an orphaned branch's, every node's connects and disconnects),
+  # merged by time. Without a run (stopped at the deadline), the witnesses' alone.
+  defp assemble(cluster, run, streamed, kills, t0) do
+    returned = MapSet.new(run.events, &{&1.node, &1.uid})
+
+    extra =
+      for event <- streamed, not MapSet.member?(returned, {event.node, event.uid}) do
+        case Map.pop(event, :t_abs) do
+          {nil, event} -> event
+          {t_abs, event} -> Map.put(event, :t_us, t_abs - t0)
+        end
+      end
+
+    full = &LocalCluster.full(cluster, &1)
+
+    killed =
+      for {x, _y, t} <- Collector.seen_gone(kills, run.events ++ streamed, t0, full), t != nil do
+        %{kind: :kill, node: LocalCluster.full(cluster, x), t_us: t - t0, uid: 0}
+      end
+
+    InkwormProbe.Trace.merge_by_time(run.events, extra ++ killed)
+  end
+
+  # Orphaned probes (their caller was killed) walk on; wait (up to 10 s) until none runs.
+  defp await_orphans(cluster, live, deadline \\ LocalCluster.now() + 10_000_000) do
+    running =
+      Enum.filter(
+        live,
+        &(LocalCluster.call(cluster, &1, :erlang, :whereis, [:inkworm_probe]) != :undefined)
+      )
+
+    if running != [] and LocalCluster.now() < deadline do
+      Process.sleep(10)
+      await_orphans(cluster, running, deadline)
+    end
   end
 
   # The seed's "paste the probe into iex on the launch node".
@@ -152,32 +276,56 @@ defmodule LocalCluster.Main do
         do: LocalCluster.call(cluster, launch, :code, f, [m])
   end
 
-  defp launch(cluster, spec) do
-    delays = Map.new(spec.delays, fn {n, ms} -> {LocalCluster.full(cluster, n), ms} end)
-    opts = [mode: spec.mode, timeout: spec.timeout, tolerant: spec.tolerant, delays: delays]
-    LocalCluster.call(cluster, spec.launch, InkwormProbe, :run, [opts], :infinity)
-  catch
-    :exit, reason ->
-      raise Failure, message: "the run on #{spec.launch} failed: #{inspect(reason)}"
+  defp launch(cluster, spec, opts) do
+    t_call = LocalCluster.now()
+    args = [opts]
+
+    run =
+      try do
+        LocalCluster.call(cluster, spec.launch, InkwormProbe, :run, args, spec.deadline)
+      catch
+        :exit, {:timeout, _} ->
+          stopped(spec, opts)
+
+        :exit, reason ->
+          raise Failure, message: "the run on #{spec.launch} failed: #{inspect(reason)}"
+      end
+
+    {run, LocalCluster.now() - t_call}
   end
 
-  defp write(cluster, spec, run, kills) do
-    extra =
-      for {x, _, t} <- kills,
-          t,
-          do: %{kind: :kill, node: LocalCluster.full(cluster, x), t_us: t - run.t0}
+  # The recorder's deadline passed before the worm answered: a run with no outcome.
+  defp stopped(spec, opts) do
+    %{
+      launch: nil,
+      mode: spec.mode,
+      options: InkwormProbe.options(opts),
+      outcome: :stopped,
+      events: [],
+      t0: nil,
+      compile_us: nil,
+      code_bytes: nil
+    }
+  end
 
+  defp write(cluster, spec, run, events) do
     kills_meta = for {x, y} <- spec.kills, do: %{"node" => x, "after" => y}
+
+    stopped =
+      if run.outcome == :stopped,
+        do: %{"stopped" => %{"why" => "deadline", "deadline_ms" => spec.deadline}},
+        else: %{}
 
     opts = [
       header:
         spec.header ++
           [{"auto_connect", Atom.to_string(spec.auto_connect)}, {"cluster", spec.nodes}],
-      meta: %{"driver" => "local_cluster.exs", "kills" => kills_meta},
+      meta: Map.merge(%{"driver" => "local_cluster.exs", "kills" => kills_meta}, stopped),
       rename: LocalCluster.rename(cluster),
-      extra_events: extra
+      events: events
     ]
 
+    run = %{run | launch: LocalCluster.full(cluster, spec.launch)}
     args = [run, spec.out, opts]
     {:ok, _} = LocalCluster.call(cluster, spec.launch, InkwormProbe, :write_trace, args)
   rescue

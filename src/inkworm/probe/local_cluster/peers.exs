@@ -14,7 +14,7 @@ defmodule LocalCluster do
   from another, nor taken before the peer registers it.
   """
 
-  defstruct [:peers, :names, :nodes, :console, start_us: %{}, os_pids: []]
+  defstruct [:peers, :names, :nodes, :console, start_us: %{}, os_pids: [], os_pid: %{}]
 
   @doc "Starts the peers; their console output is captured (see `console/1`)."
   def start(spec) do
@@ -71,7 +71,8 @@ defmodule LocalCluster do
             cluster = %{
               cluster
               | start_us: Map.put(cluster.start_us, name, booted),
-                os_pids: [os_pid | cluster.os_pids]
+                os_pids: [os_pid | cluster.os_pids],
+                os_pid: Map.put(cluster.os_pid, name, os_pid)
             }
 
             await_boot(cluster, Map.delete(pending, pid), tag, t)
@@ -93,7 +94,9 @@ defmodule LocalCluster do
   defp fail(cluster, name, {:error, reason}) do
     stop(cluster)
     said = Enum.join(console(cluster), " ")
-    raise LocalCluster.Failure, message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
+
+    raise LocalCluster.Failure,
+      message: "peer #{name} failed to start: #{inspect(reason)} #{said}"
   end
 
   defp fail(cluster, name, other), do: fail(cluster, name, {:error, other})

@@ -14,7 +14,7 @@ defmodule LocalCluster.Spec do
       "nodes"        ["a", ...]          in file order (isolated nodes allowed)
       "edges"        [["a", "b"], ...]   in connection order: a calls connect_node(b)
       "launch"       "a"                 required unless observe_only
-      "mode"         "naive" | "fixed"   default naive
+      "mode"         "naive" | "fixed" | "ignore-launcher"   default naive
       "auto_connect" "always" | "never"  never => -kernel dist_auto_connect never
       "timeout_ms"   nil | 0..4294967295 erpc timeout; nil (default) = infinity
       "tolerant"     false | true        default false
@@ -23,6 +23,10 @@ defmodule LocalCluster.Spec do
       "header"       [["graph", "x"]]    extra trace header fields, string values
       "out"          "/abs/trace.jsonl"  required unless observe_only
       "observe_only" false | true        true: start, mesh, print the observed topology, stop
+      "strategy"     "sequential" | "parallel"   default sequential
+      "collect"      ["memory", ...]     built-in collectors (InkwormProbe.builtins/0)
+      "collector"    nil | ["path", "elixir source"]   a user's collectors (opt-in)
+      "deadline_ms"  nil | 1..4294967295 the recorder stops waiting for the worm; nil = never
   """
 
   defstruct nodes: [],
@@ -36,12 +40,16 @@ defmodule LocalCluster.Spec do
             kills: [],
             header: [],
             out: nil,
-            observe_only: false
+            observe_only: false,
+            strategy: :sequential,
+            collect: [],
+            collector_source: nil,
+            deadline: :infinity
 
   @name ~r/\A[A-Za-z0-9_-]{1,200}\z/
   @reserved ~w(inkworm_trace launch mode source meta auto_connect cluster)
   @keys ~w(nodes edges launch mode auto_connect timeout_ms tolerant delays kills header out
-           observe_only)
+           observe_only strategy collect collector deadline_ms)
 
   @doc "Reads and checks a spec file; raises `LocalCluster.Failure` (code 2) on any problem."
   def read!(path) do
@@ -65,7 +73,29 @@ defmodule LocalCluster.Spec do
     do: %{spec | edges: Enum.map(list(es), fn e -> pair(e, &name/1, &name/1) end)}
 
   defp field({"launch", n}, spec), do: %{spec | launch: name(n)}
-  defp field({"mode", m}, spec), do: %{spec | mode: choice(m, ~w(naive fixed))}
+
+  defp field({"mode", m}, spec),
+    do: %{spec | mode: choice(m, ~w(naive fixed ignore-launcher)) |> underscore()}
+
+  defp field({"strategy", s}, spec), do: %{spec | strategy: choice(s, ~w(sequential parallel))}
+
+  defp field({"collect", cs}, spec),
+    do: %{
+      spec
+      | collect:
+          Enum.map(list(cs), &choice(&1, InkwormProbe.builtins())) |> Enum.map(&Atom.to_string/1)
+    }
+
+  defp field({"collector", nil}, spec), do: spec
+
+  defp field({"collector", c}, spec),
+    do: %{spec | collector_source: pair(c, &string/1, &string/1)}
+
+  defp field({"deadline_ms", nil}, spec), do: %{spec | deadline: :infinity}
+
+  defp field({"deadline_ms", ms}, spec),
+    do: %{spec | deadline: max(1, integer(ms, 4_294_967_295))}
+
   defp field({"auto_connect", a}, spec), do: %{spec | auto_connect: choice(a, ~w(always never))}
   defp field({"timeout_ms", nil}, spec), do: %{spec | timeout: :infinity}
   defp field({"timeout_ms", ms}, spec), do: %{spec | timeout: integer(ms, 4_294_967_295)}
@@ -89,6 +119,8 @@ defmodule LocalCluster.Spec do
 
     {key, value}
   end
+
+  defp underscore(atom), do: String.to_atom(String.replace(Atom.to_string(atom), "-", "_"))
 
   defp list(l) when is_list(l), do: l
   defp list(other), do: fail("expected a list, got #{inspect(other)}")
