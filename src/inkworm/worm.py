@@ -52,7 +52,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 from inkworm.errors import InputError, gc_paused
-from inkworm.run import AutoConnect, Faults, Mode, RunSpec
+from inkworm.run import AutoConnect, Faults, Mode, RunSpec, Strategy
 from inkworm.topology import Topology
 from inkworm.trace import (
     Call,
@@ -155,14 +155,20 @@ def simulate(topology: Topology, spec: RunSpec | None = None,
         graph=topology.source,
         edge_order=edge_order,
         auto_connect=auto_connect,
+        strategy=Strategy.PARALLEL if spec.strategy is Strategy.PARALLEL else None,
         meta={"simulator": "inkworm", "latency_us": dict(vars(lat)), **_fault_meta(faults)},
     )
-    from inkworm.faults import FaultRun  # it builds on this module's constants
+    from inkworm.faults import FaultRun  # they build on this module's constants
+    from inkworm.parallel import ParallelRun
 
     with gc_paused():
         peers = topology.peers(edge_order)
-        events = (_run(peers, launch, mode, auto_connect, lat) if faults is None
-                  else FaultRun(peers, launch, mode, auto_connect, lat, faults).run())
+        if spec.strategy is Strategy.PARALLEL:
+            events = ParallelRun(peers, launch, mode, auto_connect, lat, faults).run()
+        elif faults is None:
+            events = _run(peers, launch, mode, auto_connect, lat)
+        else:
+            events = FaultRun(peers, launch, mode, auto_connect, lat, faults).run()
     return Trace(header, events)
 
 
