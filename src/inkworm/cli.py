@@ -39,7 +39,7 @@ from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
 from inkworm.record import COLLECTORS, DEFAULT_DEADLINE_S
 from inkworm.report import diff_lines, observed_topology, reported_topology, summary_lines
-from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec, Strategy
 from inkworm.topology import Topology, load_dot, to_dot
 from inkworm.trace import Trace, write_trace
 
@@ -136,7 +136,7 @@ def _warn_ignored_run_options(input_is_trace: bool) -> None:
     if not input_is_trace:
         return
     ctx = click.get_current_context()
-    given = [name for name in ("launch", "mode", "edge_order", "auto_connect")
+    given = [name for name in ("launch", "mode", "edge_order", "auto_connect", "strategy")
              if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -163,9 +163,9 @@ def worm_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def with_spec(*args: Any, launch: str | None, mode: Mode, edge_order: EdgeOrder,
-                  auto_connect: AutoConnect, **kwargs: Any) -> Any:
+                  auto_connect: AutoConnect, strategy: Strategy, **kwargs: Any) -> Any:
         spec = RunSpec(launch=launch, mode=mode, edge_order=edge_order,
-                       auto_connect=auto_connect)
+                       auto_connect=auto_connect, strategy=strategy)
         return func(*args, spec=spec, **kwargs)
 
     decorators = [
@@ -177,6 +177,10 @@ def worm_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--auto-connect", type=EnumChoice(AutoConnect),
                      default=AutoConnect.ALWAYS.value, show_default=True,
                      help="-kernel dist_auto_connect."),
+        click.option("--strategy", type=EnumChoice(Strategy),
+                     default=Strategy.SEQUENTIAL.value, show_default=True,
+                     help="sequential: the seed's walk; parallel: every unvisited neighbour "
+                          "at once (:erpc.multicall), duplicate probes and all."),
     ]
     command: Callable[..., Any] = with_spec
     for decorator in reversed(decorators):
