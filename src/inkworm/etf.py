@@ -1,9 +1,12 @@
-"""Erlang's external term format, write side only: how the recorder hands its spec to Elixir.
+"""Erlang's external term format, write side only: how the recorder hands its spec to Elixir,
+and how big a term the worm ships is (:mod:`inkworm.costs`).
 
 The spec travels as data, never as text lines built from names, so no node name, file name or
 path can add a directive: the driver reads it with ``:erlang.binary_to_term(bin, [:safe])``.
 Only what a spec needs is encoded: ``None``/``True``/``False`` as the atoms ``nil``/``true``/
-``false``, integers, ``str`` as UTF-8 binaries, lists and tuples as lists, dicts as maps.
+``false``, :class:`Atom` as an atom, integers, ``str`` as UTF-8 binaries, lists and tuples as
+lists, dicts as maps. The bytes are those of ``term_to_binary/1`` on OTP 26 and later (atoms
+as UTF-8, small integers in one byte).
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ _VERSION = b"\x83"
 _ATOMS = {None: b"nil", True: b"true", False: b"false"}
 
 
+class Atom(str):
+    """A string encoded as an atom (a node name, a module, a struct key)."""
+
+    __slots__ = ()
+
+
 def encode(term: Term) -> bytes:
     """``term`` as an external-term-format binary (what ``term_to_binary/1`` would give)."""
     out = bytearray(_VERSION)
@@ -25,11 +34,16 @@ def encode(term: Term) -> bytes:
 
 
 def _put(out: bytearray, term: Term) -> None:
-    if term is None or isinstance(term, bool):
-        atom = _ATOMS[term]
-        out += b"w" + struct.pack(">B", len(atom)) + atom  # SMALL_ATOM_UTF8_EXT
+    if term is None or isinstance(term, bool | Atom):
+        atom = term.encode("utf-8") if isinstance(term, Atom) else _ATOMS[term]
+        if len(atom) < 256:
+            out += b"w" + struct.pack(">B", len(atom)) + atom  # SMALL_ATOM_UTF8_EXT
+        else:
+            out += b"v" + struct.pack(">H", len(atom)) + atom  # ATOM_UTF8_EXT
     elif isinstance(term, int):
-        if -(2**31) <= term < 2**31:
+        if 0 <= term < 256:
+            out += b"a" + struct.pack(">B", term)  # SMALL_INTEGER_EXT
+        elif -(2**31) <= term < 2**31:
             out += b"b" + struct.pack(">i", term)  # INTEGER_EXT
         else:
             magnitude = abs(term).to_bytes((abs(term).bit_length() + 7) // 8, "little")

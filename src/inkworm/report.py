@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from inkworm import views
+from inkworm.costs import cost_lines, costs
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Trace
 
 
 def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
-    """A human summary of one run: visit order, DFS tree, outcome, map, connections made, and
-    (with the true ``topology``) the spurious edges and unreached nodes."""
+    """A human summary of one run: visit order, DFS tree, outcome, map, connections made,
+    (with the true ``topology``) the spurious edges and unreached nodes, and what the run cost
+    (:mod:`inkworm.costs`)."""
     h = trace.header
     outcome = trace.outcome
     lines = [
@@ -41,7 +43,7 @@ def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
                                            or "none"))
         if diff.unreached:
             lines.append("unreached: " + " ".join(diff.unreached))
-    return lines
+    return lines + cost_lines(costs(trace))
 
 
 def diff_lines(diff: views.TopologyDiff, graph: str) -> list[str]:

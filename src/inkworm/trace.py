@@ -79,6 +79,12 @@ class NodeSet(AbstractSet[str]):
     def __repr__(self) -> str:
         return f"NodeSet({sorted(self)!r})"
 
+    @property
+    def span(self) -> tuple[Sequence[str], int, int]:
+        """The visit order it is a slice of, and the slice: ``(order, lo, hi)`` (measure many
+        sets of one order in O(1) each, from its prefix sums)."""
+        return self._order, self._lo, self._hi
+
     __hash__ = AbstractSet._hash
 
 
