@@ -26,7 +26,9 @@ defmodule LocalCluster.Main do
     t_start = LocalCluster.now()
     Process.put(:inkworm_mark, t_start)
     lifeline()
-    Code.require_file(@probe_file)
+    # Compiled once here; pasting it on the launch node is loading these binaries there.
+    probe = Code.compile_file(@probe_file)
+    Process.put(:inkworm_probe_code, probe)
     spec = Spec.read!(spec_path(argv))
     check_epmd!()
     check_cookie!()
@@ -267,7 +269,13 @@ defmodule LocalCluster.Main do
   # The seed's "paste the probe into iex on the launch node".
   defp paste(cluster, launch) do
     {:ok, _} = LocalCluster.call(cluster, launch, :application, :ensure_all_started, [:elixir])
-    LocalCluster.call(cluster, launch, Code, :compile_file, [@probe_file], 120_000)
+
+    for {module, binary} <- Process.get(:inkworm_probe_code) do
+      file = String.to_charlist(@probe_file)
+
+      {:module, ^module} =
+        LocalCluster.call(cluster, launch, :code, :load_binary, [module, file, binary])
+    end
   end
 
   defp unpaste(cluster, launch) do

@@ -131,13 +131,40 @@ defmodule LocalCluster do
     {~c"/bin/sh", [~c"-c", ~c"exec \"$0\" \"$@\" 2>&1", String.to_charlist(erl)]}
   end
 
-  @doc "Connects the edges in order, as the seed's mesh does."
+  @doc """
+  Connects the edges as the seed's mesh does, each node's connections in edge order: edges in
+  rounds, an edge in the round after the last one that touched either of its nodes, so a
+  round's edges share no node and connect at once (`:erlang.nodes()` lists a node's peers in
+  the order its own connections were made; other nodes' connections do not move them).
+  """
   def mesh(cluster, edges) do
-    for {a, b} <- edges do
-      unless call(cluster, a, :net_kernel, :connect_node, [full(cluster, b)]) == true do
-        raise LocalCluster.Failure, message: "connect_node #{a} -> #{b} failed"
-      end
+    for round <- rounds(edges) do
+      round
+      |> Enum.map(fn {a, b} ->
+        Task.async(fn ->
+          {a, b, call(cluster, a, :net_kernel, :connect_node, [full(cluster, b)])}
+        end)
+      end)
+      |> Task.await_many(60_000)
+      |> Enum.each(fn
+        {_a, _b, true} -> :ok
+        {a, b, _} -> raise LocalCluster.Failure, message: "connect_node #{a} -> #{b} failed"
+      end)
     end
+  end
+
+  @doc "The edges in rounds: each in the round after the last earlier edge on one of its nodes."
+  def rounds(edges) do
+    {placed, _last} =
+      Enum.map_reduce(edges, %{}, fn {a, b}, last ->
+        r = max(Map.get(last, a, -1), Map.get(last, b, -1)) + 1
+        {{r, {a, b}}, Map.merge(last, %{a => r, b => r})}
+      end)
+
+    placed
+    |> Enum.group_by(&elem(&1, 0), &elem(&1, 1))
+    |> Enum.sort()
+    |> Enum.map(&elem(&1, 1))
   end
 
   @doc "Each live node's `nodes()`, display names, runtime order."
