@@ -56,6 +56,8 @@ RULES = {
     "outcome": "one result or crash, on the launch node, last",
     "connect": "a connection is reported once per side",
     "foreign": "every node named is one the run started (the header's cluster, when given)",
+    "probe": "in a parallel trace, every event a probe writes names its probe, and every "
+    "call and return the probe it starts or answers for, by their paths",
 }
 """The ordering rules :func:`check` verifies, by name."""
 
@@ -103,7 +105,12 @@ class _Probe:
 
 
 def check(trace: Trace) -> list[Violation]:
-    """All violations in ``trace`` (empty when the trace is a valid worm run)."""
+    """All violations in ``trace`` (empty when the trace is a valid worm run); a parallel
+    worm's trace by its own nesting rules (:mod:`inkworm.pcheck`)."""
+    if trace.header.parallel:
+        from inkworm.pcheck import ParallelChecker  # it builds on _Checker
+
+        return ParallelChecker(trace).run()
     return _Checker(trace).run()
 
 
@@ -169,6 +176,10 @@ class _Checker:
             self.flag(e, "order", f"launcher {e.node} records {e.kind.value} after its crash")
         if e.node in self.state.killed:
             self.flag(e, "order", f"{e.node} records {e.kind.value} after it was killed")
+        self.nested(e)
+
+    def nested(self, e: Event) -> None:
+        """A caller records nothing between its call and the matching answer."""
         probe = self.probes.get(e.node)
         if probe and probe.pending and not isinstance(e, _RUNTIME):
             callee = probe.pending.to

@@ -53,7 +53,9 @@ class RunState:
     visited: list[str] = field(default_factory=list)
     """Nodes whose probe started, in visit order."""
     stack: list[str] = field(default_factory=list)
-    """Probes running, outermost (the launcher) first: the call stack."""
+    """Probes running, outermost (the launcher) first: the call stack. In a parallel run,
+    every running probe's node in the order they started (a node twice when two of its
+    probes run at once): the running tree, not one stack."""
     made: dict[Edge, None] = field(default_factory=dict)
     """Connections the run made (``connect`` events), each pair once, in order of appearance."""
     failures: list[Event] = field(default_factory=list)
@@ -64,6 +66,11 @@ class RunState:
     outcome: Result | Crash | None = None
     event: Event | None = None
     """The event this state follows (``None`` before the first)."""
+    running: dict[str, str] = field(default_factory=dict)
+    """A parallel run's running probes, path to node, in the order they started (empty for
+    a sequential run, whose events name no probe)."""
+    children: dict[tuple[str, str], str] = field(default_factory=dict)
+    """A parallel run's calls: (caller's path, callee node) to the callee's path."""
 
     @property
     def active(self) -> str | None:
@@ -74,7 +81,7 @@ class RunState:
         """A copy that later events will not change."""
         return RunState(list(self.visited), list(self.stack), dict(self.made),
                         list(self.failures), dict(self.seen), set(self.killed), self.outcome,
-                        self.event)
+                        self.event, dict(self.running), dict(self.children))
 
     def advance(self, e: Event) -> None:
         """Apply one event (dispatched by its class: this runs once per event of a run)."""
@@ -87,9 +94,18 @@ class RunState:
         if e.node not in self.visited:
             self.visited.append(e.node)
         self.stack.append(e.node)
+        if e.probe is not None:
+            self.running[e.probe] = e.node
 
     def _probe_end(self, e: ProbeEnd) -> None:
-        self._unwind(e.node)
+        if e.probe is not None:
+            self._stop(e.probe)
+        else:
+            self._unwind(e.node)
+
+    def _call(self, e: Call) -> None:
+        if e.probe is not None and e.child is not None:
+            self.children[(e.probe, e.to)] = e.child
 
     def _neighbors(self, e: Neighbors) -> None:
         self.seen[e.node] = e.nodes
@@ -99,7 +115,10 @@ class RunState:
 
     def _error(self, e: Error) -> None:
         self.failures.append(e)
-        self._unwind(e.to)  # the callee's probe is lost with the call
+        if e.probe is None:
+            self._unwind(e.to)  # the callee's probe is lost with the call
+        elif (e.probe, e.to) in self.children:
+            self._stop(self.children[(e.probe, e.to)])
 
     def _disconnect(self, e: Disconnect) -> None:
         self.failures.append(e)
@@ -113,12 +132,25 @@ class RunState:
     def _crash(self, e: Crash) -> None:
         self.failures.append(e)
         self.outcome = e
-        if e.node in self.stack:
+        if e.probe is not None:
+            self._stop(e.probe)
+        elif e.node in self.stack:
             self.stack.remove(e.node)
 
     def _result(self, e: Result) -> None:
         self.outcome = e
         self.stack.clear()
+        self.running.clear()
+
+    def _stop(self, path: str) -> None:
+        """A parallel run's probe ``path`` is over (ended, or lost with its call): it and
+        whatever it still had running leave the running tree."""
+        below = path + "."
+        gone = [p for p in self.running if p == path or p.startswith(below)]
+        if gone:
+            for p in gone:
+                del self.running[p]
+            self.stack[:] = self.running.values()
 
     def _unwind(self, node: str) -> None:
         if node in self.stack:
@@ -126,13 +158,13 @@ class RunState:
 
 
 _ADVANCE: dict[type[Event], Any] = {
-    ProbeStart: RunState._probe_start, ProbeEnd: RunState._probe_end,
+    ProbeStart: RunState._probe_start, ProbeEnd: RunState._probe_end, Call: RunState._call,
     Neighbors: RunState._neighbors, Connect: RunState._connect, Error: RunState._error,
     Disconnect: RunState._disconnect, Kill: RunState._kill, Crash: RunState._crash,
     Result: RunState._result,
 }
-"""What each event class changes in the run state (skip, load_binary, call and return change
-nothing the state holds)."""
+"""What each event class changes in the run state (skip, load_binary and return change nothing
+the state holds; a call only in a parallel run)."""
 
 
 def walk(events: Iterable[Event] | Trace) -> Iterator[tuple[Event, RunState]]:
