@@ -160,6 +160,14 @@ class ParallelChecker(_Checker):
         run.targets = [n for n in e.nodes if n not in run.received]
         run.sub = {e.node: e.nodes}
 
+    def on_collect(self, e: Event) -> None:
+        """The collectors' values (``--collect``): written by a running probe, after its
+        ``nodes()``."""
+        run = self.run_of(e, "collects")
+        if run is not None and run.neighbors is None:
+            self.flag(e, "fold", f"{e.node} collects before its nodes() call in probe "
+                      f"{run.path}")
+
     def on_skip(self, e: Skip) -> None:
         run = self.run_of(e, f"skips {e.neighbor}")
         if run is None or not self.folding(run, e, f"skips {e.neighbor}"):
