@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from inkworm.trace import (
     EVENT_CLASSES,
     Call,
+    Collect,
     Connect,
     Crash,
     Disconnect,
@@ -56,6 +57,7 @@ RULES = {
     "outcome": "one result or crash, on the launch node, last",
     "connect": "a connection is reported once per side",
     "foreign": "every node named is one the run started (the header's cluster, when given)",
+    "collect": "a probe reports its collectors at most once, right after its nodes() call",
     "probe": "in a parallel trace, every event a probe writes names its probe, and every "
     "call and return the probe it starts or answers for, by their paths",
 }
@@ -96,6 +98,7 @@ class _Probe:
     failed: bool = False
     end_keys: AbstractSet[str] | None = None
     caller: str | None = None
+    collected: bool = False
 
     def visited(self, node: str) -> set[str]:
         return set(self.received) | self.added | {node}
@@ -376,6 +379,16 @@ class _Checker:
     def on_kill(self, e: Kill) -> None:
         pass  # the fold (self.state) records the kill, after this event's own checks
 
+    def on_collect(self, e: Collect) -> None:
+        """The collectors' values (``--collect``): once per probe, right after ``nodes()``."""
+        probe = self.probing(e, "reports its collectors")
+        if probe is None:
+            return
+        if probe.neighbors is None or probe.fold > 0 or probe.collected:
+            self.flag(e, "collect", f"{e.node} reports its collectors other than once, right "
+                      "after its nodes() call")
+        probe.collected = True
+
     def on_result(self, e: Result) -> None:
         self.outcome_event(e)
         probe = self.probes.get(self.launch)
@@ -399,7 +412,8 @@ class _Checker:
             if (
                 node in e.map
                 and probe.neighbors is not None
-                and tuple(e.map[node]) != probe.neighbors
+                and tuple(e.map[node]) != self.trace.header.mode.reported(
+                    node, probe.neighbors, self.launch)
             ):
                 self.flag(
                     e,

@@ -23,6 +23,7 @@ from click.core import ParameterSource
 
 from inkworm import views
 from inkworm.check import check
+from inkworm.collect import BUILTINS, parse_names
 from inkworm.dotscan import MAX_EDGES, MAX_NODES
 from inkworm.errors import (
     InputError,
@@ -37,7 +38,7 @@ from inkworm.errors import (
 from inkworm.inputs import load_input
 from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
-from inkworm.record import COLLECTORS, DEFAULT_DEADLINE_S
+from inkworm.record import DEFAULT_DEADLINE_S
 from inkworm.report import diff_lines, observed_topology, reported_topology, summary_lines
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec, Strategy
 from inkworm.topology import Topology, load_dot, to_dot
@@ -163,15 +164,18 @@ def worm_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def with_spec(*args: Any, launch: str | None, mode: Mode, edge_order: EdgeOrder,
-                  auto_connect: AutoConnect, strategy: Strategy, **kwargs: Any) -> Any:
+                  auto_connect: AutoConnect, strategy: Strategy, collect: str,
+                  **kwargs: Any) -> Any:
         spec = RunSpec(launch=launch, mode=mode, edge_order=edge_order,
-                       auto_connect=auto_connect, strategy=strategy)
+                       auto_connect=auto_connect, strategy=strategy,
+                       collect=_usage(parse_names, collect))
         return func(*args, spec=spec, **kwargs)
 
     decorators = [
         click.option("--launch", metavar="NODE", help="Launch node (default: first in file)."),
         click.option("--mode", type=EnumChoice(Mode), default=Mode.NAIVE.value,
-                     show_default=True, help="naive: seed's probe; fixed: group leader reset."),
+                     show_default=True, help="naive: seed's probe; fixed: group leader reset; "
+                     "ignore-launcher: naive, its map ignoring the launcher (seed's footnote)."),
         click.option("--edge-order", type=EnumChoice(EdgeOrder), default=EdgeOrder.DOT.value,
                      show_default=True, help="Order the edges are connected."),
         click.option("--auto-connect", type=EnumChoice(AutoConnect),
@@ -181,6 +185,9 @@ def worm_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      default=Strategy.SEQUENTIAL.value, show_default=True,
                      help="sequential: the seed's walk; parallel: every unvisited neighbour "
                           "at once (:erpc.multicall), duplicate probes and all."),
+        click.option("--collect", metavar="NAME[,NAME...]", default="",
+                     help="The worm that works: run these collectors on every probed node ("
+                          + ", ".join(BUILTINS) + ")."),
     ]
     command: Callable[..., Any] = with_spec
     for decorator in reversed(decorators):
@@ -249,15 +256,13 @@ def simulate(graph: str, spec: RunSpec, latency: Any, kill: str | None, after: s
                    "an outcome and says why (meta.stopped), exit code 1.")
 @click.option("--tolerant", is_flag=True,
               help="Record failed calls and keep going (partial map) instead of crashing.")
-@click.option("--collect", metavar="NAME[,NAME...]", default="",
-              help="Run these collectors on every probed node: " + ", ".join(COLLECTORS) + ".")
 @click.option("--collector", metavar="FILE.exs",
               help="Your own collectors (opt-in): an Elixir file whose value is a list of "
                    "{\"name\", fn -> value end}; each runs on every probed node.")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
 def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
            delays: tuple[str, ...], timeout_ms: int | None, deadline_s: float, tolerant: bool,
-           collect: str, collector: str | None, output: str | None) -> None:
+           collector: str | None, output: str | None) -> None:
     """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
     from inkworm.output import check_target
     from inkworm.record import Fault, RecordOptions, parse_delays, validate
@@ -271,7 +276,7 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
         **dataclasses.asdict(spec), timeout_ms=timeout_ms, tolerant=tolerant,
         delays_ms=_usage(parse_delays, delays), deadline_s=deadline_s,
         fault=Fault(kill, after) if kill and after else None,
-        collect=_names(collect), collector=Path(collector) if collector else None,
+        collector=Path(collector) if collector else None,
     )
     validate(topology, options)  # every option, and -o, before a single process starts
     if output not in (None, "-"):
@@ -287,10 +292,6 @@ def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
         _echo_err(f"inkworm: the worm had not answered after {deadline_s:g} s (--deadline): "
                   "the run was stopped and its trace has no outcome")
         raise SystemExit(1)
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 @cli.command()

@@ -79,7 +79,7 @@ class FaultRun:
     def __init__(self, peers: dict[str, list[str]], launch: str, mode: Mode,
                  auto_connect: AutoConnect, lat: Latency, faults: Faults) -> None:
         self.peers, self.launch, self.lat, self.faults = peers, launch, lat, faults
-        self.naive, self.never = mode is Mode.NAIVE, auto_connect is AutoConnect.NEVER
+        self.naive, self.never = mode.prints_to_launcher, auto_connect is AutoConnect.NEVER
         self.events: list[Event] = []
         self.walkers: list[_Walker] = []
         self.dead: set[str] = set()

@@ -97,7 +97,7 @@ class ParallelRun:
             raise InputError("--strategy parallel takes --tolerant but not --kill, --timeout "
                              "or --hang (the model has them for the sequential worm only)")
         self.peers, self.launch, self.lat = peers, launch, lat
-        self.naive, self.never = mode is Mode.NAIVE, auto_connect is AutoConnect.NEVER
+        self.naive, self.never = mode.prints_to_launcher, auto_connect is AutoConnect.NEVER
         self.tolerant = faults is not None and faults.tolerant
         self.events: list[Event] = []
         self.queue: list[tuple[int, tuple[int, ...], int, Callable[[int], None]]] = []

@@ -298,7 +298,12 @@ def _check_map(v: Any) -> dict[str, tuple[str, ...]] | None:
     return {k: tuple(nodes) for k, nodes in v.items()}
 
 
+def _check_values(v: Any) -> dict[str, Any] | None:
+    return v if type(v) is dict and all(type(k) is str and k for k in v) else None
+
+
 _CHECKERS: dict[FieldType, tuple[Callable[[Any], Any], str]] = {
+    FieldType.VALUES: (_check_values, "an object mapping collector names to values"),
     FieldType.NODE: (_check_str, "a string"),
     FieldType.TEXT: (_check_str, "a string"),
     FieldType.NODES: (_check_nodes, "a list of node names"),

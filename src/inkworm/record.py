@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import orjson
 
+from inkworm.collect import BUILTINS
 from inkworm.errors import InputError, ToolError, read_text
 from inkworm.output import leftover_prefix, sweep_leftovers
 from inkworm.reader import load_trace
@@ -48,8 +49,6 @@ MAX_TIMEOUT_MS = 2**32 - 1
 DEFAULT_DEADLINE_S = 120.0
 #: What the driver may take besides the worm (boot, mesh, orphans, residue), seconds.
 _DRIVER_SLACK_S = 90.0
-#: The probe's built-in collectors (``InkwormProbe.builtins/0``).
-COLLECTORS = ("otp_release", "elixir_version", "memory", "process_count", "uptime")
 #: Run folders are named after the recorder's pid, so a later run can tell a dead run's.
 _RUN_PREFIX = "inkworm-run-"
 #: Environment variables that would change how every ``erl`` of the run starts.
@@ -100,8 +99,6 @@ class RecordOptions(RunSpec):
     deadline_s: float = DEFAULT_DEADLINE_S
     """How long the recorder waits for the worm's answer: past it, the run is stopped and its
     trace written without an outcome (``meta.stopped``)."""
-    collect: tuple[str, ...] = ()
-    """Built-in collectors to run on every probed node (:data:`COLLECTORS`)."""
     collector: Path | None = None
     """A user's collectors: an Elixir file whose value is a list of ``{name, fn -> v end}``."""
 
@@ -185,8 +182,8 @@ def validate(topology: Topology, options: RecordOptions) -> None:
     if options.timeout_ms is not None and not 0 <= options.timeout_ms <= MAX_TIMEOUT_MS:
         raise InputError(f"timeout {options.timeout_ms} ms: expected 0 to {MAX_TIMEOUT_MS}")
     for name in options.collect:
-        if name not in COLLECTORS:
-            raise InputError(f"--collect {name}: expected one of {', '.join(COLLECTORS)}")
+        if name not in BUILTINS:
+            raise InputError(f"--collect {name}: expected one of {', '.join(BUILTINS)}")
     if options.collector is not None:
         read_text(options.collector, "collector")  # a missing or unreadable file: one line, exit 2
     for node, ms in options.delays_ms.items():

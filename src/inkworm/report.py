@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from inkworm import views
+from inkworm import collect, views
 from inkworm.costs import cost_lines, costs
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Trace
@@ -43,6 +43,10 @@ def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
                                            or "none"))
         if diff.unreached:
             lines.append("unreached: " + " ".join(diff.unreached))
+    found = collect.collected(trace.events)
+    if found:
+        lines.append("collected:")
+        lines += ["  " + line for line in collect.lines(found, per_node=30)]
     return lines + cost_lines(costs(trace))
 
 

@@ -8,6 +8,7 @@ take a :class:`RunSpec`, a trace's header carries the same values, and the CLI's
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,21 @@ class Mode(enum.Enum):
     """The seed's probe as first written: remote calls inherit the launcher's group leader."""
     FIXED = "fixed"
     """Each probe first resets its group leader to the local ``init`` process."""
+    IGNORE_LAUNCHER = "ignore-launcher"
+    """The seed's footnote: the naive probe (so each probed node still connects to the
+    launcher, for good), whose map ignores every mention of the launcher but in the
+    launcher's own ``nodes()``: the map comes out right while the connections happen."""
+
+    @property
+    def prints_to_launcher(self) -> bool:
+        """Whether a probe's output travels to the launcher's group leader (naive probes)."""
+        return self is not Mode.FIXED
+
+    def reported(self, node: str, neighbors: Sequence[str], launch: str) -> tuple[str, ...]:
+        """The map's row for ``node`` whose ``nodes()`` returned ``neighbors``."""
+        if self is Mode.IGNORE_LAUNCHER and node != launch:
+            return tuple(n for n in neighbors if n != launch)
+        return tuple(neighbors)
 
 
 class EdgeOrder(enum.Enum):
@@ -58,6 +74,8 @@ class RunSpec:
     edge_order: EdgeOrder = EdgeOrder.DOT
     auto_connect: AutoConnect = AutoConnect.ALWAYS
     strategy: Strategy = Strategy.SEQUENTIAL
+    collect: tuple[str, ...] = ()
+    """Collectors run on every probed node (``--collect``; :data:`inkworm.collect.BUILTINS`)."""
 
 
 @dataclass(frozen=True)

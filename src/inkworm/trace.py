@@ -42,6 +42,7 @@ class Kind(enum.Enum):
     DISCONNECT = "disconnect"
     ERROR = "error"
     KILL = "kill"
+    COLLECT = "collect"
     RESULT = "result"
     CRASH = "crash"
 
@@ -101,6 +102,8 @@ class FieldType(enum.Enum):
     """Node name to node names (the result map)."""
     TEXT = "text"
     """Free text (a reason)."""
+    VALUES = "values"
+    """Collector name to any JSON value (the worm that works: ``collect``)."""
     PROBE = "probe"
     """A probe's path in a parallel worm's call tree: ``"0"`` (the launcher's), ``"0.2.1"``
     (the first target of the second target of the launcher's probe)."""
@@ -220,6 +223,14 @@ class Kill(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class Collect(Event):
+    """What the collectors found on ``node`` (``--collect``), right after its ``nodes()``."""
+
+    values: Mapping[str, Any] = _field(FieldType.VALUES)
+    kind: ClassVar[Kind] = Kind.COLLECT
+
+
+@dataclass(slots=True, kw_only=True)
 class Result(Event):
     map: Mapping[str, tuple[str, ...]] = _field(FieldType.MAP)
     kind: ClassVar[Kind] = Kind.RESULT
@@ -234,7 +245,7 @@ class Crash(Event):
 EVENT_CLASSES: dict[Kind, type[Event]] = {  # the typed class of each kind
     cls.kind: cls
     for cls in (ProbeStart, Neighbors, Skip, LoadBinary, Call, Return, ProbeEnd, Connect,
-                Disconnect, Error, Kill, Result, Crash)
+                Disconnect, Error, Kill, Collect, Result, Crash)
 }
 
 def _specs(cls: type[Event], optional: bool) -> tuple[FieldSpec, ...]:
@@ -337,6 +348,8 @@ def event_to_json(event: Event, refs: VisitRefs | None = None) -> dict[str, Any]
             value = list(value)
         elif spec.type is FieldType.MAP:
             value = {k: list(value[k]) for k in sorted(value)}
+        elif spec.type is FieldType.VALUES:
+            value = {k: value[k] for k in sorted(value)}
         obj[spec.json] = value
     for spec in OPTIONAL[event.kind]:
         value = getattr(event, spec.attr)

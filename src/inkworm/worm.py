@@ -51,6 +51,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
+from inkworm.collect import ignoring_launcher, with_collectors
 from inkworm.errors import InputError, gc_paused
 from inkworm.run import AutoConnect, Faults, Mode, RunSpec, Strategy
 from inkworm.topology import Topology
@@ -156,7 +157,8 @@ def simulate(topology: Topology, spec: RunSpec | None = None,
         edge_order=edge_order,
         auto_connect=auto_connect,
         strategy=Strategy.PARALLEL if spec.strategy is Strategy.PARALLEL else None,
-        meta={"simulator": "inkworm", "latency_us": dict(vars(lat)), **_fault_meta(faults)},
+        meta={"simulator": "inkworm", "latency_us": dict(vars(lat)), **_fault_meta(faults),
+              **({"collect": list(spec.collect)} if spec.collect else {})},
     )
     from inkworm.faults import FaultRun  # they build on this module's constants
     from inkworm.parallel import ParallelRun
@@ -169,6 +171,10 @@ def simulate(topology: Topology, spec: RunSpec | None = None,
             events = _run(peers, launch, mode, auto_connect, lat)
         else:
             events = FaultRun(peers, launch, mode, auto_connect, lat, faults).run()
+        if mode is Mode.IGNORE_LAUNCHER:
+            events = ignoring_launcher(events, launch)
+        if spec.collect:
+            events = with_collectors(events, spec.collect)
     return Trace(header, events)
 
 
@@ -225,7 +231,7 @@ def _run(
     order: list[str] = []
     pos: dict[str, int] = {}
     snapshots: dict[str, tuple[str, ...]] = {}
-    naive = mode is Mode.NAIVE
+    naive = mode.prints_to_launcher
     t = 0
     # The launcher's probe starts with an empty visited set.
     emit(ProbeStart(seq=0, t_us=t, node=launch, visited=NodeSet(order, pos, 0, 0)))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from inkworm import collect
 from inkworm.errors import InputError
 from inkworm.layout import LAYOUTS, Positions, layout
 from inkworm.render import hud
@@ -480,9 +481,11 @@ class Board:
         def real(a: str, b: str) -> bool:
             return pair(match(a) or a, match(b) or b) not in spurious
 
+        found = collect.lines(collect.collected(self.trace.events))
+
         def build(size: int, width: int) -> hud.TextBlock:
             return result_block(outcome.node, outcome.map, extra, real, self.theme, size,
-                                width)
+                                width, found)
 
         return build
 

@@ -59,8 +59,9 @@ def wrap_words(words: Sequence[str], first: str, indent: str, fits: Callable[[st
 
 def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: Sequence[Edge],
                  is_real: Callable[[str, str], bool], theme: Theme, size: int,
-                 width: int) -> hud.TextBlock:
-    """The result panel at text ``size``, ``width`` pixels wide."""
+                 width: int, collected: Sequence[str] = ()) -> hud.TextBlock:
+    """The result panel at text ``size``, ``width`` pixels wide; ``collected``: what the
+    collectors found (:func:`inkworm.collect.lines`), after the map."""
     face = hud.font(size)
 
     def fits(text: str, room: float = width) -> bool:
@@ -77,6 +78,9 @@ def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: S
         tail += [hud.plain(row, theme.warn) for row in _spurious_rows(spurious, fits)]
     else:
         tail.append(hud.plain("= the true topology", theme.good))
+    if collected:
+        tail += [hud.plain(""), hud.plain("collected", theme.text_dim)]
+        tail += [hud.plain(line, theme.text) for line in collected]
     blocks.append(hud.render_lines(tuple(tail), size, max_width=width))
     return hud.stack(blocks)
 

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from inkworm.run import Mode
 from inkworm.trace import (
     Call,
     Connect,
@@ -112,6 +113,11 @@ def steps_from_trace(trace: Trace) -> list[Step]:
         steps[etched[-1]] = replace(last, emphasis=True, caption=(
             f"{last.node} prints through {launch}'s group leader: channel "
             f"{last.node}\u2013{launch} wires the far end of the walk to {launch}"))
+    if trace.header.mode is Mode.IGNORE_LAUNCHER and steps and steps[-1].kind is StepKind.RESULT:
+        made = len(state.made)
+        steps[-1] = replace(steps[-1], caption=(
+            f"{launch}'s map is right: it ignores {launch} in every other node's list, yet "
+            f"the measurement made {made} connection{'s' if made != 1 else ''} to {launch}"))
     return steps
 
 
