@@ -24,7 +24,8 @@ def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
         f"run: launch {h.launch}, mode {h.mode.value}, source {h.source.value}, "
         f"{len(trace.events)} events",
         "visit order: " + " ".join(views.visit_order(trace.events)),
-        "dfs tree: " + ", ".join(f"{a}->{b}" for a, b in views.dfs_tree(trace.events)),
+        ("call tree: " if h.parallel else "dfs tree: ")
+        + ", ".join(f"{a}->{b}" for a, b in views.dfs_tree(trace.events)),
     ]
     if outcome is None:
         lines.append("outcome: truncated (no result, no crash)")
