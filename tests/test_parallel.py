@@ -462,3 +462,22 @@ def test_parallel_with_a_kill_is_refused_in_one_line(capsys: pytest.CaptureFixtu
                              "parallel", "--kill", "c", "--after", "b")
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "not --kill, --timeout or --hang" in err
+
+
+def test_each_probe_collects_once_duplicates_too() -> None:
+    trace = simulate(DIAMOND, RunSpec(mode=Mode.FIXED, strategy=Strategy.PARALLEL,
+                                      collect=("memory",)))
+    collects = [(e.probe, e.node) for e in trace.events if e.kind.value == "collect"]
+    assert collects == [("0", "a"), ("0.1", "b"), ("0.2", "c"), ("0.1.1", "d"),
+                        ("0.2.1", "d")]
+    assert_valid(trace)
+    i = index(trace, lambda e: e.kind.value == "collect" and e.probe == "0.2.1")
+    twice = renumbered(trace, [*trace.events[:i + 1], *trace.events[i:]])
+    assert rules(twice) == {"collect"}
+
+
+def test_ignore_launcher_merges_rows_without_the_launcher() -> None:
+    trace = simulate(DIAMOND, RunSpec(mode=Mode.IGNORE_LAUNCHER, strategy=Strategy.PARALLEL))
+    assert result_map(trace.events) == {"a": ("b", "c"), "b": ("d",), "c": ("d",),
+                                        "d": ("b", "c")}
+    assert_valid(trace)

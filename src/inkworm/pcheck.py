@@ -9,9 +9,10 @@ target's 1-based place, its visited set received + the node + every target), the
 have answered, a ``return`` (or ``error``) for each in that order, then ``probe_end`` with
 the keys of the merged map. A node may be probed more than once (duplicate work, the price of
 the multicall); a ``return`` must follow its child's ``probe_end`` and carry its keys, and
-the ``result`` must be the merge: ``%{node => nodes()}`` of each probe, with each child's
-map merged over it in target order (later wins). The rules not about nesting (``seq``,
-``time``, ``outcome``, ``connect``, ``foreign``) are those of :mod:`inkworm.check`.
+the ``result`` must be the merge: ``%{node => nodes()}`` of each probe (its row as the mode
+reports it), with each child's map merged over it in target order (later wins). The rules not
+about nesting (``seq``, ``time``, ``outcome``, ``connect``, ``foreign``) are those of
+:mod:`inkworm.check`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from inkworm.check import _Checker
 from inkworm.trace import (
     Call,
+    Collect,
     Crash,
     Error,
     Event,
@@ -62,6 +64,7 @@ class _Run:
     """``%{node => nodes()}`` with each returned child's map merged over it."""
     failed: bool = False
     """It recorded an ``error`` (a non-tolerant probe then ends no more)."""
+    collected: bool = False
     end: ProbeEnd | None = None
 
     def index(self, to: str) -> int:
@@ -158,15 +161,17 @@ class ParallelChecker(_Checker):
         run.neighbors = e.nodes
         run.skips = [n for n in e.nodes if n in run.received]
         run.targets = [n for n in e.nodes if n not in run.received]
-        run.sub = {e.node: e.nodes}
+        run.sub = {e.node: self.trace.header.mode.reported(e.node, e.nodes, self.launch)}
 
-    def on_collect(self, e: Event) -> None:
-        """The collectors' values (``--collect``): written by a running probe, after its
-        ``nodes()``."""
-        run = self.run_of(e, "collects")
-        if run is not None and run.neighbors is None:
-            self.flag(e, "fold", f"{e.node} collects before its nodes() call in probe "
-                      f"{run.path}")
+    def on_collect(self, e: Collect) -> None:
+        """The collectors' values (``--collect``): once per probe, right after ``nodes()``."""
+        run = self.run_of(e, "reports its collectors")
+        if run is None:
+            return
+        if run.neighbors is None or run.skipped or run.loaded or run.collected:
+            self.flag(e, "collect", f"{e.node} reports its collectors other than once, right "
+                      f"after its nodes() call (probe {run.path})")
+        run.collected = True
 
     def on_skip(self, e: Skip) -> None:
         run = self.run_of(e, f"skips {e.neighbor}")
