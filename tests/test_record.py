@@ -20,7 +20,7 @@ import pytest
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, check, load_dot, load_trace, simulate
 from inkworm.record import Fault, RecorderError, Recording, RecordOptions, observe, record
-from inkworm.run import Faults, RunSpec
+from inkworm.run import Faults, RunSpec, Strategy
 from inkworm.trace import Crash, Disconnect, Error, Kill, ProbeStart, Result, Source, Trace
 from inkworm.views import neighbor_lists, result_map, topology_diff, visit_order
 
@@ -449,3 +449,21 @@ def test_record_never_writes_over_its_graph(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "is the input" in proc.stderr
     assert graph.read_bytes() == before
+
+
+@pytest.mark.parametrize("name,mode", [("bowtie", Mode.NAIVE), ("ring12", Mode.FIXED)])
+def test_the_real_parallel_worm_is_what_the_simulator_predicts(name: str, mode: Mode) -> None:
+    """Every probe of the multicall worm, duplicates included, at the same place in the call
+    tree; loading the probe only where it is not loaded keeps a second visit from purging the
+    code a first one still runs (which killed it with {:signal, :killed})."""
+    topology = load_dot(GRAPHS / f"{name}.dot")
+    spec = RunSpec(mode=mode, strategy=Strategy.PARALLEL)
+    recording = record(topology, RecordOptions(mode=mode, strategy=Strategy.PARALLEL))
+    real, model = recording.trace, simulate(topology, spec)
+    assert check(real) == []
+    tree = sorted((e.node, e.probe) for e in real.events if isinstance(e, ProbeStart))
+    assert tree == sorted((e.node, e.probe) for e in model.events if isinstance(e, ProbeStart))
+    assert len(tree) == {"bowtie": 6, "ring12": 40}[name]
+    assert [e for e in real.events if isinstance(e, Error)] == []
+    assert result_map(real.events) == result_map(model.events)
+    assert recording.report["probe_loaded_after"] == []

@@ -89,7 +89,7 @@ defmodule InkwormProbe do
           gate(opts)
           watcher = if opts.sink, do: nil, else: watch(opts)
           orphan = opts.caller && Process.monitor(opts.caller)
-          named = beacon_on()
+          named = beacon_on(opts)
 
           try do
             pause(opts)
@@ -109,6 +109,7 @@ defmodule InkwormProbe do
           after
             beacon_off(named)
             leave_if_orphaned(orphan)
+            leave(opts)
           end
         end
 
@@ -189,10 +190,23 @@ defmodule InkwormProbe do
         defp load_all(targets, binary, opts, log) do
           log = Enum.reduce(targets, log, &[event(opts, :load_binary, to: &1) | &2])
           load = [__MODULE__, ~c"inkworm_probe.module", binary]
-          answers = :erpc.multicall(targets, :code, :load_binary, load, opts.timeout)
+          # A node another branch reached first runs a probe already: loading the module again
+          # there would make its code old, and a third load would purge it, killing that
+          # probe. So the code is loaded only where it is not loaded yet.
+          loaded = :erpc.multicall(targets, :code, :is_loaded, [__MODULE__], opts.timeout)
+          fresh = for {n, {:ok, false}} <- Enum.zip(targets, loaded), do: n
+
+          answers =
+            Map.new(
+              Enum.zip(fresh, :erpc.multicall(fresh, :code, :load_binary, load, opts.timeout))
+            )
 
           outcomes =
-            Enum.map(Enum.zip(targets, answers), fn
+            Enum.map(Enum.zip(targets, loaded), fn {n, there} ->
+              {n, Map.get(answers, n, there)}
+            end)
+            |> Enum.map(fn
+              {n, {:ok, {:file, _}}} -> {n, :ok}
               {n, {:ok, {:module, _}}} -> {n, :ok}
               {n, {:ok, other}} -> {n, {:failed, :error, other, []}}
               {n, {kind, reason}} -> {n, {:failed, kind, strip(reason), []}}
@@ -331,15 +345,35 @@ defmodule InkwormProbe do
         defp evict(n, opts) do
           if n in :erlang.nodes() do
             if opts.strategy == :parallel do
-              # Another branch's probe may still run there: soft purges never kill it, and the
-              # last parent to evict that node removes what is left.
-              remote(n, :code, :soft_purge, [__MODULE__], opts)
-              remote(n, :code, :delete, [__MODULE__], opts)
-              remote(n, :code, :soft_purge, [__MODULE__], opts)
+              # Another branch's probe may still run there: the last probe to end on a node
+              # removes the module itself (see leave/1), a parent never does.
+              :ok
             else
               remote(n, :code, :delete, [__MODULE__], opts)
               remote(n, :code, :purge, [__MODULE__], opts)
             end
+          end
+        end
+
+        # A parallel probe registers under its path while it runs; the last one to end on a
+        # node deletes the module and purges it once it has returned (never killing a probe).
+        defp leave(%{strategy: :parallel, caller: caller}) when caller != nil do
+          unless Enum.any?(Process.registered(), &beacon?/1) do
+            :code.delete(__MODULE__)
+            spawn(fn -> purge_when_idle(20) end)
+          end
+        end
+
+        defp leave(_opts), do: :ok
+
+        defp beacon?(name), do: String.starts_with?(Atom.to_string(name), "#{@beacon}")
+
+        defp purge_when_idle(0), do: :code.soft_purge(__MODULE__)
+
+        defp purge_when_idle(tries) do
+          unless :code.soft_purge(__MODULE__) do
+            Process.sleep(50)
+            purge_when_idle(tries - 1)
           end
         end
 
@@ -359,14 +393,21 @@ defmodule InkwormProbe do
         defp pause(opts), do: Process.sleep(Map.get(opts.delays, node(), 0))
 
         # Registered while the probe runs, so an outside observer can see it started.
-        defp beacon_on do
-          Process.register(self(), @beacon)
+        # A parallel worm's probes (more than one may run on a node) each under their path.
+        defp beacon_on(opts) do
+          name =
+            if opts.strategy == :parallel and opts.caller,
+              do: :"#{@beacon} #{opts.path}",
+              else: @beacon
+
+          Process.register(self(), name)
+          name
         rescue
           ArgumentError -> false
         end
 
-        defp beacon_off(true), do: Process.unregister(@beacon)
         defp beacon_off(false), do: :ok
+        defp beacon_off(name), do: Process.unregister(name)
 
         # A local process subscribed to nodeup/nodedown, stamping each as it arrives.
         defp watch(opts) do

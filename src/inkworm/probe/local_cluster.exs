@@ -257,7 +257,7 @@ defmodule LocalCluster.Main do
     running =
       Enum.filter(
         live,
-        &(LocalCluster.call(cluster, &1, :erlang, :whereis, [:inkworm_probe]) != :undefined)
+        &probing?(cluster, &1)
       )
 
     if running != [] and LocalCluster.now() < deadline do
@@ -354,8 +354,14 @@ defmodule LocalCluster.Main do
     end
   end
 
+  # A probe runs on `n`: one registered as `inkworm_probe` (a parallel one with its path).
+  defp probing?(cluster, n) do
+    LocalCluster.call(cluster, n, :erlang, :registered, [])
+    |> Enum.any?(&String.starts_with?(Atom.to_string(&1), "inkworm_probe"))
+  end
+
   defp residue?(cluster, n) do
-    running = LocalCluster.call(cluster, n, :erlang, :whereis, [:inkworm_probe]) != :undefined
+    running = probing?(cluster, n)
 
     loaded =
       for m <- @residue,
