@@ -207,3 +207,27 @@ def test_the_panel_reads_the_one_fold() -> None:
         theirs = state_at(b.trace, step.seqs[-1])
         assert theirs is not None
         assert (mine.visited, mine.stack) == (theirs.visited, theirs.stack), step.caption
+
+
+def test_an_orphaned_branch_is_drawn_in_faded_ink_after_the_crash() -> None:
+    """Killing b while d runs: the launcher fails at once, d's branch walks on (d-e, e-f) in
+    the ghost layer, never the probe's full ink, and says so in its captions and legend."""
+    from inkworm.record import Fault
+    from inkworm.run import Faults
+    from inkworm.trace import Crash
+
+    topology = load_dot(GRAPHS / "bowtie.dot")
+    trace = simulate(topology, RunSpec(mode=Mode.FIXED), faults=Faults(kill=Fault("b", "d")))
+    steps = time_steps(steps_from_trace(trace))
+    crash = next(k for k, s in enumerate(steps) if s.kind.value == "crash")
+    assert not any(s.orphan for s in steps[:crash] if s.node in "abc")
+    orphaned = [s for s in steps if s.orphan]
+    assert {s.node for s in orphaned} == {"d", "e", "f"}
+    assert all(s.caption.startswith("orphaned: ") for s in orphaned)
+    assert isinstance(trace.outcome, Crash)
+    b = Board(trace, topology, steps, RenderOptions(), W, H)
+    b.finish()
+    for a, c in [("d", "e"), ("e", "f")]:
+        assert channel_max(b, "ghost", a, c) > 0.9, f"{a}-{c}: the orphan's ink"
+        assert channel_max(b, "ink", a, c) == 0.0, f"{a}-{c}: never the live probe's ink"
+    assert channel_max(b, "ink", "a", "b") > 0.9 and channel_max(b, "ghost", "a", "b") == 0.0

@@ -240,6 +240,8 @@ class Board:
                  (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
         if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events):
             items.append((P.FAULT, "failed / stopped"))
+        if any(s.orphan for s in self.steps):
+            items.append((P.GHOST, "faded: an orphan's walk"))
         size = f.size(0.032 * f.text_scale)
         x, bottom = f.legend
         y = bottom - len(items) * size * 1.45

@@ -51,22 +51,23 @@ class Painter:
     def draw(self, step: Step, p: float) -> None:
         """Draw ``step`` at progress ``p`` (0..1); ``p == 1`` is its lasting state."""
         chip, node, peer = self.chip, step.node, step.peer
+        ink = "ghost" if step.orphan else "ink"  # an orphan's answer goes nowhere: faded
         if step.kind is StepKind.INJECT:
-            chip.bloom(node, p)  # from the launcher's port
+            chip.bloom(node, p, layer=ink)  # from the launcher's port
         elif step.kind is StepKind.CALL and peer is not None:
             travel = min(p / CALL_TRAVEL, 1.0)
             reach = travel if step.ok else min(travel, 0.55)
             filling = max(p - CALL_TRAVEL, 0.0) / (1 - CALL_TRAVEL) if step.ok else 0.0
             if chip.ink:  # dye pushed down the channel: no bolus, the front is the dye's
-                chip.spread(node, peer, reach, settle=filling)
+                chip.spread(node, peer, reach, settle=filling, layer=ink)
             else:
-                chip.flow("ink", node, peer, reach)
+                chip.flow(ink, node, peer, reach)
                 if p < 1.0 and travel < 1.0:
                     chip.front(node, peer, reach)
                 else:
                     chip.clear_front(node, peer)
             if step.ok and p > CALL_TRAVEL:  # the callee's well fills from the caller's side
-                chip.bloom(peer, filling, inlet=node)
+                chip.bloom(peer, filling, inlet=node, layer=ink)
         elif step.kind is StepKind.SKIP and peer is not None:
             # out and back in the first 70% of the step, then the tint stays
             bounce = min(p / 0.7, 1.0)

@@ -33,11 +33,19 @@ CUT = "#fff4ea"          # the interior of an etched channel
 FAULT = "#7d8590"        # a failed node greys out
 CLOT = "#8b1414"         # a blocked channel
 
+GHOST_OPACITY = 0.55
+"""An orphaned branch's ink: the probe's ink, faded (lighter than the ink, darker than a
+skipped channel's tint), still moving after the worm failed."""
+GHOST = "#{:02x}{:02x}{:02x}".format(*(round(GHOST_OPACITY * i + (1 - GHOST_OPACITY) * w)
+                                       for i, w in zip(hex_rgb(INK), WELL, strict=True)))
+"""The ghost ink as it shows in a well (for the legend)."""
+
 LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
     ("etch", hex_rgb(WARN), 1.0),
     ("cut", hex_rgb(CUT), 1.0),
     ("tint", hex_rgb(TINT), 0.55),
     ("ink", hex_rgb(INK), 0.92),
+    ("ghost", hex_rgb(INK), GHOST_OPACITY),  # an orphaned branch's ink: its answer is lost
     ("leak", hex_rgb(LEAK), 0.9),
     ("dye", hex_rgb(DYE), 0.85),
     ("front", hex_rgb(FRONT), 0.95),
@@ -49,7 +57,7 @@ LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
 )
 """Ink layers in compositing order: (layer, colour, opacity)."""
 
-MULTIPLY = frozenset({"tint", "ink", "leak", "front"})
+MULTIPLY = frozenset({"tint", "ink", "ghost", "leak", "front"})
 """``--style ink``: layers that stain what is below them, like dye in a glass channel (the
 chip's moulding shows through), instead of covering it. The answer dye, lighter than the ink,
 covers: it displaces the ink it mixes with."""

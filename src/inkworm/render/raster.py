@@ -116,8 +116,8 @@ def _smooth(x: NDArray[np.floating[Any]]) -> F32:
     return result
 
 
-LAYERS = ("etch", "cut", "tint", "ink", "leak", "dye", "front", "pulse_rim", "pulse", "glow",
-          "grey", "clot")
+LAYERS = ("etch", "cut", "tint", "ink", "ghost", "leak", "dye", "front", "pulse_rim", "pulse",
+          "glow", "grey", "clot")
 
 
 STYLES = ("ink", "schematic")
@@ -200,7 +200,8 @@ class Chip:
             alpha = alpha * np.clip((stream - region.across) / 0.25 + 0.5, 0.0, 1.0)
         self._put(layer, region.idx, alpha, reset)
 
-    def spread(self, a: str, b: str, progress: float, settle: float = 0.0) -> None:
+    def spread(self, a: str, b: str, progress: float, settle: float = 0.0,
+               layer: str = "ink") -> None:
         """``ink``: the probe's ink pushed from ``a`` to ``progress`` of the channel to ``b``.
 
         The front is rounded (it leads on the centre line and lags at the walls, the parabolic
@@ -222,7 +223,7 @@ class Chip:
         conc = conc + (1 - conc) * settle
         grain = self.grain(a, b)
         alpha = region.cover * tip * conc * (1 - 0.05 * (1 - 0.5 * settle) * (1 + grain))
-        self._put("ink", region.idx, alpha.astype(np.float32), reset=False)
+        self._put(layer, region.idx, alpha.astype(np.float32), reset=False)
 
     def mix(self, a: str, b: str, progress: float) -> None:
         """``ink``: the light answer dye flowing from ``a`` and mixing into the ink: a soft,

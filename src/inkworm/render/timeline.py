@@ -81,6 +81,9 @@ class Step:
     duration: float = 0.0
     cue: int = -1
     """Steps sharing a cue number share one caption on screen (a condensed run); -1: its own."""
+    orphan: bool = False
+    """The step belongs to an orphaned branch: its caller was killed, gave up (a timeout) or
+    the worm already failed; it walks on, and its answer goes nowhere."""
 
     @property
     def end(self) -> float:
@@ -98,13 +101,17 @@ def steps_from_trace(trace: Trace) -> list[Step]:
     steps: list[Step] = []
     shown: set[int] = set()  # events a step has already drawn (a call draws its probe start)
     events = trace.events
+    orphans: set[str] = set()  # nodes whose probe walks on cut off from the launcher
     i = 0
     while i < len(events):
         step, used = (None, 1) if events[i].seq in shown else _step_at(events, i, state, launch)
         if step is not None:
+            if step.node in orphans:
+                step = replace(step, orphan=True, caption=f"orphaned: {step.caption}")
             steps.append(step)
             shown.update(step.seqs)
         for e in events[i : i + used]:
+            _orphaned(e, state, orphans)
             state.advance(e)
         i += used
     etched = [k for k, s in enumerate(steps) if s.kind is StepKind.ETCH]
@@ -119,6 +126,21 @@ def steps_from_trace(trace: Trace) -> list[Step]:
             f"{launch}'s map is right: it ignores {launch} in every other node's list, yet "
             f"the measurement made {made} connection{'s' if made != 1 else ''} to {launch}"))
     return steps
+
+
+def _orphaned(e: Event, state: RunState, orphans: set[str]) -> None:
+    """Before ``e`` changes ``state``: the probes ``e`` cuts off from the launcher join
+    ``orphans`` (a killed caller's callees, the callee of a call that gave up, every probe still
+    running when the worm failed), and so does a probe an orphan starts."""
+    stack = state.stack
+    if isinstance(e, Kill) and e.node in stack:
+        orphans.update(stack[stack.index(e.node) + 1:])
+    elif isinstance(e, Error) and e.probe is None and e.to in stack:
+        orphans.update(stack[stack.index(e.to):])
+    elif isinstance(e, Crash):
+        orphans.update(n for n in stack if n != e.node)
+    elif isinstance(e, Call) and e.node in orphans:
+        orphans.add(e.to)
 
 
 def _step_at(events: Sequence[Event], i: int, state: RunState,
