@@ -170,13 +170,36 @@ def record_rows() -> list[Row]:
         rows.append(("  peer start per node (ms, median)", "info",
                      sorted(starts)[len(starts) // 2] / 1000, "-"))
         rows.append(("  worm time (ms)", "info", report["worm_us"] / 1000, "-"))
-    # a real file: inkworm refuses to replace /dev/null (a character device), rightly
-    out = Path(tempfile.mkdtemp(prefix="inkworm-bench-rec-")) / "bowtie.jsonl"
-    wall, _ = process([str(BIN / "inkworm"), "record", str(ROOT / "graphs/bowtie.dot"),
-                       "--mode", "naive", "-o", str(out)])
-    shutil.rmtree(out.parent, ignore_errors=True)
-    rows.append(("inkworm record bowtie --mode naive, whole process", "info", wall, "-"))
+    # whole processes, as a user runs them; a real file: inkworm refuses to replace /dev/null
+    folder = Path(tempfile.mkdtemp(prefix="inkworm-bench-rec-"))
+    try:
+        walls = {}
+        for size in (6, 30):
+            dot = folder / f"n{size}.dot"
+            dot.write_text(to_dot(sparse_cluster(size, seed=3)), encoding="utf-8")
+            walls[size], _ = process([str(BIN / "inkworm"), "record", str(dot), "--mode",
+                                      "fixed", "-o", str(folder / f"n{size}.jsonl")])
+        floors = {size: boot_floor(size) for size in (6, 30)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    rows.append(("inkworm record, 6 nodes, whole process", "info", walls[6], "-"))
+    rows.append(("inkworm record, 30 nodes, whole process (#13: <= 1.8x 6 nodes)", "<= 1.8x",
+                 walls[30], f"{walls[30] / walls[6]:.2f}x"))
+    rows.append(("  floor: 6 bare erl VMs booted at once", "info", floors[6], "-"))
+    rows.append(("  floor: 30 bare erl VMs booted at once", "info", floors[30],
+                 f"{floors[30] / floors[6]:.2f}x"))
     return rows
+
+
+def boot_floor(count: int) -> float:
+    """Seconds to boot ``count`` bare ``erl`` VMs at once and see them all halt."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen(["erl", "-noshell", "-eval", "halt()."],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(count)]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - start
 
 
 def main() -> int:
