@@ -156,6 +156,8 @@ class Chip:
         alpha."""
         self.frame = self.base.copy()
         self.layers = {name: np.zeros(w * h, dtype=np.float32) for name in LAYERS}
+        self._owner = np.zeros(w * h, dtype=np.int32)
+        """Scratch for :func:`_distinct` (which occurrence of each dirty pixel is kept)."""
         self._painted: set[str] = set()
         """Layers ever painted: the others are empty everywhere and cost nothing."""
         half = geometry.channel / 2
@@ -394,8 +396,8 @@ class Chip:
             return
         # a pixel touched by several layers this frame is composited once (about 40 % of
         # the touched pixels on the bowtie)
-        idx = np.unique(np.concatenate(self._dirty)) if len(self._dirty) > 1 else \
-            self._dirty[0]
+        idx = _distinct(np.concatenate(self._dirty), self._owner) if len(self._dirty) > 1 \
+            else self._dirty[0]
         self._dirty.clear()
         flat_base = self.base.reshape(-1, 4)
         color = flat_base[idx, :3].astype(np.float32)
@@ -421,6 +423,16 @@ class Chip:
         out = self.frame.reshape(-1, 4)
         out[idx, :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
         out[idx, 3] = np.maximum(flat_base[idx, 3], top[:, 3].astype(np.uint8))
+
+
+def _distinct(idx: I64, owner: NDArray[np.int32]) -> I64:
+    """``idx`` with each pixel once, in no particular order: O(len(idx)) scatters into
+    ``owner`` (one slot a pixel), where sorting (``np.unique``) took 29 % of a 1,000-node
+    render."""
+    at = np.arange(idx.size, dtype=np.int32)
+    owner[idx] = at  # the last occurrence of each pixel wins its slot
+    result: I64 = idx[owner[idx] == at]
+    return result
 
 
 def _etch_relief(chip: Chip, size: int) -> dict[str, F32]:
