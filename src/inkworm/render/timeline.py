@@ -374,32 +374,51 @@ def condensed(steps: Sequence[Step], duration: float, pace: float = 1.0,
         timed.append(replace(step, start=clock, duration=length))
         clock += length
     out: list[Step] = []
-    group: list[Step] = []
+    group = _Group()
     for step in timed:
-        group.append(step)
-        caption = _group_caption(group)
-        if sum(s.duration for s in group) >= reading_time(caption, pace) or step is timed[-1]:
-            out += [replace(s, caption=caption, cue=len(out)) for s in group]
-            group = []
+        group.add(step)
+        caption = group.caption()
+        if group.duration >= reading_time(caption, pace) or step is timed[-1]:
+            out += [replace(s, caption=caption, cue=len(out)) for s in group.steps]
+            group = _Group()
     return out
 
 
+class _Group:
+    """Steps condensed under one caption, built a step at a time: what the caption needs is
+    kept as the steps come (a group of thousands of steps costs as much as its steps)."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.duration = 0.0
+        self.telling: dict[StepKind, tuple[Step, int]] = {}
+        """The last step of each telling kind, and how many of that kind."""
+        self.visits: list[str] = []
+
+    def add(self, step: Step) -> None:
+        self.steps.append(step)
+        self.duration += step.duration
+        if step.kind in _TELLING:
+            self.telling[step.kind] = (step, self.telling.get(step.kind, (step, 0))[1] + 1)
+        if step.visit:
+            self.visits.append(step.visit)
+
+    def caption(self) -> str:
+        if len(self.steps) == 1:
+            return self.steps[0].caption
+        for kind in _TELLING:
+            if kind in self.telling:
+                last, count = self.telling[kind]
+                return last.caption + (f" (and {count - 1} more like it)" if count > 1 else "")
+        visits = self.visits
+        if visits:
+            span = visits[0] if len(visits) == 1 else f"{visits[0]} \u2026 {visits[-1]}"
+            plural = "s" if len(visits) > 1 else ""
+            return f"the worm walks on: {span} ({len(visits)} visit{plural})"
+        return f"{self.steps[-1].node}: {len(self.steps)} skips and answers"
+
+
 _TELLING = (StepKind.CRASH, StepKind.RESULT, StepKind.FAULT, StepKind.ETCH)
-
-
-def _group_caption(group: Sequence[Step]) -> str:
-    if len(group) == 1:
-        return group[0].caption
-    for kind in _TELLING:
-        key = [s for s in group if s.kind is kind]
-        if key:
-            more = len(key) - 1
-            return key[-1].caption + (f" (and {more} more like it)" if more else "")
-    visits = [s.visit for s in group if s.visit]
-    if visits:
-        span = visits[0] if len(visits) == 1 else f"{visits[0]} \u2026 {visits[-1]}"
-        return f"the worm walks on: {span} ({len(visits)} visit{'s' if len(visits) > 1 else ''})"
-    return f"{group[-1].node}: {len(group)} skips and answers"
 
 
 def _frames(raw: Sequence[float], least: Sequence[float], fps: float,
