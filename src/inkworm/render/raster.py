@@ -75,16 +75,22 @@ def _channel_region(line: NDArray[np.float64], half: float, width: int,
             continue
         ax, ay = line[k]
         dx, dy = seg[k]
-        t = np.clip(((px - ax) * dx + (py - ay) * dy) / (seg_len[k] ** 2), 0.0, 1.0)
-        d = np.hypot(px - (ax + t * dx), py - (ay + t * dy))
-        closer = d < best_d
-        best_d = np.where(closer, d, best_d)
-        best_s = np.where(closer, cum[k] + t * seg_len[k], best_s)
+        # only pixels within ``pad`` of the segment's box can have it nearest (a pixel that
+        # shows is nearer than ``pad`` to the line): on a long route, a few per pixel
+        near = np.flatnonzero((px >= min(ax, ax + dx) - pad) & (px <= max(ax, ax + dx) + pad)
+                              & (py >= min(ay, ay + dy) - pad) & (py <= max(ay, ay + dy) + pad))
+        qx, qy = px[near], py[near]
+        t = np.clip(((qx - ax) * dx + (qy - ay) * dy) / (seg_len[k] ** 2), 0.0, 1.0)
+        d = np.hypot(qx - (ax + t * dx), qy - (ay + t * dy))
+        closer = d < best_d[near]
+        at = near[closer]
+        best_d[at] = d[closer]
+        best_s[at] = (cum[k] + t * seg_len[k])[closer]
         if sided:  # the light's side of this segment: its normal towards the top left
             normal = np.array([-dy, dx]) / seg_len[k]
             lit = float(normal @ LIGHT)
-            cross = (px - ax) * normal[0] + (py - ay) * normal[1]
-            best_side = np.where(closer, np.sign(cross) * lit, best_side)
+            cross = (qx - ax) * normal[0] + (qy - ay) * normal[1]
+            best_side[at] = (np.sign(cross) * lit)[closer]
     cover = np.clip(half - best_d + 0.5, 0.0, 1.0)
     if clear:
         for end in (line[0], line[-1]):
