@@ -74,7 +74,7 @@ def tokens(text: str, where: str) -> Iterator[tuple[str, str, int]]:
         if kind == "comment":
             continue
         if kind == "html":
-            pos = _html_end(text, start)
+            pos = html_end(text, start)
             if pos < 0:
                 return
         elif kind == "open":
@@ -87,7 +87,7 @@ def tokens(text: str, where: str) -> Iterator[tuple[str, str, int]]:
         yield kind, text[start:pos], start
 
 
-def _html_end(text: str, start: int) -> int:
+def html_end(text: str, start: int) -> int:
     """The end of the HTML ID opening at ``start`` (``<`` and ``>`` balance, as pydot counts
     them), or -1 when they never do."""
     level = 0

@@ -1,7 +1,9 @@
 """Stage 1: a cluster topology from a DOT file, as the BEAM would see it.
 
-The DOT file is parsed with pydot; the statements are walked in file order (subgraphs and
-clusters included, so no node is lost), and every edge is a *connection* made one at a time.
+The DOT file is read as pydot reads it (:mod:`inkworm.dotparse`, pydot's grammar at a hundred
+times its speed; pydot itself on request, :mod:`inkworm.dotref`); the statements are walked in
+file order (subgraphs and clusters included, so no node is lost), and every edge is a
+*connection* made one at a time.
 What the worm needs is each node's peer list in connection order (``:erlang.nodes()`` lists
 peers oldest first, new connections append), which :meth:`Topology.peers` gives for either
 edge order. Attributes (labels, colours, ``pos``) are kept for the layout stage.
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
+from inkworm import dotparse
+from inkworm.dotparse import Block, EdgeStmt, NodeStmt, RawAttrs, Stmt
 from inkworm.dotscan import MAX_EDGES, prescan
 from inkworm.errors import InputError, read_text
 from inkworm.run import EdgeOrder
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     import networkx as nx
 
 Attrs = Mapping[str, str]
+DotParser = Literal["fast", "pydot"]
+"""Who reads DOT text: :mod:`inkworm.dotparse` (the default) or pydot itself, the reference
+(:mod:`inkworm.dotref`, a hundred times slower); both give the same topology."""
 
 
 @dataclass(frozen=True)
@@ -84,30 +90,39 @@ class Topology:
         return builder.build(name, {})
 
 
-def load_dot(path: str | os.PathLike[str]) -> Topology:
+def load_dot(path: str | os.PathLike[str], *, parser: DotParser = "fast") -> Topology:
     """Load a DOT file; raise :class:`InputError` naming the file and line for bad input."""
-    return parse_dot(read_text(path, "DOT"), source=Path(path).name, path=str(path))
+    return parse_dot(read_text(path, "DOT"), source=Path(path).name, path=str(path),
+                     parser=parser)
 
 
-def parse_dot(text: str, source: str = "<dot>", path: str | None = None) -> Topology:
+def parse_dot(text: str, source: str = "<dot>", path: str | None = None, *,
+              parser: DotParser = "fast") -> Topology:
     """Parse DOT text into a :class:`Topology` (see :func:`load_dot`)."""
     where = path or source
     if not text.strip():
         raise InputError("empty file: no graph", where, 1)
     scan = prescan(text, where)  # limits pydot's grammar could not answer in time
-    graph = _parse_one(text, where)
+    if parser == "pydot":
+        from inkworm import dotref  # imports pydot and builds its grammar: half a second
+
+        graphs = dotref.parse(text, where)
+    else:
+        graphs = dotparse.parse(text, where)
+    if len(graphs) > 1:
+        raise InputError(f"file holds {len(graphs)} graphs; inkworm reads one", where)
+    graph = graphs[0]
     builder = _Builder(where, text)
-    if graph["type"] == "digraph":
+    if graph.kind == "digraph":
         builder.warnings.append(
             f"{where}: digraph loaded as undirected (BEAM connections are bidirectional)"
         )
-    builder.walk(graph, None)
+    builder.walk(graph.body, None)
     if not builder.nodes:
         raise InputError("empty graph: no nodes", where, 1)
     if "" in builder.nodes:  # a trace cannot name it, and no BEAM node is called that
         raise InputError('node named "": a node needs a name', where, scan.empty_name_line)
-    name = _unquote(str(graph.get("name") or "G"))
-    topology = builder.build(name, _attrs(graph.get("attributes", {})), source=source)
+    topology = builder.build(_unquote(graph.name or "G"), _attrs(graph.attrs), source=source)
     return replace(topology, path=path)
 
 
@@ -208,35 +223,6 @@ def _quoted(name: str) -> str:
     return text
 
 
-def _parse_one(text: str, where: str) -> Mapping[str, Any]:
-    with warnings.catch_warnings():  # pydot 4 uses pyparsing names deprecated in pyparsing 3.3
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import pydot.dot_parser  # the pyparsing grammar is built on first use
-        from pyparsing import ParseBaseException
-
-        return _parse_with(pydot.dot_parser.GraphParser.parser, ParseBaseException, text, where)
-
-
-def _parse_with(parser: Any, error: type[Exception], text: str,
-                where: str) -> Mapping[str, Any]:
-    try:
-        graphs = list(parser.parse_string(text, parse_all=True))
-    except error as err:
-        message = str(getattr(err, "msg", err))
-        near = str(getattr(err, "line", "")).strip()
-        detail = f"DOT syntax error: {message}" + (f" near '{near[:40]}'" if near else "")
-        raise InputError(detail, where, getattr(err, "lineno", None),
-                         getattr(err, "col", None)) from None
-    except RecursionError:
-        raise InputError("DOT nesting too deep", where) from None
-    if not graphs:
-        raise InputError("no graph in file", where, 1)
-    if len(graphs) > 1:
-        raise InputError(f"file holds {len(graphs)} graphs; inkworm reads one", where)
-    obj: Mapping[str, Any] = graphs[0].obj_dict
-    return obj
-
-
 def _unquote(raw: str) -> str:
     """A DOT ID as its value: surrounding quotes removed, ``\\"`` unescaped."""
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
@@ -256,19 +242,9 @@ def _node_name(raw: str) -> str:
     return raw.split(":", 1)[0]
 
 
-def _attrs(raw: Mapping[str, Any]) -> dict[str, str]:
-    return {_unquote(str(k)): _unquote(str(v)) for k, v in raw.items() if v is not None}
-
-
-def _children(graph: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """The statements of one (sub)graph in file order: ("node"|"edge"|"subgraph", obj)."""
-    items: list[tuple[int, str, Mapping[str, Any]]] = []
-    for kind in ("nodes", "edges", "subgraphs"):
-        for objs in graph.get(kind, {}).values():
-            items.extend((o.get("sequence", 0), kind[:-1], o) for o in objs)
-    items.sort(key=lambda item: item[0])
-    for _, kind, obj in items:
-        yield kind, obj
+def _attrs(raw: RawAttrs) -> dict[str, str]:
+    """Attributes as values: names and values unquoted, a name without a value dropped."""
+    return {_unquote(k): _unquote(v) for k, v in raw.items() if v is not None}
 
 
 class _Builder:
@@ -309,33 +285,34 @@ class _Builder:
         self.edges[key] = (u, v)
         self.edge_attrs[(u, v)] = dict(attrs)
 
-    def walk(self, graph: Mapping[str, Any], subgraph: str | None) -> list[str]:
-        """Walk one (sub)graph; return the nodes it mentions (for edges to subgraphs)."""
+    def walk(self, body: tuple[Stmt, ...], subgraph: str | None) -> list[str]:
+        """Walk one (sub)graph's statements; return the nodes they mention (for edges to
+        subgraphs)."""
         mentioned: list[str] = []
-        for kind, obj in _children(graph):
-            if kind == "node":
-                if str(obj["name"]) in ("node", "edge", "graph"):
-                    continue  # default-attribute statements (a quoted "node" is a node)
-                name = _node_name(str(obj["name"]))
-                self.add_node(name, _attrs(obj.get("attributes", {})), subgraph)
+        for stmt in body:
+            if isinstance(stmt, NodeStmt):
+                if stmt.name in ("node", "edge", "graph"):
+                    continue  # default-attribute statements, as pydot has them (a quoted
+                    # "node" is a node)
+                name = _node_name(stmt.name)
+                self.add_node(name, _attrs(stmt.attrs), subgraph)
                 mentioned.append(name)
-            elif kind == "subgraph":
-                label = _unquote(str(obj.get("name") or "")) or subgraph
-                mentioned += self.walk(obj, label)
+            elif isinstance(stmt, Block):
+                mentioned += self.walk(stmt.body, _unquote(stmt.name) or subgraph)
             else:
-                mentioned += self._walk_edge(obj, subgraph)
+                mentioned += self._walk_edge(stmt, subgraph)
         return mentioned
 
-    def _walk_edge(self, obj: Mapping[str, Any], subgraph: str | None) -> list[str]:
+    def _walk_edge(self, edge: EdgeStmt, subgraph: str | None) -> list[str]:
         ends: list[list[str]] = []
-        for point in obj["points"]:
-            if isinstance(point, Mapping):  # an edge to an anonymous subgraph: {x y}
-                ends.append(self.walk(point, subgraph))
+        for point in (edge.tail, edge.head):
+            if isinstance(point, Block):  # an edge to a subgraph, {x y}: its name is not
+                ends.append(self.walk(point.body, subgraph))  # kept (pydot's reading)
             else:
-                name = _node_name(str(point))
+                name = _node_name(point)
                 self.add_node(name, {}, subgraph)
                 ends.append([name])
-        attrs = _attrs(obj.get("attributes", {}))
+        attrs = _attrs(edge.attrs)
         for u in ends[0]:
             for v in ends[1]:
                 self.add_edge(u, v, attrs)
