@@ -108,7 +108,8 @@ def test_a_real_ignore_launcher_run_with_collectors_is_what_the_model_says(
         tmp_path: Path) -> None:
     spec = dict(mode=Mode.IGNORE_LAUNCHER, collect=("otp_release", "memory", "process_count"))
     user = tmp_path / "mine.exs"
-    user.write_text('[{"answer", fn -> 6 * 7 end}, {"me", fn -> to_string(node()) end}]\n')
+    user.write_text('[{"answer", fn -> 6 * 7 end}, {"me", fn -> to_string(node()) end},\n'
+                    ' {"pair", fn -> {1, :two} end}]\n')
     real = record(BOWTIE, RecordOptions(**spec, collector=user)).trace  # type: ignore[arg-type]
     model = simulate(BOWTIE, RunSpec(**spec))  # type: ignore[arg-type]
     assert check(real) == []
@@ -119,8 +120,10 @@ def test_a_real_ignore_launcher_run_with_collectors_is_what_the_model_says(
     found = collected(real.events)
     assert list(found) == ["a", "b", "c", "d", "e", "f"]
     for node, values in found.items():
-        assert list(values) == ["answer", "me", "memory", "otp_release", "process_count"]
+        assert list(values) == ["answer", "me", "memory", "otp_release", "pair",
+                                "process_count"]
         assert values["answer"] == 42 and values["me"].startswith("iw")
+        assert values["pair"] == "{1, :two}"  # what JSON cannot carry: its inspect/1
         assert values["me"].split("_", 1)[1].startswith(f"{node}@127.0.0.1")
         assert values["otp_release"].isdigit() and values["memory"] > 1_000_000
     assert isinstance(real.outcome, Result)

@@ -154,10 +154,26 @@ defmodule InkwormProbe do
 
         # A collector that raises gives its failure, inspected, instead of a value.
         defp value(how, name) do
-          collected(how, name)
+          jsonable(collected(how, name))
         catch
           kind, reason -> %{"failed" => inspect({kind, reason})}
         end
+
+        # What JSON can carry stays as it is; anything else (a tuple, a pid) is its inspect/1.
+        defp jsonable(v) when is_number(v) or is_boolean(v) or is_nil(v), do: v
+        defp jsonable(v) when is_binary(v), do: if(String.valid?(v), do: v, else: inspect(v))
+        defp jsonable(v) when is_atom(v), do: Atom.to_string(v)
+
+        defp jsonable(v) when is_list(v),
+          do: if(List.improper?(v), do: inspect(v), else: Enum.map(v, &jsonable/1))
+
+        defp jsonable(v) when is_map(v) and not is_struct(v) do
+          if Enum.all?(Map.keys(v), &(is_binary(&1) and String.valid?(&1))),
+            do: Map.new(v, fn {k, x} -> {k, jsonable(x)} end),
+            else: inspect(v)
+        end
+
+        defp jsonable(v), do: inspect(v)
 
         # The parallel worm (the seed's :erpc.multicall idea): every unvisited neighbour at
         # once, each with the visited set at fan-out (the targets included); the same node
