@@ -252,12 +252,99 @@ def test_the_ring_with_chords_probes_nodes_twice() -> None:
     assert_valid(trace)
 
 
-def test_the_model_refuses_faults_it_does_not_have() -> None:
-    from inkworm.errors import InputError
+# Faults, as in the sequential model (tests/test_faults_sim.py): the bowtie, fixed. d runs
+# (0.1.1) and has called e and f when e's probe starts at 5,040: d stops; b, e and f see it go
+# down; b's multicall (d alone) fails at once; b raises to a, which crashes. e and f were
+# called by d: they walk on, orphaned (their nodes() no longer lists d), after the crash too.
+KILL_D_AFTER_E = """\
+5040 0.1.1.1 e probe_start [a,b,c,d,e,f]
+5040 - d kill
+5040 - b disconnect d :connection_closed
+5040 - e disconnect d :connection_closed
+5040 - f disconnect d :connection_closed
+5040 0.1 b error d {:erpc, :noconnection}
+5040 0.1.1.2 f probe_start [a,b,c,d,e,f]
+5100 0.1.1.1 e neighbors [f]
+5100 0.1.1.2 f neighbors [e]
+5115 0.1.1.1 e skip f
+5115 0.1.1.2 f skip e
+5120 0.1.1.1 e probe_end [e]
+5120 0.1.1.2 f probe_end [f]
+5440 0 a error b {:exception, {:erpc, :noconnection}}
+5440 0 a crash {:exception, {:erpc, :noconnection}}
+"""
+
+
+def timed(trace: Trace) -> list[str]:
+    return [f"{e.t_us} {line(e)}" for e in trace.events]
+
+
+def test_killing_a_running_node_crashes_the_worm_and_orphans_its_callees() -> None:
     from inkworm.record import Fault
 
-    with pytest.raises(InputError, match="--strategy parallel takes --tolerant but not"):
-        simulate(DIAMOND, PARALLEL, faults=Faults(kill=Fault("d", "b")))
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), FIXED_PARALLEL,
+                     faults=Faults(Fault("d", "e")))
+    assert timed(trace)[-15:] == KILL_D_AFTER_E.splitlines()
+    assert_valid(trace)
+
+
+def test_a_hung_probe_times_out_from_the_outermost_call_down() -> None:
+    """e hangs; every multicall gives up 5 ms after it went out: a's (out at 1,275) first,
+    then b's (2,960), then d's (4,640). d records e's timeout and stops there: f answered,
+    but comes after e in d's targets."""
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), FIXED_PARALLEL,
+                     faults=Faults(timeout_ms=5, hang="e"))
+    assert timed(trace)[-4:] == [
+        "6275 0 a error b {:erpc, :timeout}",
+        "6275 0 a crash {:erpc, :timeout}",
+        "7960 0.1 b error d {:erpc, :timeout}",
+        "9640 0.1.1 d error e {:erpc, :timeout}",
+    ]
+    assert_valid(trace)
+
+
+# Five nodes, skips made slow (600 us) so that n1's branch is ahead of n2's: n1 calls n4 at
+# 3,550 while n2's load on n4 (out at 2,950) is still on its way; n4 stops as its probe starts
+# (3,950). n1 hears at once; n2's load fails when its multicall returns (4,150), and n2 makes
+# no call. Tolerant, both go on without n4.
+FIVE = Topology.from_edges([("n0", "n1"), ("n0", "n2"), ("n2", "n3"), ("n1", "n4"),
+                            ("n2", "n4"), ("n0", "n3")], ["n0", "n1", "n2", "n3", "n4"])
+
+
+@pytest.mark.parametrize("tolerant", [False, True], ids=["crash", "tolerant"])
+def test_a_load_on_a_stopped_node_fails_and_is_not_called(tolerant: bool) -> None:
+    from inkworm.record import Fault
+    from inkworm.worm import Latency
+
+    trace = simulate(FIVE, FIXED_PARALLEL, Latency(skip=600),
+                     faults=Faults(Fault("n4", "n4"), tolerant))
+    assert "4150 0.2 n2 error n4 {:erpc, :noconnection}" in timed(trace)
+    assert not any(isinstance(e, Call) and e.probe == "0.2" for e in trace.events)
+    if tolerant:
+        assert result_map(trace.events) == {"n0": ("n1", "n2", "n3"), "n1": ("n0", "n4"),
+                                            "n2": ("n0", "n3", "n4"), "n3": ("n2", "n0")}
+    assert_valid(trace)
+
+
+@pytest.mark.parametrize("graph", ["diamond", "bowtie", "ring_chords", "two_triangles"])
+def test_every_fault_the_recorder_injects_gives_a_valid_trace(graph: str) -> None:
+    """Every kill (NODE after OTHER), and timeouts of 1 to 13 ms with or without a hung
+    node, in both modes: check accepts each run. (With --tolerant, an orphan may still walk
+    after the result, which check flags, as for the sequential worm.)"""
+    from inkworm.record import Fault
+
+    topology = DIAMOND if graph == "diamond" else load_dot(GRAPHS / f"{graph}.dot")
+    launch, others = topology.nodes[0], topology.nodes[1:]
+    for spec in (PARALLEL, FIXED_PARALLEL):
+        runs = [Faults(Fault(v, a)) for v in others for a in topology.nodes]
+        runs += [Faults(timeout_ms=ms, hang=h) for ms in (1, 2, 3, 5, 8, 13)
+                 for h in (None, *others)]
+        for faults in runs:
+            trace = simulate(topology, spec, faults=faults)
+            assert [v.format() for v in check(trace)] == [], (faults, launch)
+            tolerant = simulate(topology, spec, faults=dataclasses.replace(faults,
+                                                                           tolerant=True))
+            assert rules(tolerant) <= {"order"}, faults
 
 
 # --- determinism ---------------------------------------------------------------------------
@@ -457,27 +544,11 @@ def test_simulate_and_check_parallel(capsys: pytest.CaptureFixture[str],
     assert "costs: 18 probes (10 duplicate)" in text
 
 
-def test_parallel_with_a_kill_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = inkworm(capsys, "simulate", str(GRAPHS / "bowtie.dot"), "--strategy",
-                             "parallel", "--kill", "c", "--after", "b")
-    assert (code, out) == (2, "")
-    assert err.count("\n") == 1 and "not --kill, --timeout or --hang" in err
-
-
-def test_each_probe_collects_once_duplicates_too() -> None:
-    trace = simulate(DIAMOND, RunSpec(mode=Mode.FIXED, strategy=Strategy.PARALLEL,
-                                      collect=("memory",)))
-    collects = [(e.probe, e.node) for e in trace.events if e.kind.value == "collect"]
-    assert collects == [("0", "a"), ("0.1", "b"), ("0.2", "c"), ("0.1.1", "d"),
-                        ("0.2.1", "d")]
-    assert_valid(trace)
-    i = index(trace, lambda e: e.kind.value == "collect" and e.probe == "0.2.1")
-    twice = renumbered(trace, [*trace.events[:i + 1], *trace.events[i:]])
-    assert rules(twice) == {"collect"}
-
-
-def test_ignore_launcher_merges_rows_without_the_launcher() -> None:
-    trace = simulate(DIAMOND, RunSpec(mode=Mode.IGNORE_LAUNCHER, strategy=Strategy.PARALLEL))
-    assert result_map(trace.events) == {"a": ("b", "c"), "b": ("d",), "c": ("d",),
-                                        "d": ("b", "c")}
-    assert_valid(trace)
+def test_simulate_a_parallel_kill(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "k.jsonl"
+    code, _, _ = inkworm(capsys, "simulate", str(GRAPHS / "bowtie.dot"), "--strategy",
+                         "parallel", "--kill", "d", "--after", "e", "-o", str(out))
+    assert code == 0
+    assert json.loads(out.read_text().splitlines()[0])["meta"]["kills"] == [
+        {"node": "d", "after": "e"}]
+    assert inkworm(capsys, "check", str(out))[0] == 0
