@@ -510,11 +510,12 @@ def test_costs_of_the_diamond_by_hand() -> None:
     [a], [a,b], [a,b,d]: 58 + 62 + 66 = 186 bytes; it ends at 6,325 us, against 4,240."""
     parallel = costs(simulate(DIAMOND, FIXED_PARALLEL))
     assert parallel == Costs(probes=5, duplicates=1, messages=16, code_bytes=4 * CODE_BYTES,
-                             visited_bytes=272, t_us=4240)
+                             call_code_bytes=4 * CODE_BYTES, visited_bytes=272, t_us=4240)
     sequential = costs(simulate(DIAMOND, RunSpec(mode=Mode.FIXED)))
     assert sequential == Costs(probes=4, duplicates=0, messages=12,
-                               code_bytes=3 * CODE_BYTES, visited_bytes=186, t_us=6325)
-    assert sequential.bytes == 3 * CODE_BYTES + 186
+                               code_bytes=3 * CODE_BYTES, call_code_bytes=3 * CODE_BYTES,
+                               visited_bytes=186, t_us=6325)
+    assert sequential.bytes == 6 * CODE_BYTES + 186
 
 
 def test_costs_of_a_trace_read_back_are_the_same() -> None:

@@ -3,12 +3,12 @@
 Counted from the events alone, so any trace (simulated, recorded, sequential or parallel) has
 them. Every erpc request and every reply is one message: a ``load_binary`` is 2, a ``call`` is
 2 (a multicall to k targets is k requests and k replies, 2k). Bytes shipped are the probe's
-object code for each ``load_binary`` (:data:`CODE_BYTES`) plus, for each ``call``, its visited
-set as the external term of an Elixir ``MapSet`` of the node-name atoms
-(:func:`mapset_size`). Not counted: the replies' maps, the call's other arguments (the seed's
-``run_probe(binary, visited)`` passes the binary again: the real traffic is about
-:data:`CODE_BYTES` more a call), and the distribution's atom cache, which shrinks repeated atoms
-on a live connection.
+object code for each ``load_binary`` (:data:`CODE_BYTES`, or the size a recording measured,
+``meta.code_bytes``), the same binary again in each ``call``'s arguments (the seed's
+``run_probe(binary, visited)`` carries it on, so that the callee can ship it further), and
+each ``call``'s visited set as the external term of an Elixir ``MapSet`` of the node-name atoms
+(:func:`mapset_size`). Not counted: the replies' maps, and the distribution's atom cache, which
+shrinks repeated atoms on a live connection.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from inkworm.etf import Atom, Term, encode
 from inkworm.trace import Call, Crash, LoadBinary, NodeSet, ProbeStart, Result, Trace
 
-CODE_BYTES = 24_956
-"""``byte_size`` of the worm module's object code (``InkwormProbe.Worm``, with its parallel
-fan-out), as ``Code.compile_quoted/2`` gives it in ``inkworm_probe.exs`` on Elixir 1.14.0 /
-OTP 24; the sequential-only module of the commit before it was 14,564 bytes. Measure again
-after changing the probe: make ``worm_ast`` public in a copy of the file, then
-``elixir -e 'Code.require_file("copy.exs"); [{_, b}] =
-Code.compile_quoted(InkwormProbe.worm_ast(), "x"); IO.puts(byte_size(b))'``."""
+CODE_BYTES = 29_108
+"""``byte_size`` of the worm module's object code (``InkwormProbe.Worm``: the seed's walk, the
+parallel fan-out, the collectors), as ``Code.compile_quoted/2`` gives it on Elixir 1.14.0 /
+OTP 25. Measure again after changing the probe:
+``elixir -e 'Code.require_file("src/inkworm/probe/inkworm_probe.exs");
+IO.puts(InkwormProbe.run([]).code_bytes)'`` (a recording writes it as ``meta.code_bytes``)."""
 
 
 def mapset_term(names: Iterable[str]) -> Term:
@@ -64,6 +63,8 @@ class Costs:
     """erpc requests and replies: 2 per ``load_binary``, 2 per ``call``."""
     code_bytes: int
     """Object code shipped: :data:`CODE_BYTES` per ``load_binary``."""
+    call_code_bytes: int
+    """The same binary again in each ``call``'s arguments."""
     visited_bytes: int
     """Visited sets shipped: one MapSet per ``call``."""
     t_us: int | None
@@ -72,13 +73,17 @@ class Costs:
 
     @property
     def bytes(self) -> int:
-        """Bytes shipped: code and visited sets."""
-        return self.code_bytes + self.visited_bytes
+        """Bytes shipped: code (loaded, and carried in calls) and visited sets."""
+        return self.code_bytes + self.call_code_bytes + self.visited_bytes
 
 
-def costs(trace: Trace, code_bytes: int = CODE_BYTES) -> Costs:
+def costs(trace: Trace, code_bytes: int | None = None) -> Costs:
     """Count what ``trace``'s run cost (linear in the trace: a sequential worm's visited sets,
-    prefixes of one visit order, are measured from its prefix sums)."""
+    prefixes of one visit order, are measured from its prefix sums). ``code_bytes``: the
+    probe's size (default: what the trace's ``meta`` says, else :data:`CODE_BYTES`)."""
+    if code_bytes is None:
+        measured = trace.header.meta.get("code_bytes")
+        code_bytes = measured if isinstance(measured, int) and measured > 0 else CODE_BYTES
     starts = loads = calls = visited = 0
     probed: set[str] = set()
     measure = _SetSizes()
@@ -93,7 +98,8 @@ def costs(trace: Trace, code_bytes: int = CODE_BYTES) -> Costs:
             visited += measure(e.visited)
     outcome = trace.outcome
     return Costs(probes=starts, duplicates=starts - len(probed), messages=2 * (loads + calls),
-                 code_bytes=loads * code_bytes, visited_bytes=visited,
+                 code_bytes=loads * code_bytes, call_code_bytes=calls * code_bytes,
+                 visited_bytes=visited,
                  t_us=outcome.t_us if isinstance(outcome, Result | Crash) else None)
 
 
@@ -120,5 +126,5 @@ def cost_lines(c: Costs) -> list[str]:
     time = f"{c.t_us:,} us" if c.t_us is not None else "time unknown (no result, no crash)"
     return [f"costs: {c.probes:,} probes ({c.duplicates:,} duplicate), {c.messages:,} "
             f"messages, {time}",
-            f"bytes shipped: {c.bytes:,} (code {c.code_bytes:,}, visited sets "
-            f"{c.visited_bytes:,})"]
+            f"bytes shipped: {c.bytes:,} (code {c.code_bytes:,} loaded and "
+            f"{c.call_code_bytes:,} again in calls, visited sets {c.visited_bytes:,})"]
