@@ -1,6 +1,6 @@
 """The sequential worm against the parallel one (issue 13): what each costs, as markdown.
 
-For the bowtie, the 8-ring with two chords (graphs/ring_chords.dot) and a 1,000-node sparse
+For the bowtie, the 12-ring with three chords (graphs/ring12.dot) and a 1,000-node sparse
 cluster (``inkworm gen --nodes 1000 --seed 0 --extra 0.01``: a random tree plus 10 chords),
 in both probe modes: probes started (and the duplicates among them), erpc messages, bytes
 shipped (object code per load_binary, and the visited sets the calls carry) and the virtual
@@ -33,7 +33,7 @@ starts about 72,000 probes; at 0.03, millions)."""
 def graphs() -> list[tuple[str, Topology]]:
     big = sparse_cluster(BIG["nodes"], int(BIG["seed"]), BIG["extra"])
     return [("bowtie", load_dot(ROOT / "graphs" / "bowtie.dot")),
-            ("ring_chords", load_dot(ROOT / "graphs" / "ring_chords.dot")),
+            ("ring12", load_dot(ROOT / "graphs" / "ring12.dot")),
             (f"gen 1000 ({len(big.edges):,} edges)", big)]
 
 
