@@ -13,13 +13,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from conftest import CORPUS, GRAPHS, ROOT
-from inkworm import InputError, Topology, parse_dot
+from inkworm import InputError, Topology, dotscan, parse_dot
 from inkworm.errors import read_text
 from inkworm.topology import DotParser
 
@@ -284,3 +285,46 @@ def test_a_topology_equal_to_pydots_is_a_topology() -> None:
     b = outcome("graph G { a -- b [w=2] }", "fast")
     assert a != b
     assert isinstance(parse_dot("graph G { a }"), Topology)
+
+
+# --- the pre-scan: runs of plain statements counted at once, as token by token -------------
+
+
+def scanned(text: str, runs: bool) -> object:
+    try:
+        return dotscan.prescan(text, "f.dot", runs=runs)
+    except InputError as err:
+        return f"refused: {err}"
+
+
+@st.composite
+def plain_heavy(draw: st.DrawFn) -> str:
+    """Runs of ``a -- b;`` with what breaks them: keywords (``node -- a``, also after a
+    quoted ``"node"``), ports, attributes, blocks, comments, ``=``."""
+    words = [*WORDS[:10], "node", "NODE", "graph", "subgraph", "strict", '"node"', '"a"',
+             "a:p", "x=1", "{ b; }", "[c=d]", "[c; d -- e; f]", "/* e */", "<f>"]
+    lines = []
+    for _ in range(draw(st.integers(1, 12))):
+        chain = draw(st.lists(st.sampled_from(words), min_size=1, max_size=4))
+        op = draw(st.sampled_from([" -- ", "->", "--", " -> "]))
+        lines.append(op.join(chain) + draw(st.sampled_from([";", ";", ";\n", "", " ;"])))
+    return "graph G {\n" + "\n".join(lines) + "\n}\n"
+
+
+@DIFF
+@given(st.one_of(plain_heavy(), dot_files()), st.sampled_from(["MAX_NODES", "MAX_EDGES"]),
+       st.integers(1, 12))
+def test_prescan_counts_runs_as_token_by_token(text: str, limit: str, low: int) -> None:
+    """The same counts, or the same refusal at the same place, also with one limit low
+    enough to be passed inside a run."""
+    assert scanned(text, runs=True) == scanned(text, runs=False)
+    with mock.patch.object(dotscan, limit, low):
+        assert scanned(text, runs=True) == scanned(text, runs=False)
+
+
+def test_prescan_takes_a_plain_file_in_runs() -> None:
+    """The 10,000-edge file of the benchmark is one run (what makes the pre-scan fast)."""
+    text = "graph G {\n" + "".join(f"  n{i} -- n{i // 2};\n" for i in range(1, 10_000)) + "}\n"
+    kinds = [kind for kind, _, _ in dotscan.tokens(text, "f.dot", runs=True)]
+    assert kinds == ["id", "id", "open", "plain", "close"]
+    assert dotscan.prescan(text, "f.dot") == dotscan.prescan(text, "f.dot", runs=False)

@@ -8,12 +8,16 @@ pydot does (quoted strings, ``//``, ``#`` and ``/* */`` comments, HTML ``<...>``
 pass, and refuses what the grammar cannot answer in time: nesting deeper than
 :data:`MAX_DEPTH`, more than :data:`MAX_NODES` names or :data:`MAX_EDGES` edge operators, each
 with the file, line and column where the limit is passed.
+
+inkworm now parses with :mod:`inkworm.dotparse` (linear, pydot's grammar) and keeps pydot only
+as the reference; the limits stay, since they are what inkworm reads and how it refuses the
+rest. Runs of plain statements (``a -- b;``) are counted at once, not token by token.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from inkworm.errors import InputError
@@ -42,6 +46,11 @@ _TOKEN = re.compile(
     re.DOTALL | re.VERBOSE,
 )
 _ANGLE = re.compile(r"[<>]")
+_PLAIN_RUN = re.compile(r"(?:[ \t\r\n]*[A-Za-z0-9_.]+(?![\w.])"
+                        r"(?:[ \t\r\n]*-[->][ \t\r\n]*[A-Za-z0-9_.]+(?![\w.]))*[ \t\r\n]*;)+")
+"""Statements like ``a -- b -- c;`` or ``a;``, one after the other: plain IDs, edge operators,
+blanks (what most large files are made of, read at once by :func:`prescan`)."""
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.]+")
 _KEYWORDS = frozenset({"graph", "digraph", "subgraph", "node", "edge", "strict"})
 _NAMING = frozenset({"graph", "digraph", "subgraph"})  # the next ID names a (sub)graph
 
@@ -58,14 +67,22 @@ class Scan:
     """Line of the first node named ``""``, if any."""
 
 
-def tokens(text: str, where: str) -> Iterator[tuple[str, str, int]]:
+def tokens(text: str, where: str, runs: bool = False) -> Iterator[tuple[str, str, int]]:
     """``(kind, text, offset)`` for each token pydot would see (comments dropped), refusing
     nesting deeper than :data:`MAX_DEPTH`. Stops at an unterminated string, comment or HTML
-    ID: the grammar fails there too, and nothing after it is ever parsed."""
+    ID: the grammar fails there too, and nothing after it is ever parsed. With ``runs``,
+    statements of plain IDs and edge operators after a ``;``, ``{`` or ``}`` come as one
+    token of kind ``plain`` (see :data:`_PLAIN_RUN`), blanks before them included."""
     depth = 0
     pos = 0
     match = _TOKEN.match
+    boundary = runs
     while True:
+        if boundary:
+            run = _PLAIN_RUN.match(text, pos)
+            if run is not None:
+                yield "plain", run.group(), pos
+                pos = run.end()
         m = match(text, pos)
         assert m is not None and m.lastgroup is not None  # the last alternatives match anything
         kind, start, pos = m.lastgroup, m.start(m.lastgroup), m.end()
@@ -84,7 +101,9 @@ def tokens(text: str, where: str) -> Iterator[tuple[str, str, int]]:
                                  "doubles with each level)", where, *_line_col(text, start))
         elif kind == "close":
             depth -= 1
-        yield kind, text[start:pos], start
+        raw = text[start:pos]
+        boundary = runs and (kind in ("open", "close") or raw == ";")
+        yield kind, raw, start
 
 
 def html_end(text: str, start: int) -> int:
@@ -107,16 +126,34 @@ def _name(kind: str, raw: str) -> str:
     return raw[1:-1].replace('\\"', '"') if kind == "string" else raw
 
 
-def prescan(text: str, where: str) -> Scan:
+def prescan(text: str, where: str, *, runs: bool = True) -> Scan:
     """Scan DOT text (see the module doc); raise :class:`InputError` at the first limit
-    passed."""
+    passed. Runs of plain statements are counted at once unless ``runs`` is false (token by
+    token, what the tests compare it with)."""
     names: set[str] = set()
     edges = 0
     empty_at: int | None = None
     in_attrs = False
     skip_next = False  # the next ID names a graph, a port or an attribute value
     pending: tuple[str, int] | None = None  # an ID that names a node unless '=' follows
-    for kind, raw, offset in tokens(text, where):
+
+    def run(raw: str) -> bool:
+        """Count a run of plain statements at once, when token by token would come to the
+        same: between statements, no keyword (``node -- a``), no limit passed."""
+        nonlocal edges
+        if in_attrs or skip_next or pending is not None:  # only in_attrs can be, after ;
+            return False
+        ids = _PLAIN_ID.findall(raw)
+        new = set(ids).difference(names)
+        operators = raw.count("--") + raw.count("->")
+        if (not _KEYWORDS.isdisjoint(map(str.lower, new)) or len(names) + len(new) > MAX_NODES
+                or edges + operators > MAX_EDGES):
+            return False
+        names.update(new)
+        edges += operators
+        return True
+
+    for kind, raw, offset in _plain_runs_split(tokens(text, where, runs=runs), run, where):
         if in_attrs:
             in_attrs = kind != "rbrack"
             continue
@@ -150,3 +187,15 @@ def prescan(text: str, where: str) -> Scan:
                 raise InputError(f"more than {MAX_EDGES:,} edges, more than inkworm reads",
                                  where, *_line_col(text, offset))
     return Scan(len(names), edges, empty_at)  # a name still pending ends a broken file
+
+
+def _plain_runs_split(stream: Iterator[tuple[str, str, int]], counted: Callable[[str], bool],
+                      where: str) -> Iterator[tuple[str, str, int]]:
+    """The tokens of ``stream``, a ``plain`` run passed as its own tokens unless
+    ``counted(run)`` took it at once."""
+    for kind, raw, offset in stream:
+        if kind != "plain":
+            yield kind, raw, offset
+        elif not counted(raw):
+            for sub_kind, sub_raw, sub_offset in tokens(raw, where):
+                yield sub_kind, sub_raw, offset + sub_offset
