@@ -29,7 +29,7 @@ from inkworm.trace import (
     Trace,
     write_trace,
 )
-from inkworm.views import describe, result_map, visit_order, walk
+from inkworm.views import describe, final_state, result_map, visit_order, walk
 
 PARALLEL = RunSpec(strategy=Strategy.PARALLEL)
 FIXED_PARALLEL = RunSpec(mode=Mode.FIXED, strategy=Strategy.PARALLEL)
@@ -488,6 +488,15 @@ def test_the_running_tree_holds_both_probes_of_d() -> None:
     first_end = index(trace, lambda e: isinstance(e, ProbeEnd) and e.probe == "0.1.1")
     assert states[first_end][0] == {"0": "a", "0.1": "b", "0.2": "c", "0.2.1": "d"}
     assert states[len(trace.events) - 1] == ({}, [])
+
+
+def test_the_fold_counts_duplicate_probes_as_they_start() -> None:
+    trace = simulate(DIAMOND, FIXED_PARALLEL)
+    counts = {e.seq: s.duplicates for e, s in walk(trace)}
+    second = index(trace, lambda e: e.probe == "0.2.1")  # d's second probe starts
+    assert counts[second - 1] == 0 and counts[second] == 1 == counts[len(counts) - 1]
+    ring = simulate(load_dot(GRAPHS / "ring_chords.dot"), FIXED_PARALLEL)
+    assert final_state(ring).duplicates == costs(ring).duplicates == 10
 
 
 # --- costs ---------------------------------------------------------------------------------

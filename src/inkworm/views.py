@@ -71,6 +71,9 @@ class RunState:
     a sequential run, whose events name no probe)."""
     children: dict[tuple[str, str], str] = field(default_factory=dict)
     """A parallel run's calls: (caller's path, callee node) to the callee's path."""
+    duplicates: int = 0
+    """Probes started on a node already probed: a parallel run's duplicate work (in a
+    sequential run, what ``check`` flags as ``probed-twice``)."""
 
     @property
     def active(self) -> str | None:
@@ -81,7 +84,8 @@ class RunState:
         """A copy that later events will not change."""
         return RunState(list(self.visited), list(self.stack), dict(self.made),
                         list(self.failures), dict(self.seen), set(self.killed), self.outcome,
-                        self.event, dict(self.running), dict(self.children))
+                        self.event, dict(self.running), dict(self.children),
+                        self.duplicates)
 
     def advance(self, e: Event) -> None:
         """Apply one event (dispatched by its class: this runs once per event of a run)."""
@@ -93,6 +97,8 @@ class RunState:
     def _probe_start(self, e: ProbeStart) -> None:
         if e.node not in self.visited:
             self.visited.append(e.node)
+        else:
+            self.duplicates += 1
         self.stack.append(e.node)
         if e.probe is not None:
             self.running[e.probe] = e.node
