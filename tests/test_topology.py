@@ -86,3 +86,24 @@ def test_directory_is_refused(tmp_path: Path) -> None:
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read DOT file"):
         load_dot(tmp_path / "nope.dot")
+
+
+def test_plain_ids_of_ascii_follow_the_letter_rule() -> None:
+    """to_dot writes an ASCII name bare by a regex: the same rule as for any name (letters,
+    digits, _, not a leading digit unless all digits, no keyword), every 1- and 2-character
+    ASCII name checked."""
+    from inkworm.topology import _plain
+
+    def rule(name: str) -> bool:
+        if not name or name.lower() in {"node", "edge", "graph", "digraph", "subgraph",
+                                         "strict"}:
+            return False
+        if name.isdigit():
+            return True
+        return (name[0].isalpha() or name[0] == "_") and all(
+            c.isalpha() or c.isdigit() or c == "_" for c in name)
+
+    ascii_chars = [chr(c) for c in range(128)]
+    names = ascii_chars + [a + b for a in ascii_chars for b in ascii_chars]
+    names += ["node", "Strict", "nodes", "a_b_9", "9a", "007", "a.b", "a-b", "x" * 300]
+    assert [n for n in names if _plain(n) != rule(n)] == []

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from inkworm import dotparse
 from inkworm.dotparse import Block, EdgeStmt, NodeStmt, RawAttrs, Stmt
 from inkworm.dotscan import MAX_EDGES, prescan
-from inkworm.errors import InputError, read_text
+from inkworm.errors import InputError, gc_paused, read_text
 from inkworm.run import EdgeOrder
 
 if TYPE_CHECKING:
@@ -102,22 +102,23 @@ def parse_dot(text: str, source: str = "<dot>", path: str | None = None, *,
     where = path or source
     if not text.strip():
         raise InputError("empty file: no graph", where, 1)
-    scan = prescan(text, where)  # limits pydot's grammar could not answer in time
-    if parser == "pydot":
-        from inkworm import dotref  # imports pydot and builds its grammar: half a second
+    scan = prescan(text, where)  # the limits inkworm reads, refused before any parsing
+    with gc_paused():  # statements and dicts, no cycles: the collector would only rescan them
+        if parser == "pydot":
+            from inkworm import dotref  # imports pydot and builds its grammar: half a second
 
-        graphs = dotref.parse(text, where)
-    else:
-        graphs = dotparse.parse(text, where)
-    if len(graphs) > 1:
-        raise InputError(f"file holds {len(graphs)} graphs; inkworm reads one", where)
-    graph = graphs[0]
-    builder = _Builder(where, text)
-    if graph.kind == "digraph":
-        builder.warnings.append(
-            f"{where}: digraph loaded as undirected (BEAM connections are bidirectional)"
-        )
-    builder.walk(graph.body, None)
+            graphs = dotref.parse(text, where)
+        else:
+            graphs = dotparse.parse(text, where)
+        if len(graphs) > 1:
+            raise InputError(f"file holds {len(graphs)} graphs; inkworm reads one", where)
+        graph = graphs[0]
+        builder = _Builder(where, text)
+        if graph.kind == "digraph":
+            builder.warnings.append(
+                f"{where}: digraph loaded as undirected (BEAM connections are bidirectional)"
+            )
+        builder.walk(graph.body, None)
     if not builder.nodes:
         raise InputError("empty graph: no nodes", where, 1)
     if "" in builder.nodes:  # a trace cannot name it, and no BEAM node is called that
@@ -159,6 +160,7 @@ def to_dot(topology: Topology, name: str | None = None) -> str:
 
 
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
+_ASCII_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 
 
 def locate(topology: Topology, *words: str) -> tuple[str | None, int | None]:
@@ -190,8 +192,8 @@ def _plain(name: str) -> bool:
     ``_``, not starting with a digit, or only ASCII digits; never a keyword."""
     if not name or name.lower() in _KEYWORDS:
         return False
-    if name.isascii() and name.isdigit():
-        return True
+    if name.isascii():  # the same rule, at once (to_dot of 10,000 edges: 60 ms less)
+        return _ASCII_PLAIN.fullmatch(name) is not None
     first = name[0]
     return (first.isalpha() or first == "_") and all(
         (c.isalpha() or c.isdigit() or c == "_") and c <= "\uffff" for c in name)
@@ -244,6 +246,8 @@ def _node_name(raw: str) -> str:
 
 def _attrs(raw: RawAttrs) -> dict[str, str]:
     """Attributes as values: names and values unquoted, a name without a value dropped."""
+    if not raw:
+        return {}
     return {_unquote(k): _unquote(v) for k, v in raw.items() if v is not None}
 
 
@@ -261,7 +265,11 @@ class _Builder:
         self.warnings: list[str] = []
 
     def add_node(self, name: str, attrs: Mapping[str, str], subgraph: str | None) -> None:
-        self.nodes.setdefault(name, {}).update(attrs)
+        node = self.nodes.get(name)
+        if node is None:
+            self.nodes[name] = node = {}
+        if attrs:
+            node.update(attrs)
         if subgraph:
             self.subgraph_of.setdefault(name, subgraph)
 
@@ -304,6 +312,13 @@ class _Builder:
         return mentioned
 
     def _walk_edge(self, edge: EdgeStmt, subgraph: str | None) -> list[str]:
+        tail, head = edge.tail, edge.head
+        if isinstance(tail, str) and isinstance(head, str):  # what the loops below do, for
+            u, v = _node_name(tail), _node_name(head)  # the edge most files are made of
+            self.add_node(u, {}, subgraph)
+            self.add_node(v, {}, subgraph)
+            self.add_edge(u, v, _attrs(edge.attrs))
+            return [u, v]
         ends: list[list[str]] = []
         for point in (edge.tail, edge.head):
             if isinstance(point, Block):  # an edge to a subgraph, {x y}: its name is not
