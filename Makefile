@@ -47,6 +47,8 @@ fuzz: setup
 record-graphs: setup
 	$(VENV)/bin/inkworm record graphs/bowtie.dot --mode naive -o graphs/bowtie-naive.beam.jsonl
 	$(VENV)/bin/inkworm record graphs/bowtie.dot --mode fixed -o graphs/bowtie-fixed.beam.jsonl
+	$(VENV)/bin/inkworm record graphs/ring_chords.dot --strategy parallel --mode fixed \
+		-o graphs/ring_chords-parallel.beam.jsonl
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 
 from conftest import GRAPHS
-from inkworm import AutoConnect, EdgeOrder, Mode, load_dot, simulate
+from inkworm import AutoConnect, EdgeOrder, Mode, Topology, load_dot, load_trace, simulate
 from inkworm.render.board import caption_schedule, section_groups
 from inkworm.render.timeline import (
     IDLE_MAX,
@@ -17,7 +18,8 @@ from inkworm.render.timeline import (
     steps_from_trace,
     time_steps,
 )
-from inkworm.run import RunSpec
+from inkworm.run import RunSpec, Strategy
+from inkworm.trace import Neighbors, ProbeStart, Return, Trace
 
 
 def bowtie_steps(mode: Mode, **kwargs: object) -> list:  # type: ignore[type-arg]
@@ -89,3 +91,106 @@ def test_one_section_per_visit_and_captions_held() -> None:
     assert [s for _, s in schedule] == naive  # every caption, none dropped
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(schedule)]
     assert min(gaps) >= 1.5 - 1e-9
+
+
+# --- a parallel run: concurrent fronts --------------------------------------------------------
+
+def parallel_steps(graph: str, mode: Mode = Mode.FIXED, **kwargs: object) -> list:  # type: ignore[type-arg]
+    trace = simulate(load_dot(GRAPHS / graph), RunSpec(mode=mode, strategy=Strategy.PARALLEL,
+                                                       **kwargs))  # type: ignore[arg-type]
+    return steps_from_trace(trace)
+
+
+def test_a_fan_out_is_one_step_whose_targets_start_together() -> None:
+    """r0's multicall to r1, r7 and r4 is one step (its parts drawn at once), and so is the
+    next depth: r1, r7 and r4 fanning out at the same moment, not one after another."""
+    steps = time_steps(parallel_steps("ring_chords.dot"))
+    calls = [s for s in steps if s.kind is StepKind.CALL]
+    first = calls[0]
+    assert [(p.node, p.peer) for p in first.parts] == [("r0", "r1"), ("r0", "r7"), ("r0", "r4")]
+    assert first.visits == ("r1", "r7", "r4")
+    assert first.caption == "r0 asks r1, r7 and r4 at once: who can you see?"
+    second = calls[1]
+    assert [(p.node, p.peer) for p in second.parts] == [
+        ("r1", "r2"), ("r7", "r6"), ("r4", "r3"), ("r4", "r5")]
+    asks = next(s for s in steps if s.kind is StepKind.ASK and s.start > first.start)
+    assert {p.node for p in asks.parts} == {"r1", "r7", "r4"}  # each new probe asks at once
+    assert len(steps) < 25  # 135 events: far fewer steps than a step an event
+
+
+def test_a_duplicate_probe_is_flagged_and_says_so() -> None:
+    """On the diamond, b and c reach d at once: c's probe is the second on d."""
+    diamond = Topology.from_edges([("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")],
+                                  ["a", "b", "c", "d"])
+    trace = simulate(diamond, RunSpec(mode=Mode.FIXED, strategy=Strategy.PARALLEL))
+    steps = steps_from_trace(trace)
+    both = next(s for s in steps if s.kind is StepKind.CALL and s.peer == "d")
+    assert [(p.node, p.peer, p.duplicate) for p in both.parts] == [
+        ("b", "d", False), ("c", "d", True)]
+    assert both.duplicate and both.visits == ("d",)
+    assert both.caption.endswith("d is probed a second time, from c: duplicate work")
+    ring = parallel_steps("ring_chords.dot")
+    flagged = [p for s in ring for p in s.parts or (s,) if p.duplicate]
+    assert len(flagged) == 10  # as many as `summary` counts
+    assert ring[-1].caption == "r0 has the map of 8 nodes after 18 probes (10 duplicate)"
+
+
+CAUSAL = [*(f"{graph} {mode.value}" for graph in ("bowtie.dot", "ring_chords.dot", "ring12.dot")
+            for mode in (Mode.FIXED, Mode.NAIVE)), "ring_chords.dot timeless",
+          "ring_chords-parallel.beam.jsonl"]
+
+
+@pytest.mark.parametrize("run", CAUSAL)
+def test_waves_keep_each_probe_in_causal_order(run: str) -> None:
+    """A probe's events are drawn in order, its start before anything it does, and an answer
+    after everything the answering probe drew. A recording's branches drift apart, and a
+    trace without times (every t_us 0) has every span overlap: there, only what each step
+    waits for keeps the order."""
+    graph, _, how = run.partition(" ")
+    if graph.endswith(".jsonl"):
+        trace = load_trace(GRAPHS / graph)
+    else:
+        mode = Mode.FIXED if how == "timeless" else Mode(how)
+        trace = simulate(load_dot(GRAPHS / graph), RunSpec(mode=mode,
+                                                           strategy=Strategy.PARALLEL))
+        if how == "timeless":
+            trace = Trace(trace.header, [replace(e, t_us=0) for e in trace.events])
+    steps = steps_from_trace(trace)
+    drawn = {seq: k for k, s in enumerate(steps) for seq in s.seqs}
+    by_probe: dict[str, list[int]] = {}
+    for e in trace.events:
+        if e.probe is not None and e.seq in drawn:
+            by_probe.setdefault(e.probe, []).append(drawn[e.seq])
+    for path, order in by_probe.items():
+        assert order == sorted(order), path
+    for e in trace.events:
+        if isinstance(e, Return) and e.child in by_probe:
+            assert drawn[e.seq] > max(by_probe[e.child]), (e.seq, e.child)
+        if isinstance(e, Neighbors):
+            start = next(x for x in trace.events if isinstance(x, ProbeStart)
+                         and x.probe == e.probe)
+            assert drawn[e.seq] > drawn[start.seq]
+    firsts = [s.seqs[0] for s in steps]
+    assert firsts == sorted(firsts)
+
+
+def test_measured_timing_times_the_waves_by_their_virtual_time() -> None:
+    """Each wave starts at its first event's t_us: the fan-out's flight (load, call, start:
+    1,600 us) is a long gap, the skips after nodes() a short one; stretched (``unit``), the
+    measured flight outlasts its reading time while the skips keep theirs."""
+    steps = parallel_steps("ring_chords.dot")
+    fan_out = next(k for k, s in enumerate(steps) if s.kind is StepKind.CALL)
+    assert steps[fan_out + 1].t_us - steps[fan_out].t_us >= 1600
+    assert [s.t_us for s in steps] == sorted(s.t_us for s in steps)
+    timed = time_steps(steps, Timing.MEASURED, unit=5.0)
+    flight, skip = timed[fan_out], next(s for s in timed if s.kind is StepKind.SKIP)
+    assert flight.duration > reading_time(flight.caption) + 1.0
+    assert skip.duration == pytest.approx(reading_time(skip.caption))
+    uniform = time_steps(steps, Timing.UNIFORM, unit=5.0)
+    assert [s.duration for s in timed] != [s.duration for s in uniform]
+
+
+def test_a_sequential_run_is_told_as_before() -> None:
+    steps = bowtie_steps(Mode.NAIVE)
+    assert not any(s.parts or s.duplicate for s in steps)
+    assert [s.visits for s in steps if s.visits] == [(n,) for n in "abcdef"]

@@ -84,10 +84,24 @@ class Step:
     orphan: bool = False
     """The step belongs to an orphaned branch: its caller was killed, gave up (a timeout) or
     the worm already failed; it walks on, and its answer goes nowhere."""
+    duplicate: bool = False
+    """A call whose probe lands on a node another probe already visited (a parallel run's
+    duplicate work): the well takes a second ink. A step with parts: one of them does."""
+    parts: tuple[Step, ...] = ()
+    """A parallel run's concurrent fronts (:mod:`inkworm.render.fronts`): steps of this kind
+    drawn together, each as it would be drawn alone (``node``, ``peer``, ``visit`` are the
+    first part's; the caption tells them all). Empty: the step is drawn itself."""
 
     @property
     def end(self) -> float:
         return self.start + self.duration
+
+    @property
+    def visits(self) -> tuple[str, ...]:
+        """The nodes whose first probe starts with this step (a wave starts several)."""
+        if self.parts:
+            return tuple(p.visit for p in self.parts if p.visit)
+        return (self.visit,) if self.visit else ()
 
 
 def _names(nodes: Sequence[str]) -> str:
@@ -95,7 +109,19 @@ def _names(nodes: Sequence[str]) -> str:
 
 
 def steps_from_trace(trace: Trace) -> list[Step]:
-    """The visual steps of a run, in trace order (untimed)."""
+    """The visual steps of a run, in trace order (untimed); a parallel run's concurrent
+    events grouped into waves (:func:`inkworm.render.fronts.parallel_steps`)."""
+    if trace.header.parallel:
+        from inkworm.render.fronts import parallel_steps
+
+        steps, state = parallel_steps(trace)
+    else:
+        steps, state = _sequential_steps(trace)
+    return _told(trace, steps, state)
+
+
+def _sequential_steps(trace: Trace) -> tuple[list[Step], RunState]:
+    """A sequential run's steps, event by event, and the run's state at its end."""
     launch = trace.header.launch
     state = RunState()  # the run's fold, advanced as the steps consume events
     steps: list[Step] = []
@@ -104,7 +130,7 @@ def steps_from_trace(trace: Trace) -> list[Step]:
     orphans: set[str] = set()  # nodes whose probe walks on cut off from the launcher
     i = 0
     while i < len(events):
-        step, used = (None, 1) if events[i].seq in shown else _step_at(events, i, state, launch)
+        step, used = (None, 1) if events[i].seq in shown else step_at(events, i, state, launch)
         if step is not None:
             if step.node in orphans:
                 step = replace(step, orphan=True, caption=f"orphaned: {step.caption}")
@@ -114,6 +140,13 @@ def steps_from_trace(trace: Trace) -> list[Step]:
             _orphaned(e, state, orphans)
             state.advance(e)
         i += used
+    return steps, state
+
+
+def _told(trace: Trace, steps: list[Step], state: RunState) -> list[Step]:
+    """The last touches of the story: the farthest channel the measurement etched made
+    unmissable, and ignore-launcher's right map told with what it cost."""
+    launch = trace.header.launch
     etched = [k for k, s in enumerate(steps) if s.kind is StepKind.ETCH]
     if etched:  # the farthest node the walk wired to the launcher: make it unmissable
         last = steps[etched[-1]]
@@ -143,8 +176,8 @@ def _orphaned(e: Event, state: RunState, orphans: set[str]) -> None:
         orphans.add(e.to)
 
 
-def _step_at(events: Sequence[Event], i: int, state: RunState,
-             launch: str) -> tuple[Step | None, int]:
+def step_at(events: Sequence[Event], i: int, state: RunState,
+            launch: str) -> tuple[Step | None, int]:
     """The step starting at event ``i`` (``state``: the run before it) and how many events it
     covers."""
     e = events[i]
@@ -268,7 +301,7 @@ def summarise(steps: Sequence[Step]) -> list[Step]:
     for step in steps:
         last = merged[-1] if merged else None
         if (last is not None and step.kind is StepKind.SKIP and last.kind is StepKind.SKIP
-                and last.node == step.node):
+                and last.node == step.node and not (step.parts or last.parts)):
             skipped = [*last.caption.split(" skips ", 1)[1].split(":")[0].split(", "),
                        step.peer or ""]
             merged[-1] = replace(last, seqs=last.seqs + step.seqs,
@@ -309,7 +342,7 @@ def time_steps(steps: Sequence[Step], timing: Timing = Timing.UNIFORM,
     if not steps:
         return []
     if story is None:
-        story = Story.VISITS if sum(1 for s in steps if s.visit) > CONDENSE_ABOVE else \
+        story = Story.VISITS if sum(len(s.visits) for s in steps) > CONDENSE_ABOVE else \
             Story.FULL
     if story is Story.VISITS:
         return condensed(steps, duration or LONG_RUN, pace, fps)
@@ -394,14 +427,16 @@ class _Group:
         self.telling: dict[StepKind, tuple[Step, int]] = {}
         """The last step of each telling kind, and how many of that kind."""
         self.visits: list[str] = []
+        self.duplicates = 0
+        """Probes that landed on a node already visited (a parallel run)."""
 
     def add(self, step: Step) -> None:
         self.steps.append(step)
         self.duration += step.duration
         if step.kind in _TELLING:
             self.telling[step.kind] = (step, self.telling.get(step.kind, (step, 0))[1] + 1)
-        if step.visit:
-            self.visits.append(step.visit)
+        self.visits += step.visits
+        self.duplicates += sum(p.duplicate for p in step.parts or (step,))
 
     def caption(self) -> str:
         if len(self.steps) == 1:
@@ -410,11 +445,15 @@ class _Group:
             if kind in self.telling:
                 last, count = self.telling[kind]
                 return last.caption + (f" (and {count - 1} more like it)" if count > 1 else "")
-        visits = self.visits
+        visits, twice = self.visits, self.duplicates
+        again = f"{twice} duplicate probe{'s' if twice > 1 else ''}" if twice else ""
         if visits:
             span = visits[0] if len(visits) == 1 else f"{visits[0]} \u2026 {visits[-1]}"
             plural = "s" if len(visits) > 1 else ""
-            return f"the worm walks on: {span} ({len(visits)} visit{plural})"
+            return (f"the worm walks on: {span} ({len(visits)} visit{plural}"
+                    f"{', ' + again if again else ''})")
+        if again:
+            return f"{again} land on wells already inked: duplicate work"
         return f"{self.steps[-1].node}: {len(self.steps)} skips and answers"
 
 
