@@ -17,7 +17,7 @@ from conftest import GRAPHS
 from inkworm import AutoConnect, Mode, Topology, load_dot, simulate
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
-from inkworm.run import RunSpec
+from inkworm.run import RunSpec, Strategy
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 W, H = 427, 240
@@ -231,3 +231,38 @@ def test_an_orphaned_branch_is_drawn_in_faded_ink_after_the_crash() -> None:
         assert channel_max(b, "ghost", a, c) > 0.9, f"{a}-{c}: the orphan's ink"
         assert channel_max(b, "ink", a, c) == 0.0, f"{a}-{c}: never the live probe's ink"
     assert channel_max(b, "ink", "a", "b") > 0.9 and channel_max(b, "ghost", "a", "b") == 0.0
+
+
+# --- a parallel run -------------------------------------------------------------------------
+
+def parallel_board(graph: str = "ring_chords.dot", mode: Mode = Mode.FIXED) -> Board:
+    return board(mode, load_dot(GRAPHS / graph), strategy=Strategy.PARALLEL)
+
+
+def test_a_fan_out_inks_every_target_channel_at_once() -> None:
+    """Half way through r0's multicall, ink is under way in all three channels at once."""
+    b = parallel_board()
+    fan_out = next(s for s in b.steps if s.kind is StepKind.CALL)
+    b.advance(fan_out.start + 0.4 * fan_out.duration)
+    for target in ("r1", "r7", "r4"):
+        assert 0.2 < channel_max(b, "ink", "r0", target, 0.0, 0.3) and \
+            channel_max(b, "ink", "r0", target, 0.7, 1.0) < 0.05, target
+
+
+def test_a_duplicated_well_holds_both_inks() -> None:
+    """r3 is probed first from r4, then again from r2: the well keeps the first ink and
+    takes the second (the ``dup`` layer) from r2's side; a well probed once takes none."""
+    b = parallel_board()
+    b.finish()
+    well = b.chip.wells["r3"]
+    ink, dup = b.chip.layers["ink"][well.idx], b.chip.layers["dup"][well.idx]
+    assert ink.max() > 0.9 and dup.max() > 0.8
+    assert (ink > 0.5).sum() > 0.5 * well.idx.size  # the first ink is still there...
+    assert 0.1 * well.idx.size < (dup > 0.5).sum() < 0.6 * well.idx.size  # ...beside the second
+    cx, cy = b.chip.g.centers["r3"]
+    xs, ys = well.idx % b.chip.g.width - cx, well.idx // b.chip.g.width - cy
+    towards = np.subtract(b.chip.g.centers["r2"], (cx, cy))
+    dup_side = float(((xs * towards[0] + ys * towards[1]) * dup).sum() / dup.sum())
+    assert dup_side > 0  # it came in from r2
+    for once in ("r0", "r1", "r7", "r4"):
+        assert b.chip.layers["dup"][b.chip.wells[once].idx].max() == 0.0, once

@@ -18,6 +18,9 @@ SKIP_REACH = 0.3
 """How far into a channel a skip's tint stays, after the pulse."""
 SKIP_BOUNCE = 0.78
 """How far a skip's probe pulse runs into the channel before it bounces off the visited well."""
+DUPLICATE_REACH = 0.45
+"""How far into an inked well a duplicate probe's second ink blooms (from the side its call
+comes in), so that both inks show."""
 
 
 class Painter:
@@ -50,6 +53,10 @@ class Painter:
 
     def draw(self, step: Step, p: float) -> None:
         """Draw ``step`` at progress ``p`` (0..1); ``p == 1`` is its lasting state."""
+        if step.parts:  # concurrent fronts: each part as it would be drawn alone, together
+            for part in step.parts:
+                self.draw(part, p)
+            return
         chip, node, peer = self.chip, step.node, step.peer
         ink = "ghost" if step.orphan else "ink"  # an orphan's answer goes nowhere: faded
         if step.kind is StepKind.INJECT:
@@ -66,7 +73,9 @@ class Painter:
                     chip.front(node, peer, reach)
                 else:
                     chip.clear_front(node, peer)
-            if step.ok and p > CALL_TRAVEL:  # the callee's well fills from the caller's side
+            if step.ok and p > CALL_TRAVEL and step.duplicate:  # a second ink meets the first
+                chip.bloom(peer, filling * DUPLICATE_REACH, inlet=node, layer="dup")
+            elif step.ok and p > CALL_TRAVEL:  # the callee's well fills from the caller's side
                 chip.bloom(peer, filling, inlet=node, layer=ink)
         elif step.kind is StepKind.SKIP and peer is not None:
             # out and back in the first 70% of the step, then the tint stays

@@ -32,6 +32,7 @@ LEAK = "#e8590c"
 CUT = "#fff4ea"          # the interior of an etched channel
 FAULT = "#7d8590"        # a failed node greys out
 CLOT = "#8b1414"         # a blocked channel
+DUP = "#d6336c"          # a second probe's ink, meeting the first in a visited well
 
 GHOST_OPACITY = 0.55
 """An orphaned branch's ink: the probe's ink, faded (lighter than the ink, darker than a
@@ -47,6 +48,7 @@ LAYER_STYLE: tuple[tuple[str, RGB, float], ...] = (
     ("ink", hex_rgb(INK), 0.92),
     ("ghost", hex_rgb(INK), GHOST_OPACITY),  # an orphaned branch's ink: its answer is lost
     ("leak", hex_rgb(LEAK), 0.9),
+    ("dup", hex_rgb(DUP), 0.9),  # duplicate work: it covers the ink it meets
     ("dye", hex_rgb(DYE), 0.85),
     ("front", hex_rgb(FRONT), 0.95),
     ("pulse_rim", hex_rgb(PULSE_RIM), 1.0),

@@ -122,8 +122,8 @@ def _smooth(x: NDArray[np.floating[Any]]) -> F32:
     return result
 
 
-LAYERS = ("etch", "cut", "tint", "ink", "ghost", "leak", "dye", "front", "pulse_rim", "pulse",
-          "glow", "grey", "clot")
+LAYERS = ("etch", "cut", "tint", "ink", "ghost", "leak", "dup", "dye", "front", "pulse_rim",
+          "pulse", "glow", "grey", "clot")
 
 
 STYLES = ("ink", "schematic")
