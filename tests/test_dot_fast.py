@@ -112,6 +112,7 @@ QUIRKS = [
     "graph G { a -- -- b }", "graph G { subgraph s { a -- } }", "graph G { a /* c */ = ; }",
     "graph G { a;  // x\n = }", "graph G { a [x=1][y=2][z=3 }", "graph G { a\f-- b }",
     "graph G { a\u00a0-- b }", "// only a comment", "graph G { a -- b -- b }",
+    "\ufeffgraph G { a }", "graph G { a -- b }\r\n\r\n", "graph G {\r\n a -- ;\r\n}",
     "graph G { a -- <b -- c }", "graph G { {{{{{{{ a }}}}}}} }",
     # bare IDs: letters and digits of the BMP only (Python's \w takes more)
     "graph G { a\U0001d518b -- c }", "graph G { x½ }", "graph G { Ⅻ -- a }", "graph G { ٣ }",
@@ -260,13 +261,13 @@ def broken(draw: st.DrawFn) -> str:
 
 @DIFF
 @given(dot_files())
-def test_generated_dot_reads_the_same(text: str) -> None:
+def test_fuzz_generated_dot_reads_the_same(text: str) -> None:
     assert_same(text)
 
 
 @DIFF
 @given(broken())
-def test_broken_dot_is_refused_the_same(text: str) -> None:
+def test_fuzz_broken_dot_is_refused_the_same(text: str) -> None:
     assert_same(text)
 
 
@@ -274,7 +275,7 @@ def test_broken_dot_is_refused_the_same(text: str) -> None:
 @given(st.lists(st.tuples(st.sampled_from([*WORDS[:8], '"a b"', "<x>", '"q\\"s"']),
                           st.sampled_from([*WORDS[:8], '"a b"', "<x>"])), min_size=1,
                 max_size=8))
-def test_repeated_edges_warn_the_same(edges: list[tuple[str, str]]) -> None:
+def test_fuzz_repeated_edges_warn_the_same(edges: list[tuple[str, str]]) -> None:
     """Repeats (either way round), self-loops and keyword names, with their lines."""
     assert_same("graph G {\n" + "".join(f"  {u} -- {v};\n" for u, v in edges) + "}\n")
 
@@ -314,7 +315,7 @@ def plain_heavy(draw: st.DrawFn) -> str:
 @DIFF
 @given(st.one_of(plain_heavy(), dot_files()), st.sampled_from(["MAX_NODES", "MAX_EDGES"]),
        st.integers(1, 12))
-def test_prescan_counts_runs_as_token_by_token(text: str, limit: str, low: int) -> None:
+def test_fuzz_prescan_counts_runs_as_token_by_token(text: str, limit: str, low: int) -> None:
     """The same counts, or the same refusal at the same place, also with one limit low
     enough to be passed inside a run."""
     assert scanned(text, runs=True) == scanned(text, runs=False)

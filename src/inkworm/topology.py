@@ -165,7 +165,7 @@ _ASCII_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 
 def locate(topology: Topology, *words: str) -> tuple[str | None, int | None]:
     """The file and first line of ``topology``'s DOT text holding all ``words`` (for errors
-    about attributes, which pydot keeps no positions for)."""
+    about attributes, which the statements keep no positions for)."""
     where = topology.path or topology.source
     if topology.path is None:
         return where, None
@@ -352,7 +352,8 @@ class _Builder:
 def _locate_edge(text: str, u: str, v: str, nth: int = 1) -> int | None:
     """Best-effort line number of the ``nth`` edge statement between ``u`` and ``v``.
 
-    pydot keeps no positions, so the text is searched; ``None`` when it cannot be found.
+    The statements keep no positions (pydot's never did, and the lines reported must not
+    change), so the text is searched; ``None`` when it cannot be found.
     """
     if not text:
         return None

@@ -87,7 +87,13 @@ class Viewport:
         self._mini_size = (mw, max(1, round(mw * chip.g.height / chip.g.width)))
         self._mini: NDArray[np.uint8] | None = None
         self._mini_at = -math.inf
+        self._mini_version = -1
         self._whole: NDArray[np.uint8] | None = None
+        self.version = 0
+        """Counts the changes of :attr:`frame` (as :attr:`Chip.version <inkworm.render.
+        raster.Chip.version>`)."""
+        self._shown: tuple[object, ...] | None = None
+        """What the window shows now: the chip's version, the window, the minimap's."""
 
     def focus(self, t: float) -> tuple[float, float]:
         """Where the camera looks at timeline time ``t`` (world pixels)."""
@@ -110,8 +116,13 @@ class Viewport:
         top = min(max(round(y - h / 2), 0), self.chip.g.height - h)
         return left, top
 
+    def changed(self) -> None:
+        """Note a change of :attr:`frame` drawn outside :meth:`composite` (text over it)."""
+        self.version += 1
+
     def composite(self) -> None:
-        """The chip's changes, then the window (or the whole chip) and the minimap."""
+        """The chip's changes, then the window (or the whole chip) and the minimap; nothing
+        when they show what they showed (the same chip, window and minimap)."""
         self.chip.composite()
         x0, y0, x1, y1 = self.box
         if self.whole:
@@ -119,20 +130,35 @@ class Viewport:
                 image = Image.fromarray(self.chip.frame).resize(self.size,
                                                                 Image.Resampling.LANCZOS)
                 self._whole = np.asarray(image, dtype=np.uint8)
-            self.frame[y0:y1, x0:x1] = self._whole
+            if self._shown != ("whole",):
+                self.frame[y0:y1, x0:x1] = self._whole
+                self._shown = ("whole",)
+                self.version += 1
             return
         left, top = self.window(self.time)
+        self._refresh_minimap()
+        shown = (self.chip.version, left, top, self._mini_version)
+        if shown == self._shown:
+            return
         w, h = self.size
         self.frame[y0:y1, x0:x1] = self.chip.frame[top:top + h, left:left + w]
         self._minimap(left, top)
+        self._shown = shown
+        self.version += 1
 
-    def _minimap(self, left: int, top: int) -> None:
+    def _refresh_minimap(self) -> None:
+        """Redraw the minimap every :data:`MINIMAP_EVERY` seconds (if the chip changed)."""
         if self._mini is None or self.time - self._mini_at >= MINIMAP_EVERY or \
                 self.time < self._mini_at:
-            image = Image.fromarray(self.chip.frame).resize(self._mini_size,
-                                                            Image.Resampling.BILINEAR)
-            self._mini = np.asarray(image, dtype=np.uint8).copy()
+            if self._mini is None or self._mini_version != self.chip.version:
+                image = Image.fromarray(self.chip.frame).resize(self._mini_size,
+                                                                Image.Resampling.BILINEAR)
+                self._mini = np.asarray(image, dtype=np.uint8).copy()
+                self._mini_version = self.chip.version
             self._mini_at = self.time
+
+    def _minimap(self, left: int, top: int) -> None:
+        assert self._mini is not None
         mini = self._mini.copy()
         mw, mh = self._mini_size
         scale = mw / self.chip.g.width

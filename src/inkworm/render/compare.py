@@ -281,11 +281,23 @@ class _PairChip:
         self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=1)
         self._divider = max(1, owner.height // 360)
         self._diff: hud.TextBlock | None = None
+        self.version = 0
+        """Counts the changes of :attr:`frame` (as a chip's)."""
+        self._shown: tuple[int, int, bool] | None = None
+        """What the frame shows: both sides' versions, and whether the diff is drawn."""
+
+    def changed(self) -> None:
+        self.version += 1
 
     def composite(self) -> None:
         left, right = (board.screen for board in self.owner.boards)
         left.composite()
         right.composite()
+        shown = (left.version, right.version, self._diff is not None)
+        if shown == self._shown:
+            return  # both sides as they were
+        self._shown = shown
+        self.version += 1
         split = left.frame.shape[1]
         self.frame[:, :split] = left.frame
         self.frame[:, split:] = right.frame
