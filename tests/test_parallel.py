@@ -499,6 +499,21 @@ def test_the_fold_counts_duplicate_probes_as_they_start() -> None:
     assert final_state(ring).duplicates == costs(ring).duplicates == 10
 
 
+@pytest.mark.parametrize("mode", [Mode.FIXED, Mode.NAIVE])
+def test_a_failure_takes_everything_below_it_out_of_the_running_tree(mode: Mode) -> None:
+    """Killing d as e starts: f's probe starts after d is gone (its call was on the way), below
+    a caller no longer running; when b's call fails, and the launcher's, all of it leaves."""
+    from inkworm.record import Fault
+
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"),
+                     RunSpec(mode=mode, strategy=Strategy.PARALLEL),
+                     faults=Faults(kill=Fault("d", "e")))
+    states = {e.seq: dict(s.running) for e, s in walk(trace)}
+    crash = index(trace, lambda e: e.kind.value == "crash")
+    assert states[crash] == {}
+    assert any("0.1.1.2" in running for running in states.values())  # f's probe did start
+
+
 # --- costs ---------------------------------------------------------------------------------
 
 def test_a_visited_set_is_measured_as_elixir_encodes_it() -> None:

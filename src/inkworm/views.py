@@ -74,6 +74,9 @@ class RunState:
     duplicates: int = 0
     """Probes started on a node already probed: a parallel run's duplicate work (in a
     sequential run, what ``check`` flags as ``probed-twice``)."""
+    below: dict[str, int] = field(default_factory=dict, repr=False)
+    """A parallel run's running probes counted under each path above them (a probe that
+    ends with none running below it leaves the running tree at once, without a search)."""
 
     @property
     def active(self) -> str | None:
@@ -85,7 +88,7 @@ class RunState:
         return RunState(list(self.visited), list(self.stack), dict(self.made),
                         list(self.failures), dict(self.seen), set(self.killed), self.outcome,
                         self.event, dict(self.running), dict(self.children),
-                        self.duplicates)
+                        self.duplicates, dict(self.below))
 
     def advance(self, e: Event) -> None:
         """Apply one event (dispatched by its class: this runs once per event of a run)."""
@@ -101,6 +104,9 @@ class RunState:
             self.duplicates += 1
         self.stack.append(e.node)
         if e.probe is not None:
+            if e.probe not in self.running:
+                for above in _above(e.probe):
+                    self.below[above] = self.below.get(above, 0) + 1
             self.running[e.probe] = e.node
 
     def _probe_end(self, e: ProbeEnd) -> None:
@@ -147,20 +153,33 @@ class RunState:
         self.outcome = e
         self.stack.clear()
         self.running.clear()
+        self.below.clear()
 
     def _stop(self, path: str) -> None:
         """A parallel run's probe ``path`` is over (ended, or lost with its call): it and
         whatever it still had running leave the running tree."""
-        below = path + "."
-        gone = [p for p in self.running if p == path or p.startswith(below)]
+        if self.below.get(path):  # a failure: what it called may still run
+            prefix = path + "."
+            gone = [p for p in self.running if p == path or p.startswith(prefix)]
+        else:  # the usual end: every probe it called has ended
+            gone = [path] if path in self.running else []
         if gone:
             for p in gone:
                 del self.running[p]
+                for above in _above(p):
+                    self.below[above] -= 1
             self.stack[:] = self.running.values()
 
     def _unwind(self, node: str) -> None:
         if node in self.stack:
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(node):]
+
+
+def _above(path: str) -> Iterator[str]:
+    """The paths above a probe's: its caller's, their caller's, ... up to the launcher's."""
+    while "." in path:
+        path = path.rpartition(".")[0]
+        yield path
 
 
 _ADVANCE: dict[type[Event], Any] = {
