@@ -15,7 +15,7 @@ from inkworm.gen import sparse_cluster
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.labels import Box, short_names
 from inkworm.render.timeline import steps_from_trace, time_steps
-from inkworm.run import RunSpec
+from inkworm.run import RunSpec, Strategy
 from inkworm.topology import Topology
 
 OFFICE = load_dot(GRAPHS / "office.dot")
@@ -37,6 +37,7 @@ CLUSTERS = {
     "bowtie": lambda: load_dot(GRAPHS / "bowtie.dot"),
     "office": lambda: OFFICE,
     "60": lambda: sparse_cluster(60, seed=0),
+    "60 parallel": lambda: sparse_cluster(60, 3, 0.05),  # many probes at once, tags follow all
     "300": lambda: sparse_cluster(300, seed=0),
 }
 
@@ -59,7 +60,8 @@ def _end_points(line: np.ndarray, reach: float) -> list[tuple[float, float]]:
 @pytest.fixture(scope="module", params=list(CLUSTERS))
 def run(request: pytest.FixtureRequest) -> tuple[str, Topology, Board]:
     topology = CLUSTERS[request.param]()
-    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    strategy = Strategy.PARALLEL if request.param.endswith("parallel") else Strategy.SEQUENTIAL
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE, strategy=strategy))
     board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
                   1080)
     return request.param, topology, board

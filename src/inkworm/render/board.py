@@ -22,6 +22,7 @@ from inkworm.layout import LAYOUTS, Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.camera import FOLLOW_ABOVE, Viewport, zoom_for
+from inkworm.render.fronts import counted
 from inkworm.render.geometry import build, stretch
 from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
@@ -242,6 +243,8 @@ class Board:
             items.append((P.FAULT, "failed / stopped"))
         if any(s.orphan for s in self.steps):
             items.append((P.GHOST, "faded: an orphan's walk"))
+        if any(s.duplicate for s in self.steps):
+            items.append((P.DUP, "probed again (duplicate)"))
         size = f.size(0.032 * f.text_scale)
         x, bottom = f.legend
         y = bottom - len(items) * size * 1.45
@@ -437,15 +440,39 @@ class Board:
         return state
 
     def _panel_lines(self, step: Step) -> tuple[tuple[hud.Span, ...], ...]:
-        """The visited set and the call stack after ``step`` (captions only move forward)."""
+        """The visited set and the call stack after ``step`` (captions only move forward);
+        a parallel run has no one stack: its running probes, and its duplicate work."""
         state = self.state_after(step.seqs[-1])
         visited, stack = state.visited, state.stack
+        if self.trace.header.parallel:
+            return self._fronts_lines(state)
         return (
             hud.plain(f"visited ({len(visited)})", self.theme.text_dim),
             *[hud.plain(row, self.theme.text) for row in _rows(visited, " ", 24, 3)],
             hud.plain(""),
             hud.plain(f"call stack (depth {len(stack)})", self.theme.text_dim),
             *[hud.plain(row, self.theme.text) for row in _rows(stack, " → ", 24, 3)],
+        )
+
+    def _fronts_lines(self, state: RunState) -> tuple[tuple[hud.Span, ...], ...]:
+        """A parallel run's panel: what was visited (and how many probes landed on a node
+        already visited), and the probes running now: the fronts (at work), then those
+        waiting for their calls' answers, each node once with its count."""
+        t, twice = self.theme, state.duplicates
+        paths = list(state.running)
+        waiting = {p.rpartition(".")[0] for p in paths if "." in p}
+        fronts = counted([state.running[p] for p in paths if p not in waiting], "\u00d7{}")
+        parents = counted([state.running[p] for p in paths if p in waiting], "\u00d7{}")
+        return (
+            hud.plain(f"visited ({len(state.visited)})", t.text_dim),
+            *[hud.plain(row, t.text) for row in _rows(state.visited, " ", 24, 3)],
+            *([hud.plain(f"+ {twice} duplicate probe{'s' if twice > 1 else ''}", t.text)]
+              if twice else []),
+            hud.plain(""),
+            hud.plain(f"running probes ({len(paths)})", t.text_dim),
+            *[hud.plain(row, t.text) for row in _rows(fronts, " ", 24, 3)],
+            *([hud.plain(_waiting(parents, sum(p in waiting for p in paths)), t.text_dim)]
+              if parents else []),
         )
 
     def highlight(self, step: Step) -> None:
@@ -535,6 +562,12 @@ def _rows(items: Sequence[str], sep: str, width: int, max_rows: int) -> list[str
     if len(rows) > max_rows:
         rows = ["…", *rows[-(max_rows - 1):]]
     return rows
+
+
+def _waiting(nodes: Sequence[str], probes: int) -> str:
+    """The probes waiting for their calls' answers: named on one line, else counted."""
+    named = " ".join(["waiting:", *nodes])
+    return named if len(named) <= 24 else f"{probes} waiting for answers"
 
 
 def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
