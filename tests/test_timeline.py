@@ -145,7 +145,8 @@ def test_waves_keep_each_probe_in_causal_order(run: str) -> None:
     """A probe's events are drawn in order, its start before anything it does, and an answer
     after everything the answering probe drew. A recording's branches drift apart, and a
     trace without times (every t_us 0) has every span overlap: there, only what each step
-    waits for keeps the order."""
+    waits for keeps the order. And no duplicate ink is drawn before the first: on the
+    recording, r2's probe starts on r3 13 us before r4's, but r4's call is drawn first."""
     graph, _, how = run.partition(" ")
     if graph.endswith(".jsonl"):
         trace = load_trace(GRAPHS / graph)
@@ -172,6 +173,14 @@ def test_waves_keep_each_probe_in_causal_order(run: str) -> None:
             assert drawn[e.seq] > drawn[start.seq]
     firsts = [s.seqs[0] for s in steps]
     assert firsts == sorted(firsts)
+    inked: set[str] = set()  # the first probe drawn reaching a well inks it; later: duplicates
+    for part in (p for s in steps for p in s.parts or (s,)):
+        reached = part.peer if part.kind is StepKind.CALL and part.ok else \
+            part.node if part.kind is StepKind.INJECT else None
+        if reached is not None:
+            assert part.duplicate is (reached in inked), part.caption
+            assert (part.visit == reached) is not part.duplicate, part.caption
+            inked.add(reached)
 
 
 def test_measured_timing_times_the_waves_by_their_virtual_time() -> None:

@@ -23,9 +23,13 @@ wave of, what it waits for (its probe's previous steps of another kind; for an a
 the answering probe's last step): the ink flows in causal order, one hop a wave.
 ``--timing measured`` times the waves by their first ``t_us``.
 
-A probe that lands on a node another probe already visited is **duplicate work**: its part is
-marked :attr:`~inkworm.render.timeline.Step.duplicate` (the painter blooms a second ink in the
-well, from the side the call comes in), and the caption says so.
+A probe that reaches a well another probe's ink already reached is **duplicate work**: its
+part is marked :attr:`~inkworm.render.timeline.Step.duplicate` (the painter blooms a second ink
+in the well, from the side the call comes in), and the caption says so. "Already" is in the
+order the waves are drawn: two probes that reach a node at nearly the same moment on a real
+cluster may be drawn in the other order than they started (causality decides the drawing),
+and the first ink drawn is the visit; the counts (the panel, the map's caption) are the
+trace's.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from inkworm.trace import (
     Skip,
     Trace,
 )
-from inkworm.views import RunState, walk
+from inkworm.views import RunState
 
 GROUPED = frozenset({StepKind.CALL, StepKind.ASK, StepKind.SKIP, StepKind.RETURN})
 """Kinds whose concurrent steps form waves; the others are told one at a time."""
@@ -152,7 +156,6 @@ def parallel_steps(trace: Trace) -> tuple[list[Step], RunState]:
             asked[e.probe] = e.t_us
         elif isinstance(e, ProbeEnd):
             ended[e.probe] = e.t_us
-    again = _duplicates(trace)
     times = {e.seq: e.t_us for e in events}
 
     def span(e: Event, atom: list[Step]) -> tuple[int, int]:
@@ -173,7 +176,7 @@ def parallel_steps(trace: Trace) -> tuple[list[Step], RunState]:
     orphans: set[str] = set()
     for i, e in enumerate(events):
         if e.seq not in shown:
-            atom = _atom(events, i, state, launch, mine, starts, again)
+            atom = _atom(events, i, state, launch, mine, starts)
             if atom:
                 orphan = _orphan(e.probe, orphans)
                 if orphan:
@@ -186,37 +189,45 @@ def parallel_steps(trace: Trace) -> tuple[list[Step], RunState]:
                     shown.update(part.seqs)
         _orphaned(e, state, orphans)
         state.advance(e)
+    _arrive(waves.waves)
     return [_told(w) for w in waves.waves], state
 
 
-def _duplicates(trace: Trace) -> dict[int, int]:
-    """Each duplicate probe start (by seq), with how many probes its node has had by then
-    (2: the second), as the fold counts them."""
-    found: dict[int, int] = {}
-    probes: Counter[str] = Counter()
-    before = 0
-    for e, state in walk(trace):
-        if isinstance(e, ProbeStart):
-            probes[e.node] += 1
-            if state.duplicates > before:
-                found[e.seq] = probes[e.node]
-            before = state.duplicates
-    return found
+def _arrive(waves: Sequence[_Wave]) -> None:
+    """Which probe reaches each well first, as the waves draw them: its part is the visit,
+    every later one duplicate work (on a recording, two probes that reach a node at nearly
+    the same moment may be drawn in the other order than they started: the ink tells the
+    story the viewer sees, the panel and the map count what the trace says)."""
+    reached: Counter[str] = Counter()
+    for wave in waves:
+        for k, part in enumerate(wave.parts):
+            if part.visit is None:
+                continue
+            reached[part.visit] += 1
+            if reached[part.visit] > 1:
+                wave.parts[k] = _again(part, reached[part.visit])
+
+
+def _again(part: Step, times: int) -> Step:
+    """``part``, the ``times``-th probe to reach its node: duplicate work."""
+    node = part.peer if part.kind is StepKind.CALL else part.node
+    caption = f"{node} is probed a {_ordinal(times)} time" + (
+        f", from {part.node}" if part.kind is StepKind.CALL else "") + ": duplicate work"
+    return replace(part, visit=None, duplicate=True,
+                   caption=f"orphaned: {caption}" if part.orphan else caption)
 
 
 def _atom(events: Sequence[Event], i: int, state: RunState, launch: str,
-          mine: dict[str, list[int]], starts: dict[str, ProbeStart],
-          again: dict[int, int]) -> list[Step]:
+          mine: dict[str, list[int]], starts: dict[str, ProbeStart]) -> list[Step]:
     """The parts of the atom that event ``i`` opens (``state``: the run before it)."""
     e = events[i]
     if isinstance(e, LoadBinary) and e.probe is not None:
-        return _fan_out(events, i, mine[e.probe], starts, again)
+        return _fan_out(events, i, mine[e.probe], starts)
     if isinstance(e, LoadBinary | Call):
         return []  # a call outside a multicall: drawn with its loads, or not at all
-    if isinstance(e, ProbeStart) and e.seq in again:  # a probe no call of the trace started
-        return [Step(StepKind.INJECT, e.node, None,
-                     f"{e.node} is probed a {_ordinal(again[e.seq])} time: duplicate work",
-                     (e.seq,), e.t_us, duplicate=True)]
+    if isinstance(e, ProbeStart) and state.visited:  # a probe no call of the trace started
+        return [Step(StepKind.INJECT, e.node, None, f"a probe starts on {e.node}", (e.seq,),
+                     e.t_us, visit=e.node)]
     step, _ = step_at(events, i, state, launch)
     if step is None:
         return []
@@ -228,8 +239,8 @@ def _atom(events: Sequence[Event], i: int, state: RunState, launch: str,
     return [step]
 
 
-def _fan_out(events: Sequence[Event], i: int, own: list[int], starts: dict[str, ProbeStart],
-             again: dict[int, int]) -> list[Step]:
+def _fan_out(events: Sequence[Event], i: int, own: list[int],
+             starts: dict[str, ProbeStart]) -> list[Step]:
     """One multicall from event ``i`` (its first ``load_binary``): a part per target, each
     with its load, its call and the probe start it causes. ``own``: the caller's events."""
     first = events[i]
@@ -249,17 +260,10 @@ def _fan_out(events: Sequence[Event], i: int, own: list[int], starts: dict[str, 
         call = calls.get(load.to)
         start = starts.get(call.child) if call is not None and call.child else None
         seqs = (load.seq, *((call.seq,) if call else ()), *((start.seq,) if start else ()))
-        twice = start is not None and start.seq in again
-        if twice and start is not None:
-            caption = (f"{load.to} is probed a {_ordinal(again[start.seq])} time, from "
-                       f"{first.node}: duplicate work")
-        elif start is not None:
-            caption = f"{first.node} asks {load.to}: who can you see?"
-        else:
-            caption = f"{first.node} ships the probe to {load.to}"
+        caption = f"{first.node} asks {load.to}: who can you see?" if start is not None \
+            else f"{first.node} ships the probe to {load.to}"
         parts.append(Step(StepKind.CALL, first.node, load.to, caption, seqs, load.t_us,
-                          visit=load.to if start is not None and not twice else None,
-                          ok=start is not None, duplicate=twice))
+                          visit=load.to if start is not None else None, ok=start is not None))
     return parts
 
 
