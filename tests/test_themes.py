@@ -14,7 +14,7 @@ from inkworm import Mode, load_dot, simulate
 from inkworm.render import palette as P
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
-from inkworm.run import AutoConnect, RunSpec
+from inkworm.run import AutoConnect, RunSpec, Strategy
 from inkworm.trace import Trace
 
 BOWTIE = load_dot(GRAPHS / "bowtie.dot")
@@ -133,3 +133,20 @@ def test_ink_dye_and_the_measurements_orange_stay_apart(vision: str) -> None:
         assert distance >= 20, f"{vision}: {one} and {two} are {distance:.1f} apart (CIELAB)"
     # the answer differs from the ink in lightness, not only in hue
     assert lab["answer dye"][0] - lab["probe ink"][0] >= 30
+
+
+@pytest.mark.parametrize("vision", list(_SIMULATE))
+def test_the_second_ink_of_duplicate_work_stays_apart(vision: str) -> None:
+    """A parallel run's duplicate probe blooms a second ink beside the first in a well, and
+    the measurement's orange is on the same chip: all three apart, and from the answer dye."""
+    ring = load_dot(GRAPHS / "ring_chords.dot")
+    trace = simulate(ring, RunSpec(mode=Mode.NAIVE, strategy=Strategy.PARALLEL))
+    b = Board(trace, ring, time_steps(steps_from_trace(trace)), RenderOptions(), 1280, 720)
+    b.finish()
+    colours = {name: layer_colour(b, layer) for name, layer in
+               (("probe ink", "ink"), ("answer dye", "dye"), ("measurement", "etch"),
+                ("second ink", "dup"))}
+    lab = {name: _lab(_linear(rgb) @ _SIMULATE[vision].T) for name, rgb in colours.items()}
+    for other in ("probe ink", "answer dye", "measurement"):
+        distance = float(np.linalg.norm(lab["second ink"] - lab[other]))
+        assert distance >= 20, f"{vision}: the second ink and {other} are {distance:.1f} apart"
