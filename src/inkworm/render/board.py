@@ -229,7 +229,8 @@ class Board:
         source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
                   "log": "from a console log"}[h.source.value]
         never = "  ·  dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
-        title = self.title or (f"{h.graph or 'cluster'}  ·  {h.mode.value} probe{never}  ·  "
+        probe = "probes in parallel" if h.parallel else "probe"
+        title = self.title or (f"{h.graph or 'cluster'}  ·  {h.mode.value} {probe}{never}  ·  "
                                f"launched from {h.launch}  ·  {source}")
         t = self.theme
         self.labels = [self.text(
