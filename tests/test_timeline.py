@@ -15,6 +15,7 @@ from inkworm.render.timeline import (
     StepKind,
     Timing,
     reading_time,
+    slide_groups,
     steps_from_trace,
     time_steps,
 )
@@ -203,3 +204,12 @@ def test_a_sequential_run_is_told_as_before() -> None:
     steps = bowtie_steps(Mode.NAIVE)
     assert not any(s.parts or s.duplicate for s in steps)
     assert [s.visits for s in steps if s.visits] == [(n,) for n in "abcdef"]
+
+
+def test_a_parallel_runs_slides_end_on_what_each_wave_of_probes_sees() -> None:
+    """A slide a depth: each ends when the nodes a wave of calls probed (the second time
+    too) answer nodes(); the answers and the map are the last."""
+    groups = slide_groups(parallel_steps("ring_chords.dot"))
+    assert [g[-1].kind for g in groups[:-1]] == [StepKind.ASK] * 5
+    assert [g[-2].duplicate for g in groups[2:5]] == [False, True, True]
+    assert groups[-1][-1].kind is StepKind.RESULT

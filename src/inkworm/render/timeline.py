@@ -248,16 +248,20 @@ def step_at(events: Sequence[Event], i: int, state: RunState,
 def slide_groups(steps: Sequence[Step]) -> list[list[Step]]:
     """Steps cut into slides, each visit's ending on its key event: what the visited node sees
     (``nodes()``, the measurement's artefacts named), or a failure. What follows (skips,
-    answers) opens the next slide; the answers after the last visit and the map are the last."""
+    answers) opens the next slide; the answers after the last visit and the map are the last.
+    A parallel run's wave of calls probes several nodes, some a second time: its slide ends on
+    what they see."""
     groups: list[list[Step]] = [[]]
-    visiting: str | None = None
+    visiting: set[str] = set()
     for step in steps:
         groups[-1].append(step)
-        visiting = step.visit or visiting
-        key = (step.kind is StepKind.ASK and step.node == visiting) or step.kind in (
-            StepKind.FAULT, StepKind.CRASH)
+        parts = step.parts or (step,)
+        probed = {*step.visits, *(p.peer for p in parts if p.duplicate and p.peer)}
+        visiting = probed or visiting
+        key = (step.kind is StepKind.ASK and any(p.node in visiting for p in parts)) or \
+            step.kind in (StepKind.FAULT, StepKind.CRASH)
         if key:
-            visiting = None
+            visiting = set()
             groups.append([])
     return [g for g in groups if g]
 
