@@ -118,6 +118,9 @@ def test_chapters_one_per_visit_and_the_result() -> None:
     vtt = to_vtt(chapters)
     assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> ")
     assert vtt.count(" --> ") == 7
+    parallel = chapter_cues(time_steps(steps_from_trace(RUNS["ring-chords-parallel"])), HOLD)
+    assert [c.text for c in parallel] == ["visit r0", "visit r1 r7 r4", "visit r2 r6 r3 r5",
+                                          "result"]
 
 
 @pytest.mark.parametrize(("nodes", "duration", "expect"), [(300, None, 60.0), (1000, 20.0, 20.0)])

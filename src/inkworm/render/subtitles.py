@@ -53,8 +53,9 @@ def first_of_each_cue(steps: Sequence[Step]) -> list[Step]:
 
 
 def chapter_cues(steps: Sequence[Step], hold: float) -> list[Cue]:
-    """One chapter per visit (from the step that starts it) and one for the result."""
-    marks = [(s.start, f"visit {s.visit}") for s in steps if s.visit]
+    """One chapter per visit (from the step that starts it; a parallel run's wave of calls:
+    one for the nodes it visits) and one for the result."""
+    marks = [(s.start, f"visit {' '.join(s.visits)}") for s in steps if s.visits]
     finale = next((s for s in reversed(steps) if s.kind.value in ("result", "crash")), None)
     if finale is not None:
         marks.append((finale.start, "result" if finale.kind.value == "result" else "crash"))
