@@ -125,3 +125,16 @@ def test_tags_stay_inside_the_chip_with_either_camera(camera: str) -> None:
         b.advance(step.start + 1e-6)
         for box, _ in b.tags.values():
             assert left <= box[0] and top <= box[1] and box[2] <= right and box[3] <= bottom
+
+
+def test_a_wave_of_concurrent_fronts_is_followed_at_its_middle() -> None:
+    """A parallel run's wave is drawn at once wherever its parts are: the camera looks at
+    the middle of them all, not at the first."""
+    from inkworm.render.camera import targets
+    from inkworm.render.timeline import Step, StepKind
+
+    centers = {"a": (0.0, 0.0), "b": (100.0, 0.0), "c": (0.0, 300.0), "d": (100.0, 300.0)}
+    parts = (Step(StepKind.CALL, "a", "b", "", (1,), 0), Step(StepKind.CALL, "c", "d", "", (2,), 0))
+    wave = Step(StepKind.CALL, "a", "b", "a and c fan out", (1, 2), 0, parts=parts)
+    _, points = targets([wave], centers)
+    assert points[0].tolist() == [50.0, 150.0]

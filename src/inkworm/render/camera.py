@@ -57,6 +57,9 @@ def targets(steps: Sequence[Step], centers: Mapping[str, tuple[float, float]]
 
 
 def _point(step: Step, centers: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    if step.parts:  # a parallel run's wave: the middle of its fronts
+        points = [_point(part, centers) for part in step.parts]
+        return (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
     x, y = centers.get(step.node, (0.0, 0.0))
     if step.peer and step.peer in centers:
         px, py = centers[step.peer]
