@@ -5,22 +5,226 @@ through manim's camera, and sections, WebM and transparent MOV keep their length
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
+import av
 import numpy as np
+import pytest
 
 from conftest import GRAPHS
 from inkworm import Mode, load_dot, simulate
-from inkworm.render.board import RenderOptions, timeline
+from inkworm.render import scene as scene_module
+from inkworm.render.board import RenderOptions, section_groups, timeline
+from inkworm.render.scene import InkScene
+from inkworm.render.video import render
+from inkworm.render.writer import InkFileWriter, InkRenderer, Surface
 from inkworm.run import RunSpec
 from inkworm.topology import Topology
 from inkworm.trace import Trace
 
+pytestmark = pytest.mark.render
 FPS = 15
 
 
 def triangle() -> tuple[Topology, Trace]:
     topology = load_dot(GRAPHS / "triangle.dot")
     return topology, simulate(topology, RunSpec(mode=Mode.NAIVE))
+
+
+def slots_expected(trace: Trace, options: RenderOptions | None = None) -> int:
+    """The frames manim writes for the scene: each section's play, then the hold (``wait``
+    counts ``int(hold / (1 / fps))`` frames)."""
+    options = options or RenderOptions()
+    steps = timeline(trace, options, FPS)
+    plays = sum(round(g[-1].end * FPS) - round(g[0].start * FPS)
+                for g in section_groups(steps, options.min_section))
+    return plays + int(options.hold / (1 / FPS))
+
+
+def decoded(path: Path) -> tuple[list[tuple[int, np.ndarray]], Fraction]:
+    """Each frame of the video as (slot, RGB), and the video's length in seconds."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None and stream.duration is not None
+        frames = []
+        for frame in container.decode(stream):
+            at = Fraction(frame.pts) * stream.time_base * FPS
+            assert at.denominator == 1, f"a frame off the 1/{FPS} s grid: {at}"
+            frames.append((int(at), frame.to_ndarray(format="rgb24")))
+        return frames, Fraction(stream.duration) * stream.time_base
+
+
+def shown(frames: list[tuple[int, np.ndarray]], slots: int) -> Iterator[np.ndarray]:
+    """The picture at each slot: the last frame that started at or before it."""
+    at = 0
+    for slot in range(slots):
+        while at + 1 < len(frames) and frames[at + 1][0] <= slot:
+            at += 1
+        yield frames[at][1]
+
+
+def manims(camera_class: Any, skip_animations: bool = False) -> Any:
+    """manim's own renderer and writer (the frame path as it was)."""
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    return CairoRenderer(camera_class=camera_class, skip_animations=skip_animations)
+
+
+def test_held_frames_are_gaps_and_the_video_is_as_long_as_manims(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    topology, trace = triangle()
+    ours = render(topology, trace, tmp_path / "ours.mp4")
+    with monkeypatch.context() as patch:
+        patch.setattr(scene_module, "InkRenderer", manims)
+        theirs = render(topology, trace, tmp_path / "manims.mp4")
+    mine, length = decoded(ours)
+    before, length_before = decoded(theirs)
+    slots = slots_expected(trace)
+    assert length == length_before == Fraction(slots, FPS)
+    assert [slot for slot, _ in before] == list(range(slots))  # manim: every slot a frame
+    held = slots - len(mine)
+    assert held > 60, f"only {held} frames held (the final map alone holds 60)"
+    assert mine[-1][0] == slots - 1  # the last frame again at the last slot
+    for slot, (a, b) in enumerate(zip(shown(mine, slots), (f for _, f in before),
+                                      strict=True)):
+        diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+        assert diff.mean() < 1.5 and (diff > 48).mean() < 0.001, f"slot {slot} differs"
+
+
+def spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int, str]]:
+    """Each frame the writer is handed: (``surface`` or ``camera``, version, frames, hash)."""
+    calls: list[tuple[str, int, int, str]] = []
+    write_surface, write_frame = InkFileWriter.write_surface, InkFileWriter.write_frame
+
+    def digest(pixels: np.ndarray) -> str:
+        return hashlib.sha1(pixels.tobytes()).hexdigest()
+
+    def on_surface(self: InkFileWriter, surface: Surface, num_frames: int = 1) -> None:
+        calls.append(("surface", surface.version, num_frames, digest(surface.frame)))
+        write_surface(self, surface, num_frames)
+
+    def on_frame(self: InkFileWriter, frame: Any, num_frames: int = 1) -> None:
+        calls.append(("camera", -1, num_frames, digest(frame)))
+        write_frame(self, frame, num_frames)
+
+    monkeypatch.setattr(InkFileWriter, "write_surface", on_surface)
+    monkeypatch.setattr(InkFileWriter, "write_frame", on_frame)
+    return calls
+
+
+def test_a_version_is_a_picture_and_every_change_is_encoded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chip's version changes exactly when its pixels do (never the same number for two
+    pictures), and every slot whose picture changed is a frame of the video."""
+    calls = spy(monkeypatch)
+    topology, trace = triangle()
+    frames, _ = decoded(render(topology, trace, tmp_path / "t.mp4"))
+    encoded = {slot for slot, _ in frames}
+    assert {kind for kind, *_ in calls} == {"surface"}  # only the ink: no camera at all
+    pictures: dict[int, str] = {}
+    slot, previous = 0, ""
+    for _, version, count, picture in calls:
+        assert pictures.setdefault(version, picture) == picture, f"version {version} reused"
+        if picture != previous:
+            assert slot in encoded, f"slot {slot} changed but was not encoded"
+        previous, slot = picture, slot + count
+    assert slot == slots_expected(trace)
+    assert len(set(pictures.values())) < slot  # pictures repeat: there was something to hold
+
+
+class Covered(InkScene):
+    """The ink with a red square over it while the second section plays."""
+
+    def open_section(self, group: Any) -> None:
+        from manim import Square
+
+        super().open_section(group)
+        self.opened = getattr(self, "opened", 0) + 1
+        if self.opened == 2:
+            self.square = Square(side_length=2, color="#ff0000", fill_opacity=1)
+            self.add_foreground_mobject(self.square)
+        elif self.opened == 3:
+            self.remove(self.square)
+
+
+def movie(make: Callable[[], InkScene], tmp_path: Path) -> Path:
+    from manim import tempconfig
+
+    with tempconfig({"quality": "low_quality", "media_dir": str(tmp_path / "media"),
+                     "disable_caching": True, "verbosity": "WARNING",
+                     "progress_bar": "none", "output_file": "render"}):
+        scene = make()
+        scene.render()
+        return Path(scene.renderer.file_writer.movie_file_path)
+
+
+def test_a_mobject_over_the_ink_goes_through_manims_camera(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = spy(monkeypatch)
+    topology, trace = triangle()
+    frames, length = decoded(movie(lambda: Covered(topology, trace), tmp_path))
+    slots = slots_expected(trace)
+    assert length == Fraction(slots, FPS)
+    steps = timeline(trace, RenderOptions(), FPS)
+    groups = section_groups(steps, RenderOptions().min_section)
+    start, end = (round(groups[1][0].start * FPS), round(groups[1][-1].end * FPS))
+    kinds = [kind for kind, _, count, _ in calls for _ in range(count)]
+    assert kinds == ["surface"] * start + ["camera"] * (end - start) + \
+        ["surface"] * (slots - end)
+    for slot, picture in enumerate(shown(frames, slots)):
+        r, g, b = (int(v) for v in picture[240, 427])  # the frame's centre
+        red = r > 180 and g < 90 and b < 90
+        assert red == (start <= slot < end), f"slot {slot}: {(r, g, b)}"
+
+
+def test_sections_keep_their_frames(tmp_path: Path) -> None:
+    topology, trace = triangle()
+    from manim import tempconfig
+
+    with tempconfig({"quality": "low_quality", "media_dir": str(tmp_path / "media"),
+                     "disable_caching": True, "verbosity": "WARNING",
+                     "progress_bar": "none", "output_file": "render", "save_sections": True}):
+        scene = InkScene(topology, trace)
+        scene.render()
+        writer = scene.renderer.file_writer
+        index = Path(writer.sections_output_dir) / "render.json"
+        whole = Path(writer.movie_file_path)
+    sections = json.loads(index.read_text(encoding="utf-8"))
+    assert [s["name"] for s in sections] == ["visit a", "visit b", "visit c", "result"]
+    steps = timeline(trace, RenderOptions(), FPS)
+    groups = section_groups(steps, RenderOptions().min_section)
+    expected = [round(g[-1].end * FPS) - round(g[0].start * FPS) for g in groups]
+    expected.append(int(RenderOptions().hold / (1 / FPS)))
+    lengths = [decoded(index.parent / s["video"])[1] for s in sections]
+    assert lengths == [Fraction(n, FPS) for n in expected]
+    assert decoded(whole)[1] == sum(lengths)
+
+
+@pytest.mark.parametrize(("fmt", "transparent"), [("webm", False), ("mp4", True)])
+def test_webm_and_transparent_mov_last_as_long(tmp_path: Path, fmt: str,
+                                              transparent: bool) -> None:
+    topology, trace = triangle()
+    options = RenderOptions(transparent=transparent)
+    out = render(topology, trace, tmp_path / f"t.{'mov' if transparent else fmt}", fmt=fmt,
+                 options=options)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        length = float(container.duration or 0) / 1e6
+        alpha = frames[-1].to_ndarray(format="rgba")[..., 3] if transparent else None
+    assert length == pytest.approx(slots_expected(trace) / FPS, abs=0.002)
+    assert len(frames) < slots_expected(trace)
+    if alpha is not None:
+        assert alpha[240, 845] == 0 and alpha[240, 200] == 255
+
+
+def test_the_renderer_is_inkworms_only_for_cairo() -> None:
+    topology, trace = triangle()
+    assert isinstance(InkScene(topology, trace).renderer, InkRenderer)
 
 
 def test_a_surface_counts_what_it_draws() -> None:

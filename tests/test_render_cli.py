@@ -58,10 +58,16 @@ def test_cli_mp4_frame_count_when_the_duration_is_too_short(tmp_path: Path) -> N
     proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--duration", "6", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     with av.open(str(out)) as container:
-        count = sum(1 for _ in container.decode(video=0))
+        stream = container.streams.video[0]
+        assert stream.time_base is not None and stream.duration is not None
+        starts = [frame.pts * stream.time_base * 15 for frame in container.decode(stream)]
+        slots = stream.duration * stream.time_base * 15
     length = expected_length("bowtie.dot", duration=6)
     assert length > 6 + HOLD
-    assert count == round(length * 15)
+    # a frame held is one frame of the MP4, lasting until the next (inkworm.render.writer):
+    # the frames start on the 1/15 s grid, and the video lasts as many 1/15 s as before
+    assert all(s.denominator == 1 for s in starts) and starts == sorted(set(starts))
+    assert slots == round(length * 15)
 
 
 def test_png_is_the_boards_last_frame(tmp_path: Path) -> None:

@@ -1,25 +1,28 @@
 """The manim scene: a worm run as ink in a microfluidic chip.
 
-Only this module (and :mod:`inkworm.render.video`) import manim. The whole picture is one
-:class:`InkLayer` that :class:`InkCamera` paints by copying the chip's frame (any other mobject
-a user adds is laid over it): a frame costs one copy plus the pixels that changed, not the
-chip's size. Each visit is a section (``next_section``) and one ``play``.
+The whole picture is one :class:`InkLayer`. While nothing else is on screen, the renderer
+(:class:`~inkworm.render.writer.InkRenderer`) hands the chip's frame to the encoder as it is,
+converted and encoded only when it changed; any other mobject a user adds goes manim's way,
+laid over the ink by :class:`InkCamera`, which copies the chip's frame in. Each visit is a
+section (``next_section``) and one ``play``.
 """
 
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 from manim import Animation, Camera, Mobject, Scene, config
-from numpy.typing import NDArray
+from manim.constants import RendererType
+from manim.utils.family import extract_mobject_family_members
 
 from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups, timeline
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.timeline import Step
+from inkworm.render.writer import InkRenderer, Surface
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
 from inkworm.topology import Topology, load_dot
 from inkworm.trace import Trace
@@ -27,14 +30,7 @@ from inkworm.views import renamed
 from inkworm.worm import simulate
 
 __all__ = ["Board", "CompareScene", "InkAdvance", "InkCamera", "InkLayer", "InkScene",
-           "RenderOptions"]
-
-class Surface(Protocol):
-    """What the camera copies: a chip (:class:`~inkworm.render.raster.Chip`), or two."""
-
-    frame: NDArray[np.uint8]
-
-    def composite(self) -> None: ...
+           "RenderOptions", "Surface"]
 
 
 class InkLayer(Mobject):
@@ -124,6 +120,9 @@ class InkScene(Scene):
     def __init__(self, topology: Topology | None = None, trace: Trace | None = None,
                  options: RenderOptions | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("camera_class", InkCamera)
+        if config.renderer == RendererType.CAIRO and kwargs.get("renderer") is None:
+            kwargs["renderer"] = InkRenderer(kwargs["camera_class"],
+                                             kwargs.get("skip_animations", False))
         super().__init__(**kwargs)
         self.topology, self.trace = _resolve(type(self), topology, trace)
         self.trace = renamed(self.trace, self.topology)  # names as the topology spells them
@@ -147,6 +146,16 @@ class InkScene(Scene):
                 self.on_progress(number + 1, len(groups))
         board.finish()
         self.close(board)
+
+    def shown_surface(self) -> Surface | None:
+        """The chip, when the frame shows nothing else (the renderer then encodes its frame
+        as it is); ``None`` when other mobjects are on screen (manim's camera draws them)."""
+        # what the camera would draw: mobjects with points (a Wait's empty one draws nothing)
+        shown = extract_mobject_family_members([*self.mobjects, *self.foreground_mobjects],
+                                               only_those_with_points=True)
+        if len(shown) == 1 and isinstance(shown[0], InkLayer):
+            return shown[0].chip
+        return None
 
     def make_board(self) -> Any:
         """The board this scene moves along its timeline."""
