@@ -21,6 +21,8 @@ LIGHT = np.array([-1.0, -1.0]) / np.sqrt(2.0)
 """Direction towards the light in the image plane (x right, y down): the top left."""
 PORT = 0.34
 """Radius of the inlet port, as a share of the well's."""
+BAND = 256
+"""Rows coloured at a time (the float temporaries of a whole 4K chip are over a gigabyte)."""
 
 
 def _blur(mask: Image.Image, sigma: float) -> NDArray[np.float32]:
@@ -84,15 +86,19 @@ def mould(rgba: NDArray[np.uint8], g: Geometry, box: tuple[float, float, float, 
     frost = (np.asarray(grain_img.resize((w, h), Image.Resampling.BILINEAR),
                         dtype=np.float32) - 128) / 40 * 0.012 * (1 - depth)
     light = (light + frost) * inside
-    rgb = rgba[..., :3].astype(np.float32)
-    lit = np.where(light[..., None] > 0, rgb + light[..., None] * 0.8 * (255 - rgb),
-                   rgb * (1 + light[..., None] * 0.4))
-    # the port's hole, dark and deep, darker where the rim shades it
-    hole_rgb = np.array([44, 54, 66], dtype=np.float32)
-    lit = lit * (1 - port[..., None]) + hole_rgb * (1 + 0.6 * np.minimum(light, 0))[..., None] \
-        * port[..., None]
+    del gx, gy, slope, below, cast, frost, grain, depth, height, inside
+    # the colours, a band of rows at a time: whole, their float temporaries took 1.3 GB at 4K
     out = rgba.copy()
-    out[..., :3] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
+    hole_rgb = np.array([44, 54, 66], dtype=np.float32)
+    for y0 in range(0, h, BAND):
+        rows = slice(y0, y0 + BAND)
+        rgb = rgba[rows, :, :3].astype(np.float32)
+        lighter = light[rows, :, None]
+        lit = np.where(lighter > 0, rgb + lighter * 0.8 * (255 - rgb), rgb * (1 + lighter * 0.4))
+        # the port's hole, dark and deep, darker where the rim shades it
+        drilled = port[rows, :, None]
+        lit = lit * (1 - drilled) + hole_rgb * (1 + 0.6 * np.minimum(lighter, 0)) * drilled
+        out[rows, :, :3] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
     return out
 
 

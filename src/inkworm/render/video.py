@@ -128,7 +128,9 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
     options = options or RenderOptions()
     with manim_work(out, quality, ".inkworm-render-", inputs) as (_, target, settings):
         settings.update({
-            "max_inflight_encoders": 2,  # encode a section while the next one is drawn
+            # one section's encoder at a time: another x264 at 4K would hold 420 MB more
+            # (inkworm.render.writer); its thread still encodes while the scene draws
+            "max_inflight_encoders": 1,
             "output_file": "render",
             "transparent": options.transparent,
             # GIFs are made from the MP4 below: manim's own are ~100x larger
