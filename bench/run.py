@@ -116,20 +116,21 @@ def empty_scene(work: Path, seconds: float) -> Path:
     return script
 
 
-def floor(work: Path, seconds: float) -> float:
-    wall, _ = process([str(BIN / "manim"), "render", "-ql", "--disable_caching",
+def floor(work: Path, seconds: float, quality: str = "l") -> float:
+    wall, _ = process([str(BIN / "manim"), "render", f"-q{quality}", "--disable_caching",
                        "--progress_bar", "none", "--media_dir", str(work / "floor"),
                        str(empty_scene(work, seconds)), "Empty"])
     return wall
 
 
 def video_seconds(path: Path) -> float:
+    """The video's length (a held frame is one frame of inkworm's MP4: not a frame count)."""
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(stream))
-        return frames / float(stream.average_rate)
+        assert stream.duration is not None and stream.time_base is not None
+        return float(stream.duration * stream.time_base)
 
 
 def render_rows(work: Path) -> list[Row]:
@@ -171,6 +172,40 @@ def render_rows(work: Path) -> list[Row]:
     rows.append(("300-node flood fill: inkworm render", "info", ours, "-"))
     rows.append(("  the same with manim Graph, one play per call", ">= 10x", naive,
                  f"{naive / ours:.1f}x faster"))
+    return rows
+
+
+def frame_rows(work: Path) -> list[Row]:
+    """Issue 14, the frame path: the bowtie at -qh against manim's empty scene of its length
+    at -qh, the -qk render's peak memory, and where a frame's time goes at -ql and -qh by
+    manim's frame path and by inkworm's (bench/frame_path.py, in a process of its own)."""
+    rows: list[Row] = []
+    inkworm = str(BIN / "inkworm")
+    out = work / "bowtie-h.mp4"
+    wall, rss = process([inkworm, "render", str(ROOT / "graphs/bowtie.dot"), "--mode", "naive",
+                         "-q", "h", "-o", str(out)])
+    seconds = video_seconds(out)
+    base = floor(work, seconds, "h")
+    rows.append((f"render bowtie naive -qh ({seconds:.1f} s video), whole process", "<= 1.0x",
+                 wall, f"{wall / base:.2f}x"))
+    rows.append((f"  floor: empty manim scene of {seconds:.1f} s -qh", "info", base, "-"))
+    rows.append(("  peak memory of that render (MiB)", "info", rss, "-"))
+    wall, rss = process([inkworm, "render", str(ROOT / "graphs/bowtie.dot"), "--mode", "naive",
+                         "-q", "k", "-o", str(work / "bowtie-k.mp4")])
+    rows.append(("render bowtie naive -qk, peak memory (MiB)", "< 2048", rss,
+                 f"{rss / 2048:.2f}"))
+    rows.append(("  its wall time", "info", wall, "-"))
+    for quality in ("l", "h"):
+        for path, name in (("manim", "manim's"), ("ink", "inkworm's")):
+            out = subprocess.run([sys.executable, str(ROOT / "bench/frame_path.py"), quality,
+                                  path], capture_output=True, text=True, check=True)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            ms = result["ms"]
+            stages = " ".join(f"{stage} {ms[stage]:.2f}" for stage in
+                              ("paint", "composite", "camera", "convert", "wait", "other"))
+            rows.append((f"  -q{quality} ms a frame, {name} frame path (scene's thread; "
+                         "then encoder threads' CPU)", "info", 1000 * result["wall"] /
+                         result["slots"], f"{stages} | encode {ms['encode']:.2f}"))
     return rows
 
 
@@ -223,7 +258,7 @@ def boot_floor(count: int) -> float:
 
 
 def main() -> int:
-    only = set(sys.argv[1:]) or {"spine", "dot", "render", "record"}
+    only = set(sys.argv[1:]) or {"spine", "dot", "render", "frames", "record"}
     work = Path(tempfile.mkdtemp(prefix="inkworm-bench-"))
     rows: list[Row] = []
     try:  # a failed or interrupted run leaves no work folder behind either
@@ -233,6 +268,8 @@ def main() -> int:
             rows += dot_rows(work)
         if "render" in only:
             rows += render_rows(work)
+        if "frames" in only:
+            rows += frame_rows(work)
         if "record" in only:
             rows += record_rows()
     finally:
