@@ -261,6 +261,8 @@ def test_a_surface_counts_what_it_draws() -> None:
     view = followed.screen
     assert isinstance(view, Viewport)
     seen: dict[int, str] = {}
+    view.take_rows()
+    previous = view.frame.copy()
     for slot in range(0, 20 * FPS):
         if slot < 10 * FPS:  # the ink and the window move
             followed.advance(slot / FPS)
@@ -269,8 +271,68 @@ def test_a_surface_counts_what_it_draws() -> None:
         view.composite()
         picture = hashlib.sha1(view.frame.tobytes()).hexdigest()
         assert seen.setdefault(view.version, picture) == picture, f"slot {slot}"
+        moved = np.flatnonzero((view.frame != previous).any(axis=(1, 2)))
+        rows = view.take_rows()  # what a writer converts anew: every row that changed
+        assert not moved.size or (rows is not None and rows[0] <= moved[0] and
+                                  moved[-1] < rows[1]), f"slot {slot}: {rows}, {moved}"
+        previous = view.frame.copy()
         (x0, y0, x1, y1), (left, top) = view.box, view.window(view.time)
         half = (y1 - y0) // 2  # the window's upper half (the minimap is in a lower corner)
         assert np.array_equal(view.frame[y0:y0 + half, x0:x1],
                               followed.chip.frame[top:top + half, left:left + x1 - x0])
     assert len(set(seen.values())) > 2 * FPS
+
+
+def test_a_band_converts_to_the_bytes_of_the_whole_frame() -> None:
+    """Rows converted alone (with their margins) are the rows of the whole frame converted,
+    wherever the band lies, also at the frame's top and bottom edges."""
+    from av.video.reformatter import VideoReformatter
+
+    from inkworm.render.board import Board
+    from inkworm.render.writer import patched, yuv420p
+
+    topology, trace = triangle()
+    board = Board(trace, topology, timeline(trace, RenderOptions(), FPS), RenderOptions(),
+                  854, 480)
+    board.advance(2.0)
+    before = board.screen.frame.copy()
+    board.advance(12.0)
+    after = board.screen.frame
+    convert = VideoReformatter()
+    base = yuv420p(before, convert)
+    rng = np.random.default_rng(3)
+    for top, bottom in [(0, 1), (0, 480), (479, 480), (5, 6), (100, 131),
+                        *(sorted(rng.integers(0, 481, 2)) for _ in range(20))]:
+        if bottom <= top:
+            continue
+        mixed = before.copy()
+        mixed[top:bottom] = after[top:bottom]
+        assert np.array_equal(patched(base, mixed, (int(top), int(bottom)), convert),
+                              yuv420p(mixed, convert)), (top, bottom)
+
+
+def test_every_frame_is_converted_as_a_whole_frame_would_be(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows a surface reports changed cover every change (text, ink, the final map):
+    each frame handed to the encoder is the whole frame converted, though most are bands."""
+    from inkworm.render import writer
+
+    converted = InkFileWriter._converted
+    bands = []
+    patched = writer.patched
+
+    def whole(self: InkFileWriter, rgba: np.ndarray, surface: Any) -> Any:
+        expected = writer.yuv420p(rgba.copy(), self._convert)
+        frame = converted(self, rgba, surface)
+        assert np.array_equal(frame.to_ndarray(), expected)
+        return frame
+
+    def band(*args: Any) -> Any:
+        bands.append(args[2])
+        return patched(*args)
+
+    monkeypatch.setattr(InkFileWriter, "_converted", whole)
+    monkeypatch.setattr(writer, "patched", band)
+    topology, trace = triangle()
+    render(topology, trace, tmp_path / "t.mp4")
+    assert len(bands) > 100

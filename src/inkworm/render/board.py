@@ -266,6 +266,7 @@ class Board:
         self.chip.refresh()
         if isinstance(self.screen, Viewport):
             self.screen.frame[...] = self.screen.base
+            self.screen.changed()
             self.screen.composite()
 
     # --- name tags ---------------------------------------------------------------------------
@@ -417,16 +418,17 @@ class Board:
             block = hud.plated(block, self.theme.plate, P.PLATE_ALPHA, pad)
             x -= pad if anchor[0] == "l" else 0
             y += {"t": -pad, "b": pad, "m": 0}[anchor[1]]
+        box = hud.blit(frame, block, x, y, anchor)
         if frame is self.screen.frame:
-            self.screen.changed()  # the frame shows something new (its version says so)
-        return hud.blit(frame, block, x, y, anchor)
+            self.screen.changed(box)  # the frame shows something new (its version says so)
+        return box
 
     def _restore(self, box: tuple[int, int, int, int] | None) -> None:
         """Put the base back where a text block was."""
         if box is not None:
             x0, y0, x1, y1 = box
             self.screen.frame[y0:y1, x0:x1] = self.screen.base[y0:y1, x0:x1]
-            self.screen.changed()
+            self.screen.changed(box)
 
     def state_after(self, seq: int) -> RunState:
         """The run's state after event ``seq``, from the one fold (:func:`views.walk`), read

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from inkworm.render import palette as P
-from inkworm.render.raster import Chip
+from inkworm.render.raster import Chip, Tracked
 from inkworm.render.timeline import Step
 
 FOLLOW_ABOVE = 40
@@ -67,7 +67,7 @@ def _point(step: Step, centers: Mapping[str, tuple[float, float]]) -> tuple[floa
     return x, y
 
 
-class Viewport:
+class Viewport(Tracked):
     """What the frame shows of a world-sized :class:`Chip`: the window (``box``, in frame
     pixels) onto it and a minimap, over a frame-sized :attr:`base` (the background and the
     static text, drawn by the board). Quacks like a chip for the board's text and for the
@@ -92,9 +92,7 @@ class Viewport:
         self._mini_at = -math.inf
         self._mini_version = -1
         self._whole: NDArray[np.uint8] | None = None
-        self.version = 0
-        """Counts the changes of :attr:`frame` (as :attr:`Chip.version <inkworm.render.
-        raster.Chip.version>`)."""
+        self._track(base.shape[0])
         self._shown: tuple[object, ...] | None = None
         """What the window shows now: the chip's version, the window, the minimap's."""
 
@@ -119,10 +117,6 @@ class Viewport:
         top = min(max(round(y - h / 2), 0), self.chip.g.height - h)
         return left, top
 
-    def changed(self) -> None:
-        """Note a change of :attr:`frame` drawn outside :meth:`composite` (text over it)."""
-        self.version += 1
-
     def composite(self) -> None:
         """The chip's changes, then the window (or the whole chip) and the minimap; nothing
         when they show what they showed (the same chip, window and minimap)."""
@@ -136,7 +130,7 @@ class Viewport:
             if self._shown != ("whole",):
                 self.frame[y0:y1, x0:x1] = self._whole
                 self._shown = ("whole",)
-                self.version += 1
+                self.changed(self.box)
             return
         left, top = self.window(self.time)
         self._refresh_minimap()
@@ -147,7 +141,7 @@ class Viewport:
         self.frame[y0:y1, x0:x1] = self.chip.frame[top:top + h, left:left + w]
         self._minimap(left, top)
         self._shown = shown
-        self.version += 1
+        self.changed(self.box)
 
     def _refresh_minimap(self) -> None:
         """Redraw the minimap every :data:`MINIMAP_EVERY` seconds (if the chip changed)."""

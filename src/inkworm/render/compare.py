@@ -23,6 +23,7 @@ from inkworm.layout import Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.board import Board, RenderOptions
+from inkworm.render.raster import Tracked
 from inkworm.render.subtitles import Cue, caption_cues, video_length
 from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
 from inkworm.run import AutoConnect
@@ -272,7 +273,7 @@ def merged_steps(pair_board: PairBoard) -> list[Step]:
     return [s for _, _, s in sorted(tagged, key=lambda t: (t[0], t[1]))]
 
 
-class _PairChip:
+class _PairChip(Tracked):
     """The two chips' frames in one: what the camera copies."""
 
     def __init__(self, owner: PairBoard) -> None:
@@ -281,13 +282,9 @@ class _PairChip:
         self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=1)
         self._divider = max(1, owner.height // 360)
         self._diff: hud.TextBlock | None = None
-        self.version = 0
-        """Counts the changes of :attr:`frame` (as a chip's)."""
+        self._track(height=self.frame.shape[0])
         self._shown: tuple[int, int, bool] | None = None
         """What the frame shows: both sides' versions, and whether the diff is drawn."""
-
-    def changed(self) -> None:
-        self.version += 1
 
     def composite(self) -> None:
         left, right = (board.screen for board in self.owner.boards)
@@ -297,7 +294,7 @@ class _PairChip:
         if shown == self._shown:
             return  # both sides as they were
         self._shown = shown
-        self.version += 1
+        self.changed()
         split = left.frame.shape[1]
         self.frame[:, :split] = left.frame
         self.frame[:, split:] = right.frame

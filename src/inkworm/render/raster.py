@@ -137,7 +137,36 @@ DILUTE = 0.3
 """``ink``: the concentration at the very tip of the front."""
 
 
-class Chip:
+class Tracked:
+    """A frame that counts its changes (:attr:`version`: the same number, the same pixels)
+    and keeps the rows changed since a video writer last took them (:meth:`take_rows`), so
+    that the writer converts only those."""
+
+    version: int
+    _height: int
+    _rows: tuple[int, int] | None
+
+    def _track(self, height: int) -> None:
+        self.version, self._height, self._rows = 0, height, (0, height)
+
+    def changed(self, box: tuple[int, int, int, int] | None = None) -> None:
+        """Note a change of the frame drawn outside its composite: text over it in ``box``
+        (left, top, right, bottom), or anywhere."""
+        self.version += 1
+        self._touched(*((box[1], box[3]) if box else (0, self._height)))
+
+    def _touched(self, top: int, bottom: int) -> None:
+        rows = self._rows
+        self._rows = (top, bottom) if rows is None else (min(rows[0], top),
+                                                         max(rows[1], bottom))
+
+    def take_rows(self) -> tuple[int, int] | None:
+        """The rows (top, bottom) changed since the last call; ``None``: none."""
+        rows, self._rows = self._rows, None
+        return rows
+
+
+class Chip(Tracked):
     """The raster chip: static substrate plus ink layers, composited into :attr:`frame`."""
 
     def __init__(self, geometry: Geometry, chip_box: tuple[float, float, float, float],
@@ -182,9 +211,7 @@ class Chip:
             self.relief = _etch_relief(self, w * h)
         self._grain: dict[tuple[str, str], F32] = {}
         self._dirty: list[I64] = []
-        self.version = 0
-        """Counts the changes of :attr:`frame`: the same number, the same pixels (a video
-        writer need not encode the frame again)."""
+        self._track(h)
 
     # --- painting primitives ----------------------------------------------------------------
 
@@ -402,10 +429,6 @@ class Chip:
         ys, xs = np.mgrid[y0:y1, x0:x1]
         self._dirty.append((ys * self.g.width + xs).ravel().astype(np.int64))
 
-    def changed(self) -> None:
-        """Note a change of :attr:`frame` drawn outside :meth:`composite` (text over it)."""
-        self.version += 1
-
     def refresh(self) -> None:
         """Recompute the whole :attr:`frame` (after drawing into :attr:`base` or :attr:`top`)."""
         self._dirty = [np.arange(self.g.width * self.g.height, dtype=np.int64)]
@@ -421,6 +444,7 @@ class Chip:
             else self._dirty[0]
         self._dirty.clear()
         self.version += 1
+        self._touched(int(idx.min()) // self.g.width, int(idx.max()) // self.g.width + 1)
         flat_base = self.base.reshape(-1, 4)
         color = flat_base[idx, :3].astype(np.float32)
         for name, rgb, opacity in P.LAYER_STYLE:

@@ -52,7 +52,9 @@ class Surface(Protocol):
 
     def composite(self) -> None: ...
 
-    def changed(self) -> None: ...
+    def changed(self, box: tuple[int, int, int, int] | None = None) -> None: ...
+
+    def take_rows(self) -> tuple[int, int] | None: ...
 
 
 X264 = {"crf": "21", "preset": "veryfast", "tune": "animation", "bf": "0"}
@@ -68,6 +70,10 @@ KEYFRAME_SECONDS = 10
 each section starts with one anyway): longer in time where frames are held."""
 QUEUE = 4
 """Converted frames waiting for the encoder, at most (each 1.5 bytes a pixel)."""
+MARGIN = 16
+"""A band of changed rows is converted this many rows wider each side, aligned to it: the
+rows kept then convert to the very bytes the whole frame would (swscale's chroma filter and
+its dither, a pattern of 8 rows, reach no further)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,10 @@ class InkFileWriter(SceneFileWriter):
         """The last frame sent to the encoder, and its slot."""
         self._version: int | None = None
         """The surface version of that frame (``None``: a camera frame, or none yet)."""
+        self._source: Surface | None = None
+        """The surface the last frame converted came from (``None``: manim's camera)."""
+        self._yuv: NDArray[np.uint8] | None = None
+        """That frame in YUV 4:2:0 (:func:`yuv420p`), if it was the surface's."""
         super().__init__(renderer, scene_name, **kwargs)
 
     @staticmethod
@@ -200,9 +210,9 @@ class InkFileWriter(SceneFileWriter):
 
     def write_surface(self, surface: Surface, num_frames: int = 1) -> None:
         """The surface's frame for the next ``num_frames`` slots (composited already)."""
-        self._write(surface.frame, surface.version, num_frames)
+        self._write(surface.frame, surface, num_frames)
 
-    def _write(self, rgba: NDArray[np.uint8], version: int | None, num_frames: int) -> None:
+    def _write(self, rgba: NDArray[np.uint8], surface: Surface | None, num_frames: int) -> None:
         job = self._current_encode_job
         if not isinstance(job, _EncodeJob) or num_frames <= 0:
             return
@@ -212,20 +222,81 @@ class InkFileWriter(SceneFileWriter):
             job.join()
         first = self._slot
         self._slot += num_frames
-        if self._held is not None and version is not None and version == self._version:
+        if self._held is not None and surface is not None and surface is self._source and \
+                surface.version == self._version:
             if self.holds():
                 return  # the same pixels: the last frame lasts longer
             frame = self._held[0]
         else:
-            frame = self._convert.reformat(av.VideoFrame.from_numpy_buffer(rgba, format="rgba"),
-                                           format=self._pix_fmt)
-            self._version = version
+            frame = self._converted(rgba, surface)
+            self._version = surface.version if surface is not None else None
         for slot in range(first, first + (1 if self.holds() else num_frames)):
             self._send(job, frame, slot)
+
+    def _converted(self, rgba: NDArray[np.uint8], surface: Surface | None) -> av.VideoFrame:
+        """The frame in the encoder's format, converted once: a surface's only in the rows
+        that changed since its last frame converted (the rest is that frame's)."""
+        rows = surface.take_rows() if surface is not None else None
+        base = self._yuv if surface is not None and surface is self._source else None
+        self._source, self._yuv = surface, None
+        height, width = rgba.shape[:2]
+        if self._pix_fmt != "yuv420p" or height % 4 or width % 2:
+            pixels = av.VideoFrame.from_numpy_buffer(rgba, format="rgba")  # no copy
+            frame: av.VideoFrame = self._convert.reformat(pixels, format=self._pix_fmt)
+            if frame is pixels:  # nothing to convert: the encoder must not see the chip move
+                frame = av.VideoFrame.from_ndarray(rgba.copy(), format="rgba")
+            return frame
+        if base is not None and rows is None:
+            yuv = base  # the same pixels (a new partial movie starts with them)
+        elif base is not None and rows is not None and rows[1] - rows[0] < height // 2:
+            yuv = patched(base, rgba, rows, self._convert)
+        else:
+            yuv = yuv420p(rgba, self._convert)
+        if surface is not None:
+            self._yuv = yuv  # never written again: the next frame patches a copy
+        return av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
 
     def _send(self, job: _EncodeJob, frame: av.VideoFrame, slot: int) -> None:
         job.put_frame(slot, frame)
         self._held = (frame, slot)
+
+
+def yuv420p(rgba: NDArray[np.uint8], convert: VideoReformatter) -> NDArray[np.uint8]:
+    """``rgba`` in YUV 4:2:0 as swscale converts it for the encoder: the rows of Y, then of U
+    and V (two a row), as :meth:`av.VideoFrame.from_numpy_buffer` takes them."""
+    frame = convert.reformat(av.VideoFrame.from_numpy_buffer(rgba, format="rgba"),
+                             format="yuv420p")
+    out: NDArray[np.uint8] = np.asarray(frame.to_ndarray(), dtype=np.uint8)
+    return out
+
+
+def patched(base: NDArray[np.uint8], rgba: NDArray[np.uint8], rows: tuple[int, int],
+            convert: VideoReformatter) -> NDArray[np.uint8]:
+    """A copy of ``base`` (:func:`yuv420p` of the previous frame) with ``rows`` (top, bottom)
+    of ``rgba`` converted anew, in a band :data:`MARGIN` rows wider: the same bytes as
+    :func:`yuv420p` of the whole frame, at the cost of the rows that changed."""
+    height = rgba.shape[0]
+    # a chroma row is filtered from the two rows either side of its pair: a change in rows
+    # [a, b) changes chroma from the pair of row a - 2 to the pair of row b + 1
+    changed = (rows[0] - 2, rows[1] + 2)
+    top = max(changed[0] // MARGIN * MARGIN - MARGIN, 0)
+    bottom = min(-(-changed[1] // MARGIN) * MARGIN + MARGIN, height)
+    band = yuv420p(np.ascontiguousarray(rgba[top:bottom]), convert)
+    first = top + MARGIN if top else 0  # the band's margins only fed the filter
+    last = bottom - MARGIN if bottom < height else height
+    out = base.copy()
+    for whole, part, shrink in zip(_planes(out, height), _planes(band, bottom - top), (1, 2, 2),
+                                   strict=True):
+        whole[first // shrink:last // shrink] = part[(first - top) // shrink:
+                                                     (last - top) // shrink]
+    return out
+
+
+def _planes(yuv: NDArray[np.uint8], height: int) -> tuple[NDArray[np.uint8], ...]:
+    """Y, U and V of a :func:`yuv420p` array, as views (U and V half as wide and high)."""
+    width, quarter = yuv.shape[1], height // 4
+    return (yuv[:height], yuv[height:height + quarter].reshape(height // 2, width // 2),
+            yuv[height + quarter:].reshape(height // 2, width // 2))
 
 
 class InkRenderer(CairoRenderer):
