@@ -109,7 +109,6 @@ defmodule InkwormProbe do
           after
             beacon_off(named)
             leave_if_orphaned(orphan)
-            leave(opts)
           end
         end
 
@@ -205,25 +204,19 @@ defmodule InkwormProbe do
 
         defp load_all(targets, binary, opts, log) do
           log = Enum.reduce(targets, log, &[event(opts, :load_binary, to: &1) | &2])
-          load = [__MODULE__, ~c"inkworm_probe.module", binary]
-          # A node another branch reached first runs a probe already: loading the module again
-          # there would make its code old, and a third load would purge it, killing that
-          # probe. So the code is loaded only where it is not loaded yet.
-          loaded = :erpc.multicall(targets, :code, :is_loaded, [__MODULE__], opts.timeout)
-          fresh = for {n, {:ok, false}} <- Enum.zip(targets, loaded), do: n
-
+          # A node another branch reached may run a probe already. code:load_binary would purge
+          # the old code a running probe uses (killing it) and a probe deleting the module as
+          # it leaves races a call just made: so the BIF loads (it never purges: with old code
+          # in place it answers not_purged, and the current code is there), and nothing is
+          # deleted during the run (the recorder removes the module from every peer after it).
           answers =
-            Map.new(
-              Enum.zip(fresh, :erpc.multicall(fresh, :code, :load_binary, load, opts.timeout))
-            )
+            :erpc.multicall(targets, :erlang, :load_module, [__MODULE__, binary], opts.timeout)
 
           outcomes =
-            Enum.map(Enum.zip(targets, loaded), fn {n, there} ->
-              {n, Map.get(answers, n, there)}
-            end)
+            Enum.zip(targets, answers)
             |> Enum.map(fn
-              {n, {:ok, {:file, _}}} -> {n, :ok}
               {n, {:ok, {:module, _}}} -> {n, :ok}
+              {n, {:ok, {:error, :not_purged}}} -> {n, :ok}
               {n, {:ok, other}} -> {n, {:failed, :error, other, []}}
               {n, {kind, reason}} -> {n, {:failed, kind, strip(reason), []}}
             end)
@@ -361,35 +354,13 @@ defmodule InkwormProbe do
         defp evict(n, opts) do
           if n in :erlang.nodes() do
             if opts.strategy == :parallel do
-              # Another branch's probe may still run there: the last probe to end on a node
-              # removes the module itself (see leave/1), a parent never does.
+              # Another branch's probe may still run there: nothing is removed during a
+              # parallel run (the recorder removes the module from every peer after it).
               :ok
             else
               remote(n, :code, :delete, [__MODULE__], opts)
               remote(n, :code, :purge, [__MODULE__], opts)
             end
-          end
-        end
-
-        # A parallel probe registers under its path while it runs; the last one to end on a
-        # node deletes the module and purges it once it has returned (never killing a probe).
-        defp leave(%{strategy: :parallel, caller: caller}) when caller != nil do
-          unless Enum.any?(Process.registered(), &beacon?/1) do
-            :code.delete(__MODULE__)
-            spawn(fn -> purge_when_idle(20) end)
-          end
-        end
-
-        defp leave(_opts), do: :ok
-
-        defp beacon?(name), do: String.starts_with?(Atom.to_string(name), "#{@beacon}")
-
-        defp purge_when_idle(0), do: :code.soft_purge(__MODULE__)
-
-        defp purge_when_idle(tries) do
-          unless :code.soft_purge(__MODULE__) do
-            Process.sleep(50)
-            purge_when_idle(tries - 1)
           end
         end
 

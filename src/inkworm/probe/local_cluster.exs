@@ -158,6 +158,7 @@ defmodule LocalCluster.Main do
     write(cluster, spec, %{run | t0: t0}, assemble(cluster, run, streamed, kills, t0))
     mark("write")
     Witness.remove(cluster, live)
+    if spec.strategy == :parallel, do: unload_worm(cluster, live)
     unpaste(cluster, spec.launch)
     residue = residue(cluster, killed)
     mark("residue")
@@ -276,6 +277,20 @@ defmodule LocalCluster.Main do
       {:module, ^module} =
         LocalCluster.call(cluster, launch, :code, :load_binary, [module, file, binary])
     end
+  end
+
+  # A parallel worm leaves its module on the nodes it reached (no probe can tell it is the
+  # last on its node, see the probe); the recorder removes it, over the control channels.
+  defp unload_worm(cluster, live) do
+    # loaded by the BIF, so unknown to the code server: deleted by the BIF too (after the old
+    # code a second load left is purged: the BIF refuses while there is old code)
+    for n <- live, do: LocalCluster.call(cluster, n, :code, :purge, [InkwormProbe.Worm])
+
+    for n <- live, LocalCluster.call(cluster, n, :erlang, :module_loaded, [InkwormProbe.Worm]) do
+      LocalCluster.call(cluster, n, :erlang, :delete_module, [InkwormProbe.Worm])
+    end
+
+    for n <- live, do: LocalCluster.call(cluster, n, :code, :purge, [InkwormProbe.Worm])
   end
 
   defp unpaste(cluster, launch) do
