@@ -60,6 +60,12 @@ CANDIDATES: list[tuple[str, dict[str, str], bool]] = [
     ("chosen: veryfast tune animation crf 21 g 10 s", {**HELD, "preset": "veryfast",
                                                         "tune": "animation", "crf": "21",
                                                         "g": "{10s}"}, True),
+    ("veryfast tune animation crf 20 g 10 s", {**HELD, "preset": "veryfast",
+                                               "tune": "animation", "crf": "20",
+                                               "g": "{10s}"}, True),
+    ("veryfast tune animation crf 19 g 10 s", {**HELD, "preset": "veryfast",
+                                               "tune": "animation", "crf": "19",
+                                               "g": "{10s}"}, True),
 ]
 
 
