@@ -454,10 +454,15 @@ class _Checker:
             node = probe.caller
         return False
 
-    def finish(self) -> None:
+    def ended(self) -> bool:
+        """Flag a trace without an outcome; whether it ended in a result (and so the checks
+        of a finished walk apply). Shared with the parallel checker."""
         if self.outcome is None:
             self.flag(None, "outcome", "truncated: the trace has neither a result nor a crash")
-        if not isinstance(self.outcome, Result):
+        return isinstance(self.outcome, Result)
+
+    def finish(self) -> None:
+        if not self.ended():
             return
         for callee, call in self.awaiting.items():
             self.flag(

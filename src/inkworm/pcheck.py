@@ -336,9 +336,7 @@ class ParallelChecker(_Checker):
         return False
 
     def finish(self) -> None:
-        if self.outcome is None:
-            self.flag(None, "outcome", "truncated: the trace has neither a result nor a crash")
-        if not isinstance(self.outcome, Result):
+        if not self.ended():
             return
         for path, call in self.calls.items():
             if path not in self.runs and path not in self.lost:
