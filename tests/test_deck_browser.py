@@ -109,5 +109,15 @@ _PLAY_TO_END = """async (speed) => {
     if (video.paused && !video.ended) await video.play();
     const deadline = Date.now() + 60000;
     while (!video.ended && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
-    return {ended: video.ended, duration: video.duration, at: video.currentTime};
+    const ended = video.ended, at = video.currentTime;
+    // At 8x Chromium drops frames, and an ended video can stay on a dropped frame's
+    // predecessor (a frame of the title's fade-in, 1 run in 3): show the last frame, what a
+    // viewer playing at 1x sees when the slide's video ends.
+    const shown = new Promise(r => {
+        if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => r());
+        setTimeout(r, 1000);
+    });
+    video.currentTime = Math.max(0, video.duration - 0.001);
+    await shown;
+    return {ended: ended, duration: video.duration, at: at};
 }"""
