@@ -33,6 +33,18 @@ def test_short_names_keep_what_tells_nodes_apart() -> None:
                                                   "a" * 31: "a" * 13 + "\u2026"}
 
 
+@pytest.mark.parametrize("label", ["a", "r12", "db@storage-eu-west-1", "Ünïcødé_ß", "x" * 14,
+                                   "W" * 15, "gjpqy"])
+def test_a_tag_is_placed_at_the_size_it_is_drawn(label: str) -> None:
+    """The placer measures tags without drawing them (drawn only when shown): a measure off
+    by one pixel would let a drawn tag overlap its neighbour or a well."""
+    from inkworm.render import hud
+
+    for size in (9, 11, 14, 16, 23, 32, 48):
+        block = hud.tag(label, size)
+        assert hud.tag_size(label, size) == (block.width, block.height), (label, size)
+
+
 CLUSTERS = {
     "bowtie": lambda: load_dot(GRAPHS / "bowtie.dot"),
     "office": lambda: OFFICE,

@@ -277,12 +277,12 @@ class Board:
         f, g = self.f, self.chip.g
         self.names = short_names(self.topology.nodes)
         sizes = (f.size(0.03), f.size(0.022), f.size(0.016), f.size(0.013))
-        self._tag_blocks = {node: [hud.tag(self.names[node], size) for size in sizes]
-                            for node in g.centers}
+        self._tag_sizes = sizes
+        """A tag's font size at each of the placer's size indices (drawn when first shown)."""
         left, top, right, bottom = self.world
         self.tagger = Labels(g, (left + 3, top + 3, right - 3, bottom - 3),
-                             {node: [(b.width, b.height) for b in blocks]
-                              for node, blocks in self._tag_blocks.items()})
+                             {node: [hud.tag_size(self.names[node], size) for size in sizes]
+                              for node in g.centers})
         order = list(dict.fromkeys([self.launch, *visit_order(self.trace),
                                     *self.topology.nodes]))
         self.tags: dict[str, tuple[Box, int]] = {}
@@ -327,7 +327,7 @@ class Board:
         self._drawn = {}
         for node, (box, size) in tags.items():
             drawn = self._leader(node, box) if self.tagger.far(node, box) else box
-            hud.blit(top, self._tag_blocks[node][size], box[0], box[1])
+            hud.blit(top, hud.tag(self.names[node], self._tag_sizes[size]), box[0], box[1])
             self._drawn[node] = drawn
             self.chip.touch(drawn)
         self.tags = dict(tags)
