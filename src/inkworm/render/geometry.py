@@ -258,12 +258,12 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
         within = ((curves[:, 0] >= left) & (curves[:, 0] <= right)
                   & (curves[:, 1] >= top) & (curves[:, 1] <= bottom))
         inside = np.logical_and.reduceat(within, starts)
-    gaps, inside = gaps.reshape(-1, nb), inside.reshape(-1, nb)
-    clear = (gaps >= 0) & inside
+    gap_of, inside_of = gaps.reshape(-1, nb), inside.reshape(-1, nb)  # channel x bend
+    clear = (gap_of >= 0) & inside_of
     best = np.where(clear.any(axis=1), np.argmax(clear, axis=1),
-                    np.argmax(np.where(inside, gaps, -np.inf), axis=1))
+                    np.argmax(np.where(inside_of, gap_of, -np.inf), axis=1))
     for k, i in enumerate(bent):
-        if not inside[k].any():
+        if not inside_of[k].any():
             continue  # every bend leaves the chip: stay on the straight line
         at = k * nb + int(best[k])
         out[i] = _decimate(curves[starts[at] : starts[at] + sizes[at]])
