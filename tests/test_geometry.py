@@ -1,5 +1,6 @@
 """Channel routing: all channels at once (:func:`route_all`) draw exactly what routing them one
-by one (:func:`route`) draws, and a channel left straight passes clear of every other well."""
+by one (:func:`route`) draws, and a channel left straight passes clear of every other well;
+every channel's pixels at once (:func:`channel_regions`) are each band by its definition."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from conftest import GRAPHS
 from inkworm import load_dot
 from inkworm.gen import sparse_cluster
 from inkworm.layout import layout
-from inkworm.render.geometry import min_distance, route, route_all, stretch
+from inkworm.render.geometry import build, min_distance, route, route_all, stretch
+from inkworm.render.mould import LIGHT
+from inkworm.render.raster import Region, channel_regions
 from inkworm.topology import Topology
 
 CLUSTERS = {
@@ -60,3 +63,66 @@ def test_a_straight_channel_passes_clear_of_every_other_well() -> None:
         t = np.clip((others - a) @ ab / float(ab @ ab), 0.0, 1.0)
         gap = np.hypot(*(others - (a + t[:, None] * ab)).T).min()
         assert gap >= clearance, ((u, v), gap, clearance)
+
+
+def _band(line: np.ndarray, half: float, width: int, height: int, clear: float,
+          sided: bool) -> Region:
+    """A channel's pixels by their definition: every pixel of the frame near the line, each
+    segment's distance to it, the nearest (the first of equally near) segment's position."""
+    seg = np.diff(line, axis=0)
+    seg_len = np.hypot(seg[:, 0], seg[:, 1])
+    cum = np.concatenate([[0.0], np.cumsum(seg_len)])
+    total = float(cum[-1]) or 1.0
+    x0, y0 = np.maximum(np.floor(line.min(axis=0) - half - 3).astype(int), 0)
+    x1 = min(int(np.ceil(line[:, 0].max() + half + 3)), width - 1)
+    y1 = min(int(np.ceil(line[:, 1].max() + half + 3)), height - 1)
+    ys, xs = (v.ravel() for v in np.mgrid[y0 : max(y1 + 1, y0), x0 : max(x1 + 1, x0)])
+    px, py = xs + 0.5, ys + 0.5
+    best_d, best_s, best_side = np.full(px.shape, np.inf), np.zeros(px.shape), np.zeros(px.shape)
+    for k in range(len(seg)):
+        if seg_len[k] == 0:
+            continue
+        (ax, ay), (dx, dy) = line[k], seg[k]
+        t = np.clip(((px - ax) * dx + (py - ay) * dy) / (seg_len[k] ** 2), 0.0, 1.0)
+        d = np.hypot(px - (ax + t * dx), py - (ay + t * dy))
+        closer = d < best_d
+        best_d[closer] = d[closer]
+        best_s[closer] = (cum[k] + t * seg_len[k])[closer]
+        nx, ny = -dy / seg_len[k], dx / seg_len[k]
+        cross = (px - ax) * nx + (py - ay) * ny
+        best_side[closer] = (np.sign(cross) * (nx * LIGHT[0] + ny * LIGHT[1]))[closer]
+    cover = np.clip(half - best_d + 0.5, 0.0, 1.0)
+    for end in (line[0], line[-1]):
+        cover *= np.clip(np.hypot(px - end[0], py - end[1]) - clear + 0.5, 0.0, 1.0)
+    keep = cover > 0
+    order = np.argsort(ys[keep] * width + xs[keep], kind="stable")
+    return Region((ys[keep] * width + xs[keep])[order].astype(np.int64),
+                  (best_s[keep] / total).astype(np.float32)[order],
+                  cover[keep].astype(np.float32)[order], total,
+                  (best_d[keep] / max(half, 0.5)).astype(np.float32)[order],
+                  best_side[keep].astype(np.float32)[order] if sided else None)
+
+
+@pytest.mark.parametrize(("name", "size"), [("bowtie", (854, 480)), ("60", (1920, 1080)),
+                                             ("300", (854, 480))])
+@pytest.mark.parametrize("wall", [False, True])
+def test_every_channel_band_at_once_is_each_band_by_its_definition(
+        name: str, size: tuple[int, int], wall: bool) -> None:
+    width, height = size
+    topology = CLUSTERS[name]()
+    # wells partly outside the frame: bands are cut at its edges
+    centers = stretch(layout(topology, "spring", 0), (-30.0, 20.0, width - 60.0, height + 25.0))
+    geometry = build(centers, topology.edges, width, height, max_radius=height * 0.045)
+    half = geometry.channel / 2 + (max(1.0, geometry.channel * 0.275) if wall else 0.0)
+    clear = geometry.radius * 0.97
+    lines = list(geometry.routes.values())
+    sided = [wall or k % 3 == 0 for k in range(len(lines))]
+    regions = channel_regions(lines, half, width, height, clear, sided)
+    assert sum(len(line) > 2 for line in lines) > 0 or name == "bowtie"
+    for line, side, got in zip(lines, sided, regions, strict=True):
+        want = _band(line, half, width, height, clear, side)
+        assert got.length == want.length
+        for field in ("idx", "param", "cover", "across", "side"):
+            a, b = getattr(got, field), getattr(want, field)
+            assert (a is None) == (b is None), field
+            assert a is None or np.array_equal(a, b), (field, line[0], line[-1])
