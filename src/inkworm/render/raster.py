@@ -474,18 +474,14 @@ class Chip(Tracked):
 
     # --- compositing --------------------------------------------------------------------------
 
-    def touch(self, box: tuple[int, int, int, int]) -> None:
-        """Recomposite the pixels of ``box`` (left, top, right, bottom; after drawing into
-        :attr:`base` or :attr:`top` there) at the next :meth:`composite`."""
-        x0, y0 = max(box[0], 0), max(box[1], 0)
-        x1, y1 = min(box[2], self.g.width), min(box[3], self.g.height)
-        if x1 <= x0 or y1 <= y0:
-            return
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        self._dirty.append((ys * self.g.width + xs).ravel().astype(np.int64))
+    def touch_pixels(self, idx: I64) -> None:
+        """Recomposite the pixels ``idx`` (flat indices) at the next :meth:`composite`."""
+        if idx.size:
+            self._dirty.append(idx.astype(np.int64, copy=False))
 
     def refresh(self) -> None:
-        """Recompute the whole :attr:`frame` (after drawing into :attr:`base` or :attr:`top`)."""
+        """Recompute the whole :attr:`frame` (after drawing into :attr:`base` or :attr:`top`;
+        :meth:`touch_pixels` when only some pixels were drawn)."""
         self._dirty = [np.arange(self.g.width * self.g.height, dtype=np.int64)]
         self.composite()
 
