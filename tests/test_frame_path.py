@@ -95,6 +95,27 @@ def test_held_frames_are_gaps_and_the_video_is_as_long_as_manims(
         assert diff.mean() < 1.5 and (diff > 48).mean() < 0.001, f"slot {slot} differs"
 
 
+def test_the_sections_join_as_manims_concatenation_joins_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The partial movies moved packet by packet (no frame decoded to probe them) make the
+    video manim's concat demuxer makes: every frame at the same slot, the same pixels."""
+    from manim.scene.scene_file_writer import SceneFileWriter
+
+    topology, trace = triangle()
+    ours = render(topology, trace, tmp_path / "ours.mp4")
+    with monkeypatch.context() as patch:
+        patch.setattr(InkFileWriter, "combine_files", SceneFileWriter.combine_files)
+        theirs = render(topology, trace, tmp_path / "concat.mp4")
+    mine, length = decoded(ours)
+    before, length_before = decoded(theirs)
+    assert length == length_before
+    options = RenderOptions()
+    assert len(section_groups(timeline(trace, options, FPS), options.min_section)) > 2
+    assert [slot for slot, _ in mine] == [slot for slot, _ in before]
+    for (slot, a), (_, b) in zip(mine, before, strict=True):
+        assert np.array_equal(a, b), f"slot {slot} differs"
+
+
 def spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int, str]]:
     """Each frame the writer is handed: (``surface`` or ``camera``, version, frames, hash)."""
     calls: list[tuple[str, int, int, str]] = []

@@ -28,6 +28,7 @@ import numpy as np
 from av.container import OutputContainer
 from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
+from manim import __version__ as manim_version
 from manim import config
 from manim.camera.camera import Camera
 from manim.renderer.cairo_renderer import CairoRenderer
@@ -199,6 +200,39 @@ class InkFileWriter(SceneFileWriter):
                 self._slot - 1:
             self._send(job, self._held[0], self._slot - 1)
         super().close_partial_movie_stream()
+
+    def combine_files(self, input_files: list[str], output_file: Any, create_gif: bool = False,
+                      includes_sound: bool = False) -> None:
+        """As manim's concatenation of the partial movies, for MP4 without reading every
+        partial movie's first frame: the concat demuxer probes each file by decoding it
+        (15 ms a section at -ql of a 1,000-node chip, 38 sections), where the packets only
+        need moving. Each file's packets follow the previous file's end, as with the
+        demuxer (decoded frames and timestamps tested equal); the keyframes that begin the
+        files do not repeat the parameter sets the demuxer put in them (they are the same
+        as the stream's). GIF, WebM and sound go manim's way."""
+        if create_gif or includes_sound or config.movie_file_extension != ".mp4":
+            super().combine_files(input_files, output_file, create_gif, includes_sound)
+            return
+        with av.open(str(output_file), mode="w") as out:
+            out.metadata["comment"] = f"Rendered with Manim Community v{manim_version}"
+            stream: Any = None
+            offset = 0
+            for path in input_files:
+                # skip_frame: no frame is decoded to find the stream's parameters
+                with av.open(str(path), options={"skip_frame": "all"}) as part:
+                    source = part.streams.video[0]
+                    if stream is None:
+                        stream = out.add_stream_from_template(template=source)
+                    end = offset
+                    for packet in part.demux(source):
+                        if packet.dts is None or packet.pts is None:
+                            continue  # the demuxer's flushing packet
+                        packet.pts += offset
+                        packet.dts = None  # the muxer computes it, as in manim's
+                        packet.stream = stream
+                        end = max(end, packet.pts + (packet.duration or 0))
+                        out.mux(packet)
+                    offset = end
 
     def write_frame(self, frame_or_renderer: Any, num_frames: int = 1) -> None:
         """A frame from manim's camera: converted and encoded (its pixels are not known to
