@@ -6,7 +6,15 @@ from conftest import GRAPHS
 from inkworm import AutoConnect, Mode, load_dot, load_trace, simulate
 from inkworm.run import RunSpec
 from inkworm.trace import Crash, Kill, ProbeStart, Trace
-from inkworm.views import final_state, state_at, states_at, visit_order, walk
+from inkworm.views import (
+    event_nodes,
+    final_state,
+    state_at,
+    states_at,
+    trace_nodes,
+    visit_order,
+    walk,
+)
 
 
 def bowtie(mode: Mode = Mode.NAIVE) -> Trace:
@@ -82,3 +90,37 @@ def test_names_are_matched_once_to_the_topology() -> None:
     from inkworm import check
 
     assert check(named) == []
+
+
+def test_every_node_a_trace_mentions_in_the_order_it_first_does() -> None:
+    """The shortcut through visited sets that are slices of one visit order names what
+    reading every event whole names, in the same order (simulated, parallel, recorded,
+    read back from files)."""
+    from inkworm.gen import sparse_cluster
+    from inkworm.record import Fault
+    from inkworm.run import Faults, Strategy
+
+    ring = load_dot(GRAPHS / "ring12.dot")
+    traces = [simulate(sparse_cluster(200, seed=3), RunSpec(mode=Mode.FIXED)),
+              simulate(ring, RunSpec(mode=Mode.NAIVE, strategy=Strategy.PARALLEL)),
+              simulate(ring, RunSpec(mode=Mode.NAIVE), faults=Faults(Fault("r4", "r7"))),
+              *(load_trace(path) for path in sorted(GRAPHS.glob("*.jsonl")))]
+    # slices of one order naming nodes no event named before: ahead of what was read, over
+    # it, behind it, a gap then what fills it
+    from dataclasses import replace
+
+    from inkworm.trace import Call, NodeSet
+
+    made = simulate(sparse_cluster(40, seed=1), RunSpec(mode=Mode.FIXED))
+    order = [f"z{i}" for i in range(100)]
+    pos = {name: i for i, name in enumerate(order)}
+    spans = iter([(0, 10), (5, 30), (40, 60), (2, 8), (0, 70), (65, 100), (90, 95)] * 40)
+    events = [replace(e, visited=NodeSet(order, pos, *next(spans))) if isinstance(e, Call)
+              else e for e in made.events]
+    traces.append(Trace(made.header, events))
+    assert len(traces) > 5
+    for trace in traces:
+        whole: dict[str, None] = {trace.header.launch: None}
+        for e in trace.events:
+            whole.update(dict.fromkeys(event_nodes(e)))
+        assert trace_nodes(trace) == list(whole)
