@@ -289,6 +289,7 @@ class Board:
         """The tags shown: each node's box and size."""
         self._top = self.chip.top.copy()  # the chip's own top layer, before any tag
         self._drawn: dict[str, Box] = {}
+        self._leaders: dict[tuple[str, Box], tuple[hud.TextBlock, int, int, Box]] = {}
         everyone = self.tagger.place([n for n in order if n in g.centers],
                                      near=set(g.centers) - {self.launch})
         self.all_tagged = len(everyone) == len(g.centers)
@@ -337,6 +338,13 @@ class Board:
 
     def _leader(self, node: str, box: Box) -> Box:
         """A thin line from ``node``'s well to its tag at ``box``; the box both cover."""
+        if (node, box) not in self._leaders:  # a tag that stays keeps its line
+            self._leaders[(node, box)] = self._draw_leader(node, box)
+        patch, left, upper, covered = self._leaders[(node, box)]
+        hud.blit(self.chip.top, patch, left, upper)
+        return covered
+
+    def _draw_leader(self, node: str, box: Box) -> tuple[hud.TextBlock, int, int, Box]:
         from PIL import Image, ImageDraw
 
         cx, cy = self.chip.g.centers[node]
@@ -351,9 +359,10 @@ class Board:
         ImageDraw.Draw(patch).line((sx - left, sy - upper, tx - left, ty - upper),
                                    fill=(*P.BACKGROUND, 220),
                                    width=max(1, round(self.f.height / 540)))
-        hud.blit(self.chip.top, hud.TextBlock(np.asarray(patch, dtype=np.uint8)), left, upper)
-        return (max(min(left, x0), 0), max(min(upper, y0), 0),
-                min(max(right, x1), self.chip.g.width), min(max(lower, y1), self.chip.g.height))
+        return (hud.TextBlock(np.asarray(patch, dtype=np.uint8)), left, upper,
+                (max(min(left, x0), 0), max(min(upper, y0), 0),
+                 min(max(right, x1), self.chip.g.width), min(max(lower, y1),
+                                                          self.chip.g.height)))
 
     # --- moving text ------------------------------------------------------------------------
 

@@ -158,15 +158,27 @@ def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
     x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + w, fw), min(top + h, fh)
     if x1 <= x0 or y1 <= y0:
         return (x0, y0, x0, y0)
-    src = block.image[y0 - top : y1 - top, x0 - left : x1 - left].astype(np.float32)
-    dst = frame[y0:y1, x0:x1].astype(np.float32)
+    image = block.image[y0 - top : y1 - top, x0 - left : x1 - left]
+    region = frame[y0:y1, x0:x1]
+    seen = image[..., 3] != 0
+    if seen.mean() < 0.5:  # mostly clear (a leader line's box): blend only what shows
+        region[seen] = _over(image[seen], region[seen])
+    else:
+        region[...] = _over(image, region)
+    return (x0, y0, x1, y1)
+
+
+def _over(image: NDArray[np.uint8], under: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """``image`` over ``under`` (RGBA pixels, straight alpha)."""
+    src = image.astype(np.float32)
+    dst = under.astype(np.float32)
     alpha = src[..., 3:4] / 255.0
     below = dst[..., 3:4] / 255.0 * (1 - alpha)
     out = alpha + below  # "over", straight alpha: exact on an opaque frame and a clear one
     dst[..., :3] = (src[..., :3] * alpha + dst[..., :3] * below) / np.maximum(out, 1e-6)
     dst[..., 3:4] = out * 255.0
-    frame[y0:y1, x0:x1] = np.clip(dst + 0.5, 0, 255).astype(np.uint8)
-    return (x0, y0, x1, y1)
+    result: NDArray[np.uint8] = np.clip(dst + 0.5, 0, 255).astype(np.uint8)
+    return result
 
 
 def tag(label: str, size: int, longest: int = 14) -> TextBlock:
