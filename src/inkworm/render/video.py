@@ -16,6 +16,7 @@ from typing import Any
 from inkworm.check import check
 from inkworm.errors import InputError, ToolError, deferred_stop, stop_point
 from inkworm.inputs import load_input
+from inkworm.layout import prefetch
 from inkworm.output import (
     Inputs,
     atomic_path,
@@ -110,10 +111,6 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
     (they come from the very steps the board drew); ``embed_subtitles`` puts the captions
     into the MP4 as a subtitle track. ``compare``: two runs side by side (the first is
     ``topology``/``trace``), see :mod:`inkworm.render.compare`."""
-    from manim import tempconfig
-
-    from inkworm.render.scene import CompareScene, InkScene
-
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     if fmt == "png" and (subtitles or chapters or embed_subtitles):
@@ -122,10 +119,25 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
     if embed_subtitles and (fmt != "mp4" or (options and options.transparent)):
         raise InputError("--embed-subtitles goes with an MP4 (not --transparent, which makes "
                          "a MOV, nor a GIF or WebM: use --subtitles FILE.vtt beside those)")
+    options = options or RenderOptions()
+    with prefetch(topology, options.layout, options.seed) if compare is None \
+            else contextlib.nullcontext():
+        return _render(topology, trace, out, quality, fmt, options, progress, inputs,
+                       subtitles, chapters, embed_subtitles, compare)
+
+
+def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quality: str,
+            fmt: str, options: RenderOptions, progress: Callable[[int, int], None] | None,
+            inputs: Inputs, subtitles: str | os.PathLike[str] | None,
+            chapters: str | os.PathLike[str] | None, embed_subtitles: bool,
+            compare: tuple[Run, Run] | None) -> Path:
+    from manim import tempconfig  # while the layout is computed (prefetch)
+
+    from inkworm.render.scene import CompareScene, InkScene
+
     for extra in (subtitles, chapters):
         if extra is not None:
             check_target(extra, inputs=(*inputs, out))
-    options = options or RenderOptions()
     with manim_work(out, quality, ".inkworm-render-", inputs) as (_, target, settings):
         settings.update({
             # one section's encoder at a time: another x264 at 4K would hold 420 MB more
