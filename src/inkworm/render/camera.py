@@ -92,6 +92,9 @@ class Viewport(Tracked):
         self._mini_at = -math.inf
         self._mini_version = -1
         self._whole: NDArray[np.uint8] | None = None
+        self._opaque = bool((chip.base[..., 3] == 255).all())
+        """No pixel of the chip is see-through (not ``--transparent``): its minimap is
+        shrunk as RGB, in place (a quarter of a 1,000-node render's compositing as RGBA)."""
         self._track(base.shape[0])
         self._shown: tuple[object, ...] | None = None
         """What the window shows now: the chip's version, the window, the minimap's."""
@@ -148,9 +151,7 @@ class Viewport(Tracked):
         if self._mini is None or self.time - self._mini_at >= MINIMAP_EVERY or \
                 self.time < self._mini_at:
             if self._mini is None or self._mini_version != self.chip.version:
-                image = Image.fromarray(self.chip.frame).resize(self._mini_size,
-                                                                Image.Resampling.BILINEAR)
-                self._mini = np.asarray(image, dtype=np.uint8).copy()
+                self._mini = _shrunk(self.chip.frame, self._mini_size, self._opaque)
                 self._mini_version = self.chip.version
             self._mini_at = self.time
 
@@ -171,3 +172,16 @@ class Viewport(Tracked):
         mx, my = x1 - mw - gap, y1 - mh - gap
         self.frame[my - 2:my + mh + 2, mx - 2:mx + mw + 2] = frame
         self.frame[my:my + mh, mx:mx + mw] = mini
+
+
+def _shrunk(rgba: NDArray[np.uint8], size: tuple[int, int], opaque: bool) -> NDArray[np.uint8]:
+    """``rgba`` resized to ``size`` (bilinear). Opaque: read as RGBX straight from the array
+    (PIL neither copies it nor premultiplies an alpha that is 255 everywhere)."""
+    h, w = rgba.shape[:2]
+    if opaque and rgba.flags.c_contiguous:
+        image = Image.frombuffer("RGBX", (w, h), rgba, "raw", "RGBX", 0, 1)
+        out = np.array(image.resize(size, Image.Resampling.BILINEAR).convert("RGBA"),
+                       dtype=np.uint8)
+        return out
+    return np.array(Image.fromarray(rgba).resize(size, Image.Resampling.BILINEAR),
+                    dtype=np.uint8)
