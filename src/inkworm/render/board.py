@@ -291,7 +291,7 @@ class Board:
         self._drawn: dict[str, Box] = {}
         self._leaders: dict[tuple[str, Box], tuple[hud.TextBlock, int, int, Box]] = {}
         everyone = self.tagger.place([n for n in order if n in g.centers],
-                                     near=set(g.centers) - {self.launch})
+                                     near=set(g.centers) - {self.launch}, every=True)
         self.all_tagged = len(everyone) == len(g.centers)
         self._set_tags(everyone if self.all_tagged else
                        self.tagger.place([self.launch] if self.launch in g.centers else []))

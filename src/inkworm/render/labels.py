@@ -114,12 +114,18 @@ class Labels:
         self.channels = _sat(np.asarray(channels, dtype=bool))
         self.taken = np.zeros((h, w), dtype=bool)
 
-        self._candidates = self._all_candidates()
+        self._nodes = {node: i for i, node in enumerate(geometry.centers)}
+        self._places = self._all_places()
+        self._candidates: dict[str, list[tuple[float, Box, int, int]]] = {}
+        """Each node's places as a list, made when the node is first placed (a 1,000-node
+        chip has 250,000 places, most of its nodes never get a tag)."""
 
-    def _all_candidates(self) -> dict[str, list[tuple[float, Box, int, int]]]:
-        """Every node's allowed places, best first: (score, box, size index, reach index).
-        Near the well beats far from it, which beats small; off the channels beats over
-        them. Computed for all nodes at once (numpy over the summed-area tables)."""
+    def _all_places(self) -> tuple[NDArray[np.bool_], NDArray[np.float64],
+                                   tuple[NDArray[np.int64], ...]]:
+        """Every node's places: (allowed, score, (x0, y0, x1, y1)), each indexed (node,
+        reach, size, direction). Near the well beats far from it, which beats small; off the
+        channels beats over them. Computed for all nodes at once (numpy over the summed-area
+        tables)."""
         g = self.g
         nodes = list(g.centers)
         sizes = np.array([[list(s) for s in self.sizes[n]] for n in nodes], dtype=np.float64)
@@ -151,18 +157,21 @@ class Labels:
         cover = area(self.channels) / np.maximum(w * h, 1)
         rank = np.arange(1, allowed[0].size + 1).reshape(allowed.shape[1:])
         score = 0.5 * cover + 0.02 * rank[None]
-        out: dict[str, list[tuple[float, Box, int, int]]] = {}
-        for i, node in enumerate(nodes):
-            k, z, j = np.nonzero(allowed[i])
-            order = np.argsort(score[i, k, z, j], kind="stable")
-            out[node] = [(float(score[i, k[o], z[o], j[o]]),
-                          (int(x0[i, k[o], z[o], j[o]]), int(y0[i, k[o], z[o], j[o]]),
-                           int(x1[i, k[o], z[o], j[o]]), int(y1[i, k[o], z[o], j[o]])),
-                          int(z[o]), int(k[o])) for o in order]
-        return out
+        return allowed, score, (x0, y0, x1, y1)
 
     def candidates(self, node: str) -> list[tuple[float, Box, int, int]]:
         """``node``'s allowed places, best first: (score, box, size index, reach index)."""
+        if node not in self._candidates:
+            allowed, score, (x0, y0, x1, y1) = self._places
+            i = self._nodes[node]
+            k, z, j = np.nonzero(allowed[i])
+            order = np.argsort(score[i, k, z, j], kind="stable")
+            k, z, j = k[order], z[order], j[order]
+            self._candidates[node] = list(zip(
+                score[i, k, z, j].tolist(),
+                zip(x0[i, k, z, j].tolist(), y0[i, k, z, j].tolist(),
+                    x1[i, k, z, j].tolist(), y1[i, k, z, j].tolist(), strict=True),
+                z.tolist(), k.tolist(), strict=True))
         return self._candidates[node]
 
     def far(self, node: str, box: Box) -> bool:
@@ -172,11 +181,13 @@ class Labels:
         gap = math.hypot(max(x0 - cx, 0, cx - x1), max(y0 - cy, 0, cy - y1))
         return gap > self.g.radius * 0.8 + 0.9 * (y1 - y0)
 
-    def place(self, order: Sequence[str], near: Collection[str] = ()
-              ) -> dict[str, tuple[Box, int]]:
+    def place(self, order: Sequence[str], near: Collection[str] = (), *,
+              every: bool = False) -> dict[str, tuple[Box, int]]:
         """Tags for ``order`` (most important first), each where it is free; a node with no
         free place left is skipped (it is not in the result). Nodes in ``near`` only take
-        places close to their well (no long leader lines for them)."""
+        places close to their well (no long leader lines for them). ``every``: all of
+        ``order`` or none of them (the first node with no place ends the search, and the
+        result is what was placed until then)."""
         self.taken[...] = False
         out: dict[str, tuple[Box, int]] = {}
         for node in order:
@@ -186,11 +197,14 @@ class Labels:
                 if found is not None:
                     out[node] = found
                     break
+            else:
+                if every:
+                    return out
         return out
 
     def _free(self, node: str, limit: int) -> tuple[Box, int] | None:
         """The best free place for ``node``'s tag within ``limit`` distances, now taken."""
-        for _, box, size_index, reach_index in self._candidates[node]:
+        for _, box, size_index, reach_index in self.candidates(node):
             if reach_index >= limit:
                 continue
             x0, y0, x1, y1 = box
