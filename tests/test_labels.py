@@ -79,12 +79,30 @@ def run(request: pytest.FixtureRequest) -> tuple[str, Topology, Board]:
     return request.param, topology, board
 
 
+def changed(board: Board, last: dict[str, tuple[Box, int]]) -> bool:
+    return board.tags != last
+
+
+def redrawn(board: Board) -> np.ndarray:
+    """The top layer with every tag shown drawn afresh, in order, over the chip's own."""
+    from inkworm.render import hud
+
+    top = board._top.copy()
+    for node, (box, size) in board.tags.items():
+        if board.tagger.far(node, box):
+            patch, left, upper, _ = board._leaders[(node, box)]
+            hud.blit(top, patch, left, upper)
+        hud.blit(top, hud.tag(board.names[node], board._tag_sizes[size]), box[0], box[1])
+    return top
+
+
 def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) -> None:
     name, topology, board = run
     g = board.chip.g
     left, top, right, bottom = board.world
     ends = [p for line in g.routes.values() for p in _end_points(line, g.radius * 1.9)]
     checked = stacked = unnamed = 0
+    last: dict[str, tuple[Box, int]] = {}
     for _, step in board.schedule:
         board.advance(step.start + 1e-6)
         boxes = {node: box for node, (box, _) in board.tags.items()}
@@ -107,6 +125,10 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
         stacked += len(stack)
         unnamed += len(set(stack) - set(boxes))
         checked += 1
+        if changed(board, last):
+            # redrawing only the tags that changed is redrawing them all
+            assert np.array_equal(board.chip.top, redrawn(board)), (name, step.caption)
+            last = dict(board.tags)
     assert checked >= 10
     # the whole call stack too, at every size (300 nodes: a stack up to 140 deep, in the
     # larger chip the camera follows)

@@ -316,31 +316,56 @@ class Board:
 
     def _set_tags(self, tags: dict[str, tuple[Box, int]]) -> None:
         """Draw ``tags`` on the chip's top layer (a leader line to a tag set away from its
-        well), in place of the ones shown: all are redrawn when any changes, so what shows
-        depends on the tags alone, never on the ones before."""
+        well), in place of the ones shown. What shows depends on the tags alone, never on the
+        ones before: the tags that change are redrawn, with every tag that overlaps them,
+        over what the chip had there; the others stay as drawn (the same pixels as redrawing
+        them all, the same order of overlapping tags)."""
         if tags == self.tags and len(self._drawn) == len(tags):
             return
         top = self.chip.top
         before = top.copy()
-        for box in self._drawn.values():
-            x0, y0, x1, y1 = box
+        kept = [n for n, place in self.tags.items() if tags.get(n) == place and n in self._drawn]
+        if kept != [n for n in tags if n in kept]:
+            kept = []  # tags that stay changed their order: redraw all
+        stays = set(kept)
+        dirty = [box for n, box in self._drawn.items() if n not in stays]
+        dirty += [self._covers(n, box) for n, (box, _) in tags.items() if n not in stays]
+        grown = True
+        while grown:  # a tag that stays but overlaps a redrawn one is redrawn too
+            grown = False
+            for node in list(stays):
+                if any(_overlap(self._drawn[node], box) for box in dirty):
+                    stays.discard(node)
+                    dirty.append(self._drawn[node])
+                    grown = True
+        for x0, y0, x1, y1 in dirty:
             top[y0:y1, x0:x1] = self._top[y0:y1, x0:x1]  # what the chip had there (a port)
-        self._drawn = {}
+        self._drawn = {n: box for n, box in self._drawn.items() if n in stays}
         for node, (box, size) in tags.items():
+            if node in stays:
+                continue
             drawn = self._leader(node, box) if self.tagger.far(node, box) else box
             hud.blit(top, hud.tag(self.names[node], self._tag_sizes[size]), box[0], box[1])
             self._drawn[node] = drawn
+        self._drawn = {n: self._drawn[n] for n in tags}
         self.tags = dict(tags)
         # recomposite only the pixels that changed: most tags stay where they were, and a
         # leader's box is mostly empty (the boxes were 29 million pixels of a 1,000-node
         # render's compositing, the ink 0.75 million)
         self.chip.touch_pixels(np.flatnonzero((top != before).any(axis=2)))
 
+    def _covers(self, node: str, box: Box) -> Box:
+        """The box a tag at ``box`` covers when drawn: its own, or with its leader line's."""
+        if not self.tagger.far(node, box):
+            return box
+        if (node, box) not in self._leaders:
+            self._leaders[(node, box)] = self._draw_leader(node, box)
+        return self._leaders[(node, box)][3]
+
     def _leader(self, node: str, box: Box) -> Box:
         """A thin line from ``node``'s well to its tag at ``box``; the box both cover."""
-        if (node, box) not in self._leaders:  # a tag that stays keeps its line
-            self._leaders[(node, box)] = self._draw_leader(node, box)
-        patch, left, upper, covered = self._leaders[(node, box)]
+        covered = self._covers(node, box)
+        patch, left, upper, _ = self._leaders[(node, box)]
         hud.blit(self.chip.top, patch, left, upper)
         return covered
 
@@ -589,3 +614,8 @@ def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
     if step.kind is StepKind.ETCH and step.peer and frozenset((step.node, step.peer)) in truth:
         return replace(step, peer=None)
     return step
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    """Whether two boxes (x0, y0, x1, y1; ends exclusive) share a pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
