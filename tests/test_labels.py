@@ -135,3 +135,35 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
     assert unnamed == 0, (unnamed, stacked)
     if len(topology.nodes) <= 10:
         assert board.all_tagged  # a small cluster keeps every name
+
+
+def test_a_tag_that_stays_under_one_that_moves_is_redrawn() -> None:
+    """A tag's pill moved off another tag's leader line: the line shows again where the pill
+    was (the tag that stays is redrawn, in its order), as if every tag were drawn afresh."""
+    topology = sparse_cluster(300, seed=0)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
+                  1080)
+    tagger = board.tagger
+    a = next(n for n in topology.nodes
+             if any(tagger.far(n, box) and (box[2] - box[0]) > 20
+                    for _, box, _, _ in tagger.candidates(n)))
+    _, far, size, _ = next(c for c in tagger.candidates(a) if tagger.far(a, c[1]))
+    line = board._footprint(a, far)
+    box_pixels = (far[3] - far[1]) * (far[2] - far[0])
+    middle = int(line[box_pixels + (len(line) - box_pixels) // 2])  # a pixel of the leader
+    x, y = middle % board.chip.g.width, middle // board.chip.g.width
+    b = next(n for n in topology.nodes if n != a)
+    w, h = hud_size(board, b)
+    over = (x - w // 2, y - h // 2, x - w // 2 + w, y - h // 2 + h)
+    board._set_tags({a: (far, size), b: (over, 0)})
+    assert np.array_equal(board.chip.top, redrawn(board))
+    moved = (over[0] + 2 * w, over[1], over[2] + 2 * w, over[3])
+    board._set_tags({a: (far, size), b: (moved, 0)})
+    assert np.array_equal(board.chip.top, redrawn(board))
+
+
+def hud_size(board: Board, node: str) -> tuple[int, int]:
+    from inkworm.render import hud
+
+    return hud.tag_size(board.names[node], board._tag_sizes[0])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from inkworm import collect
 from inkworm.errors import InputError
@@ -290,6 +291,7 @@ class Board:
         self._top = self.chip.top.copy()  # the chip's own top layer, before any tag
         self._drawn: dict[str, Box] = {}
         self._leaders: dict[tuple[str, Box], tuple[hud.TextBlock, int, int, Box]] = {}
+        self._footprints: dict[tuple[str, Box], NDArray[np.int64]] = {}
         everyone = self.tagger.place([n for n in order if n in g.centers],
                                      near=set(g.centers) - {self.launch}, every=True)
         self.all_tagged = len(everyone) == len(g.centers)
@@ -317,30 +319,36 @@ class Board:
     def _set_tags(self, tags: dict[str, tuple[Box, int]]) -> None:
         """Draw ``tags`` on the chip's top layer (a leader line to a tag set away from its
         well), in place of the ones shown. What shows depends on the tags alone, never on the
-        ones before: the tags that change are redrawn, with every tag that overlaps them,
-        over what the chip had there; the others stay as drawn (the same pixels as redrawing
-        them all, the same order of overlapping tags)."""
+        ones before: the tags that change are redrawn, with every tag whose pixels meet
+        theirs, over what the chip had there; the others stay as drawn (the same pixels as
+        redrawing them all, overlapping tags in the same order)."""
         if tags == self.tags and len(self._drawn) == len(tags):
             return
         top = self.chip.top
+        flat, below = top.reshape(-1, 4), self._top.reshape(-1, 4)
         before = top.copy()
         kept = [n for n, place in self.tags.items() if tags.get(n) == place and n in self._drawn]
         if kept != [n for n in tags if n in kept]:
             kept = []  # tags that stay changed their order: redraw all
         stays = set(kept)
-        dirty = [box for n, box in self._drawn.items() if n not in stays]
-        dirty += [self._covers(n, box) for n, (box, _) in tags.items() if n not in stays]
+        dirty = np.zeros(len(flat), dtype=bool)
+        for node, (box, _) in self.tags.items():
+            if node not in stays and node in self._drawn:
+                dirty[self._footprint(node, box)] = True
+        for node, (box, _) in tags.items():
+            if node not in stays:
+                dirty[self._footprint(node, box)] = True
         grown = True
-        while grown:  # a tag that stays but overlaps a redrawn one is redrawn too
+        while grown:  # a tag that stays but meets a redrawn one is redrawn too
             grown = False
-            for node in list(stays):
-                if any(_overlap(self._drawn[node], box) for box in dirty):
+            for node in [n for n in kept if n in stays]:
+                pixels = self._footprint(node, tags[node][0])
+                if dirty[pixels].any():
                     stays.discard(node)
-                    dirty.append(self._drawn[node])
+                    dirty[pixels] = True
                     grown = True
-        for x0, y0, x1, y1 in dirty:
-            top[y0:y1, x0:x1] = self._top[y0:y1, x0:x1]  # what the chip had there (a port)
-        self._drawn = {n: box for n, box in self._drawn.items() if n in stays}
+        again = np.flatnonzero(dirty)
+        flat[again] = below[again]  # what the chip had there (a port)
         for node, (box, size) in tags.items():
             if node in stays:
                 continue
@@ -352,7 +360,20 @@ class Board:
         # recomposite only the pixels that changed: most tags stay where they were, and a
         # leader's box is mostly empty (the boxes were 29 million pixels of a 1,000-node
         # render's compositing, the ink 0.75 million)
-        self.chip.touch_pixels(np.flatnonzero((top != before).any(axis=2)))
+        self.chip.touch_pixels(np.flatnonzero(top.view(np.uint32) != before.view(np.uint32)))
+
+    def _footprint(self, node: str, box: Box) -> NDArray[np.int64]:
+        """The pixels (flat indices into the chip) drawing ``node``'s tag at ``box`` may
+        change: its pill's box and its leader line's pixels."""
+        if (node, box) not in self._footprints:
+            width, height = self.chip.g.width, self.chip.g.height
+            parts = [_box_pixels(box, width, height)]
+            if self.tagger.far(node, box):
+                self._covers(node, box)
+                patch, left, upper, _ = self._leaders[(node, box)]
+                parts.append(hud.blit_pixels(self.chip.top.shape, patch, left, upper))
+            self._footprints[(node, box)] = np.concatenate(parts)
+        return self._footprints[(node, box)]
 
     def _covers(self, node: str, box: Box) -> Box:
         """The box a tag at ``box`` covers when drawn: its own, or with its leader line's."""
@@ -616,6 +637,14 @@ def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
     return step
 
 
-def _overlap(a: Box, b: Box) -> bool:
-    """Whether two boxes (x0, y0, x1, y1; ends exclusive) share a pixel."""
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _box_pixels(box: Box, width: int, height: int) -> NDArray[np.int64]:
+    """The pixels of ``box`` inside a ``width`` x ``height`` image, as flat indices."""
+    x0, y0 = max(box[0], 0), max(box[1], 0)
+    x1, y1 = min(box[2], width), min(box[3], height)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros(0, dtype=np.int64)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    pixels: NDArray[np.int64] = (ys * width + xs).ravel().astype(np.int64)
+    return pixels

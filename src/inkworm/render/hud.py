@@ -160,12 +160,34 @@ def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
         return (x0, y0, x0, y0)
     image = block.image[y0 - top : y1 - top, x0 - left : x1 - left]
     region = frame[y0:y1, x0:x1]
-    seen = image[..., 3] != 0
-    if seen.mean() < 0.5:  # mostly clear (a leader line's box): blend only what shows
+    seen = reach(image)
+    if not seen.all():  # mostly clear (a leader line's box): blend only what shows
         region[seen] = _over(image[seen], region[seen])
     else:
         region[...] = _over(image, region)
     return (x0, y0, x1, y1)
+
+
+def blit_pixels(shape: tuple[int, ...], block: TextBlock, x: float,
+                y: float) -> NDArray[np.int64]:
+    """The pixels (flat indices into a frame of ``shape``) :func:`blit` of ``block`` at
+    ``x``, ``y`` (anchor ``lt``) may change."""
+    h, w = block.height, block.width
+    left, top = round(x), round(y)
+    fh, fw = shape[:2]
+    x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + w, fw), min(top + h, fh)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros(0, dtype=np.int64)
+    ys, xs = np.nonzero(reach(block.image[y0 - top : y1 - top, x0 - left : x1 - left]))
+    pixels: NDArray[np.int64] = ((ys + y0) * fw + xs + x0).astype(np.int64)
+    return pixels
+
+
+def reach(image: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """The pixels :func:`blit` of ``image`` may change: those that show if it is mostly clear
+    (a leader line's box), else all of them."""
+    seen = image[..., 3] != 0
+    return seen if seen.mean() < 0.5 else np.ones(seen.shape, dtype=bool)
 
 
 def _over(image: NDArray[np.uint8], under: NDArray[np.uint8]) -> NDArray[np.uint8]:
