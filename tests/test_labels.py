@@ -139,7 +139,8 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
 
 def test_a_tag_that_stays_under_one_that_moves_is_redrawn() -> None:
     """A tag's pill moved off another tag's leader line: the line shows again where the pill
-    was (the tag that stays is redrawn, in its order), as if every tag were drawn afresh."""
+    was (the tag that stays is redrawn, in its order); the two drawn in the other order: the
+    line over the pill. Each time as if every tag were drawn afresh."""
     topology = sparse_cluster(300, seed=0)
     trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
@@ -148,22 +149,32 @@ def test_a_tag_that_stays_under_one_that_moves_is_redrawn() -> None:
     a = next(n for n in topology.nodes
              if any(tagger.far(n, box) and (box[2] - box[0]) > 20
                     for _, box, _, _ in tagger.candidates(n)))
-    _, far, size, _ = next(c for c in tagger.candidates(a) if tagger.far(a, c[1]))
-    line = board._footprint(a, far)
-    box_pixels = (far[3] - far[1]) * (far[2] - far[0])
-    middle = int(line[box_pixels + (len(line) - box_pixels) // 2])  # a pixel of the leader
-    x, y = middle % board.chip.g.width, middle // board.chip.g.width
+    _, far, size, _ = max((c for c in tagger.candidates(a) if tagger.far(a, c[1])),
+                          key=lambda c: c[3])  # the longest line
+    footprint = board._footprint(a, far)
+    leader = footprint[(far[3] - far[1]) * (far[2] - far[0]):]  # past the pill's box
+    xs, ys = leader % board.chip.g.width, leader // board.chip.g.width
+    cx, cy = (far[0] + far[2]) / 2, (far[1] + far[3]) / 2
+    end = int(np.argmax(np.hypot(xs - cx, ys - cy)))  # the line's end at the well
     b = next(n for n in topology.nodes if n != a)
-    w, h = hud_size(board, b)
+    w, h = hud_size(board, b, 3)
+    # b's text over a's line, near the well: away from a's pill
+    x, y = int(xs[end] + (cx - xs[end]) * 0.3), int(ys[end] + (cy - ys[end]) * 0.3)
     over = (x - w // 2, y - h // 2, x - w // 2 + w, y - h // 2 + h)
-    board._set_tags({a: (far, size), b: (over, 0)})
+    assert not (over[0] < far[2] and far[0] < over[2] and over[1] < far[3] and far[1] < over[3])
+    board._set_tags({a: (far, size), b: (over, 3)})
     assert np.array_equal(board.chip.top, redrawn(board))
+    # the same places, a third tag elsewhere, the two in the other order: a's line over b
+    c = next(n for n in reversed(topology.nodes) if n not in (a, b))
+    board._set_tags({b: (over, 3), c: tagger.candidates(c)[0][1:3], a: (far, size)})
+    assert np.array_equal(board.chip.top, redrawn(board))
+    board._set_tags({a: (far, size), b: (over, 3)})
     moved = (over[0] + 2 * w, over[1], over[2] + 2 * w, over[3])
-    board._set_tags({a: (far, size), b: (moved, 0)})
+    board._set_tags({a: (far, size), b: (moved, 3)})
     assert np.array_equal(board.chip.top, redrawn(board))
 
 
-def hud_size(board: Board, node: str) -> tuple[int, int]:
+def hud_size(board: Board, node: str, size: int) -> tuple[int, int]:
     from inkworm.render import hud
 
-    return hud.tag_size(board.names[node], board._tag_sizes[0])
+    return hud.tag_size(board.names[node], board._tag_sizes[size])

@@ -328,10 +328,22 @@ class Board:
         flat, below = top.reshape(-1, 4), self._top.reshape(-1, 4)
         before = top.copy()
         kept = [n for n, place in self.tags.items() if tags.get(n) == place and n in self._drawn]
-        if kept != [n for n in tags if n in kept]:
-            kept = []  # tags that stay changed their order: redraw all
         stays = set(kept)
         dirty = np.zeros(len(flat), dtype=bool)
+        if kept != [n for n in tags if n in stays]:
+            # the story reordered the tags that stay: where two of them meet, the one drawn
+            # last shows; the pixels where that changes are redrawn (and so the tags there)
+            prints = [self._footprint(n, tags[n][0]) for n in kept]
+            pixels = np.concatenate(prints)
+            owner = np.repeat(np.arange(len(kept)), [len(p) for p in prints])
+            shared = np.bincount(pixels, minlength=len(flat))[pixels] > 1
+            pixels, owner = pixels[shared], owner[shared]
+            order = np.lexsort((owner, pixels))  # each pixel's tags in their old order
+            pixels, owner = pixels[order], owner[order]
+            rank = {n: i for i, n in enumerate(n for n in tags if n in stays)}
+            new = np.array([rank[n] for n in kept], dtype=np.int64)[owner]
+            swapped = (pixels[1:] == pixels[:-1]) & (new[1:] < new[:-1])
+            dirty[pixels[1:][swapped]] = True
         for node, (box, _) in self.tags.items():
             if node not in stays and node in self._drawn:
                 dirty[self._footprint(node, box)] = True
