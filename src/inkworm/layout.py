@@ -10,12 +10,10 @@ graphviz. The topology is never mutated.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import shutil
 import subprocess
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 from inkworm.errors import InputError, ToolError
 from inkworm.topology import Topology, locate
@@ -134,64 +132,8 @@ LAYOUTS: Mapping[str, LayoutFunction] = {
 }
 
 
-class _Prefetch:
-    """:func:`layout` of one topology running in a thread (see :func:`prefetch`)."""
-
-    def __init__(self, topology: Topology, name: str, seed: int) -> None:
-        self.topology, self.name, self.seed = topology, name, seed
-        self.result: Positions | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="inkworm-layout", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.result = layout(self.topology, self.name, self.seed, _fetched=False)
-        except BaseException as err:  # handed to the caller of layout()
-            self.error = err
-
-    def take(self) -> Positions:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
-        return self.result
-
-
-_prefetched: list[_Prefetch] = []
-_prefetch_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def prefetch(topology: Topology, name: str = "auto", seed: int = 0) -> Iterator[None]:
-    """Within the block, :func:`layout` of this topology (the same object), name and seed
-    takes the positions computed from the block's start in a thread. A graphviz layout is a
-    process of its own: it runs beside what the caller does meanwhile (a render imports
-    manim, 1.5 s; sfdp lays out 1,000 nodes in 0.7 s). The thread (and its graphviz) has
-    ended when the block ends, used or not; its errors are raised by :func:`layout`."""
-    job = _Prefetch(topology, name, seed)
-    with _prefetch_lock:
-        _prefetched.append(job)
-    try:
-        yield
-    finally:
-        with _prefetch_lock:
-            if job in _prefetched:
-                _prefetched.remove(job)
-        job.thread.join()
-
-
-def layout(topology: Topology, name: str = "auto", seed: int = 0, *,
-           _fetched: bool = True) -> Positions:
+def layout(topology: Topology, name: str = "auto", seed: int = 0) -> Positions:
     """Positions normalised to the unit box ([0, 1] on the longer side, centred, y up)."""
-    if _fetched:
-        with _prefetch_lock:
-            job = next((j for j in _prefetched if j.topology is topology and j.name == name
-                        and j.seed == seed), None)
-            if job is not None:
-                _prefetched.remove(job)
-        if job is not None:
-            return dict(job.take())
     try:
         func = LAYOUTS[name]
     except KeyError:

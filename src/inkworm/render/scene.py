@@ -18,6 +18,7 @@ from manim import Animation, Camera, Mobject, Scene, config
 from manim.constants import RendererType
 from manim.utils.family import extract_mobject_family_members
 
+from inkworm.ahead import Ahead
 from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups, timeline
 from inkworm.render.compare import PairBoard, Run
@@ -129,6 +130,8 @@ class InkScene(Scene):
         self.render_options = options or type(self).options
         self.on_progress: Any = None
         self.board: Board | None = None
+        self.ahead: tuple[Ahead[Board], tuple[int, int, float]] | None = None
+        """A board being made in a thread, and the frame size and rate it is made for."""
 
     def construct(self) -> None:
         board = self.board = self.make_board()
@@ -158,8 +161,15 @@ class InkScene(Scene):
         return None
 
     def make_board(self) -> Any:
-        """The board this scene moves along its timeline."""
+        """The board this scene moves along its timeline (made ahead, in a thread, when the
+        render started: :attr:`ahead`, if made for this frame size and rate)."""
         opts = self.render_options
+        size = (config.pixel_width, config.pixel_height, config.frame_rate)
+        if self.ahead is not None:
+            made, self.ahead = self.ahead, None
+            if made[1] == size:
+                return made[0].take()
+            made[0].join()
         return Board(self.trace, self.topology, timeline(self.trace, opts, config.frame_rate), opts,
                      config.pixel_width, config.pixel_height)
 

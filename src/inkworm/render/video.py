@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from inkworm.ahead import Ahead
 from inkworm.check import check
 from inkworm.errors import InputError, ToolError, deferred_stop, stop_point
 from inkworm.inputs import load_input
-from inkworm.layout import prefetch
 from inkworm.output import (
     Inputs,
     atomic_path,
@@ -25,7 +25,7 @@ from inkworm.output import (
     made_parents,
     sweep_leftovers,
 )
-from inkworm.render.board import RenderOptions
+from inkworm.render.board import Board, RenderOptions, timeline
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.subtitles import caption_cues, chapter_cues, embed, write_vtt
 from inkworm.run import RunSpec
@@ -36,6 +36,10 @@ from inkworm.worm import simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
              "k": "fourk_quality"}
+SIZES = {"l": (854, 480, 15.0), "m": (1280, 720, 30.0), "h": (1920, 1080, 60.0),
+         "k": (3840, 2160, 60.0)}
+"""manim's frame size and rate of each quality (a board made ahead for a size manim does not
+render at is not used)."""
 FORMATS = ("mp4", "gif", "webm", "png")
 
 
@@ -120,18 +124,29 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
         raise InputError("--embed-subtitles goes with an MP4 (not --transparent, which makes "
                          "a MOV, nor a GIF or WebM: use --subtitles FILE.vtt beside those)")
     options = options or RenderOptions()
-    with prefetch(topology, options.layout, options.seed) if compare is None \
-            else contextlib.nullcontext():
+    ahead = None
+    if compare is None and quality in SIZES:
+        # the chip is made while manim imports (inkworm.ahead); the scene takes it if manim
+        # then renders at this size and rate
+        width, height, fps = SIZES[quality]
+        ahead = (Ahead(lambda: Board(named := renamed(trace, topology), topology,
+                                     timeline(named, options, fps), options, width, height),
+                       "inkworm-board"), SIZES[quality])
+    try:
         return _render(topology, trace, out, quality, fmt, options, progress, inputs,
-                       subtitles, chapters, embed_subtitles, compare)
+                       subtitles, chapters, embed_subtitles, compare, ahead)
+    finally:
+        if ahead is not None:
+            ahead[0].join()  # nothing it started outlives the render
 
 
 def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quality: str,
             fmt: str, options: RenderOptions, progress: Callable[[int, int], None] | None,
             inputs: Inputs, subtitles: str | os.PathLike[str] | None,
             chapters: str | os.PathLike[str] | None, embed_subtitles: bool,
-            compare: tuple[Run, Run] | None) -> Path:
-    from manim import tempconfig  # while the layout is computed (prefetch)
+            compare: tuple[Run, Run] | None,
+            ahead: tuple[Ahead[Board], tuple[int, int, float]] | None) -> Path:
+    from manim import tempconfig  # while the board is made (ahead)
 
     from inkworm.render.scene import CompareScene, InkScene
 
@@ -157,6 +172,7 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
         with tempconfig(settings):
             scene = (InkScene(topology, trace, options) if compare is None else
                      CompareScene(*compare, options))
+            scene.ahead = ahead
             scene.on_progress = with_stop_points(progress)
             scene.render()
             writer = scene.renderer.file_writer
