@@ -17,6 +17,7 @@ from inkworm.ahead import Ahead
 from inkworm.check import check
 from inkworm.errors import InputError, ToolError, deferred_stop, stop_point
 from inkworm.inputs import load_input
+from inkworm.layout import layout
 from inkworm.output import (
     Inputs,
     atomic_path,
@@ -129,9 +130,19 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
         # the chip is made while manim imports (inkworm.ahead); the scene takes it if manim
         # then renders at this size and rate
         width, height, fps = SIZES[quality]
-        ahead = (Ahead(lambda: Board(named := renamed(trace, topology), topology,
-                                     timeline(named, options, fps), options, width, height),
-                       "inkworm-board"), SIZES[quality])
+
+        def board() -> Board:
+            # the layout (graphviz: a process of its own) while the timeline is worked out
+            where = Ahead(lambda: layout(topology, options.layout, options.seed),
+                          "inkworm-layout")
+            named = renamed(trace, topology)
+            try:
+                steps = timeline(named, options, fps)
+            finally:
+                where.join()
+            return Board(named, topology, steps, options, width, height, positions=where.take())
+
+        ahead = (Ahead(board, "inkworm-board"), SIZES[quality])
     try:
         return _render(topology, trace, out, quality, fmt, options, progress, inputs,
                        subtitles, chapters, embed_subtitles, compare, ahead)
