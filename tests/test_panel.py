@@ -100,3 +100,23 @@ def test_the_bowtie_panel_counts_its_three_artefacts() -> None:
                   480)
     board.finish()
     assert board.spurious == [("a", "d"), ("a", "e"), ("a", "f")]
+
+
+def test_a_block_over_nothing_is_the_block_as_blending_makes_it() -> None:
+    """Blitting over clear pixels copies the block (its clear pixels zeroed): the bytes the
+    float blend makes, for every alpha and colour."""
+    import numpy as np
+
+    from inkworm.render import hud
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (64, 256, 4), dtype=np.uint8)
+    image[..., 3] = np.arange(256, dtype=np.uint8)[None, :]  # every alpha, 0 included
+    src = image.astype(np.float32)
+    alpha = src[..., 3:4] / 255.0
+    out = alpha + 0.0
+    blend = np.concatenate([src[..., :3] * alpha / np.maximum(out, 1e-6), out * 255.0], axis=2)
+    want = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
+    frame = np.zeros_like(image)
+    hud.blit(frame, hud.TextBlock(image), 0, 0)
+    assert np.array_equal(frame, want)

@@ -192,6 +192,10 @@ def reach(image: NDArray[np.uint8]) -> NDArray[np.bool_]:
 
 def _over(image: NDArray[np.uint8], under: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """``image`` over ``under`` (RGBA pixels, straight alpha)."""
+    if not under[..., 3].any():  # over nothing (a tag on the chip's clear top layer): itself
+        clear: NDArray[np.uint8] = image.copy()
+        clear[image[..., 3] == 0] = 0
+        return clear
     src = image.astype(np.float32)
     dst = under.astype(np.float32)
     alpha = src[..., 3:4] / 255.0
