@@ -292,3 +292,34 @@ def test_the_panel_of_a_parallel_run_names_its_running_probes() -> None:
     sequential = board(Mode.NAIVE)
     assert "call stack (depth 1)" in [" ".join(t for t, _ in line)
                                       for line in sequential._panel_lines(sequential.steps[0])]
+
+
+@pytest.mark.parametrize("strategy", ["sequential", "parallel"])
+def test_the_chip_at_a_step_end_is_the_same_however_it_got_there(strategy: str) -> None:
+    """Frame by frame (steps drawn under way, then ended) or straight to the step's end (the
+    steps between drawn ended only, their transients never drawn): the same layers."""
+    from inkworm.gen import sparse_cluster
+    from inkworm.render.board import timeline
+    from inkworm.render.painter import Painter
+    from inkworm.render.raster import Chip
+
+    # the 12-ring with chords in parallel: 40 probes, 28 of them duplicates
+    topology = sparse_cluster(40, seed=6, extra=0.4) if strategy == "sequential" else \
+        load_dot(GRAPHS / "ring12.dot")
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE, strategy=Strategy(strategy)))
+    options = RenderOptions(duration=30.0)
+    board = Board(trace, topology, timeline(trace, options, 15), options, 427, 240)
+    etched = [(s.node, s.peer) for s in board.steps if s.kind is StepKind.ETCH and s.peer]
+    chips = [Chip(board.chip.g, board.f.chip, launch=board.launch, extra_channels=etched)
+             for _ in range(2)]
+    framed, jumped = (Painter(chip, board.steps) for chip in chips)
+    ends = sorted({s.end for s in board.steps})[:: max(1, len(board.steps) // 12)]
+    tau = 0.0
+    for end in ends:
+        while tau < end:
+            tau = min(tau + 1 / 15, end)
+            framed.advance(tau)
+        jumped.advance(end)
+        for name, layer in chips[0].layers.items():
+            assert np.array_equal(layer, chips[1].layers[name]), (end, name)
+    assert framed.partly >= 0 and len(ends) >= 10

@@ -34,29 +34,36 @@ class Painter:
         self.done = 0
         """Steps before this index are drawn in their final state."""
         self.time = 0.0
+        self.partly = -1
+        """The step last drawn under way (the others before :attr:`done` never were)."""
 
     def advance(self, tau: float) -> None:
         """Draw everything up to timeline time ``tau`` (never goes back)."""
         tau = max(tau, self.time)
         self.time = tau
         while self.done < len(self.steps) and self.steps[self.done].end <= tau:
-            self.draw(self.steps[self.done], 1.0)
+            self.draw(self.steps[self.done], 1.0, fresh=self.done != self.partly)
             self.done += 1
         if self.done < len(self.steps):
             step = self.steps[self.done]
             if step.start <= tau and step.duration > 0:
                 self.draw(step, (tau - step.start) / step.duration)
+                self.partly = self.done
         self.chip.composite()
 
     def finish(self) -> None:
         self.advance(self.steps[-1].end if self.steps else 0.0)
 
-    def draw(self, step: Step, p: float) -> None:
-        """Draw ``step`` at progress ``p`` (0..1); ``p == 1`` is its lasting state."""
+    def draw(self, step: Step, p: float, fresh: bool = False) -> None:
+        """Draw ``step`` at progress ``p`` (0..1); ``p == 1`` is its lasting state. ``fresh``:
+        the step was never drawn under way, so its transients (a pulse, a ring), which end at
+        0, were never drawn and need no clearing (two of a skip's four layers; a 1,000-node
+        run ends most of its 2,000 skips between two frames)."""
         if step.parts:  # concurrent fronts: each part as it would be drawn alone, together
             for part in step.parts:
-                self.draw(part, p)
+                self.draw(part, p, fresh)
             return
+        transient = not (fresh and p >= 1.0)
         chip, node, peer = self.chip, step.node, step.peer
         ink = "ghost" if step.orphan else "ink"  # an orphan's answer goes nowhere: faded
         if step.kind is StepKind.INJECT:
@@ -80,12 +87,14 @@ class Painter:
         elif step.kind is StepKind.SKIP and peer is not None:
             # out and back in the first 70% of the step, then the tint stays
             bounce = min(p / 0.7, 1.0)
-            chip.pulse(node, peer, 0.0 if p >= 1.0 else
-                       max(SKIP_BOUNCE * (1 - abs(2 * bounce - 1)), 0.02 if bounce < 1 else 0))
+            if transient:
+                chip.pulse(node, peer, 0.0 if p >= 1.0 else
+                           max(SKIP_BOUNCE * (1 - abs(2 * bounce - 1)),
+                               0.02 if bounce < 1 else 0))
             chip.flow("tint", node, peer, SKIP_REACH * min(p / 0.6, 1.0), soft_px=4.0)
-            # the visited well flashes as the pulse bounces off it
-            chip.ring(peer, 0.0 if p >= 1.0 else _pulse(min(max((bounce - 0.3) / 0.4, 0), 1)),
-                      "pulse_rim")
+            if transient:  # the visited well flashes as the pulse bounces off it
+                chip.ring(peer, 0.0 if p >= 1.0 else
+                          _pulse(min(max((bounce - 0.3) / 0.4, 0), 1)), "pulse_rim")
         elif step.kind is StepKind.RETURN and peer is not None:
             # the answer mixes into the whole channel: a soft, diffuse front
             if chip.ink:
@@ -99,7 +108,7 @@ class Painter:
             chip.etch(node, peer, min(p / 0.55, 1.0))
             if p > 0.45:
                 chip.flow("leak", node, peer, (p - 0.45) / 0.55, stream=0.6)
-        elif step.kind is StepKind.ASK:
+        elif step.kind is StepKind.ASK and transient:
             chip.ring(node, 0.0 if p >= 1.0 else _pulse(p))
         elif step.kind in (StepKind.FAULT, StepKind.CRASH) and p >= 0.3:
             self._fault(step)
