@@ -175,13 +175,15 @@ class Viewport(Tracked):
 
 
 def _shrunk(rgba: NDArray[np.uint8], size: tuple[int, int], opaque: bool) -> NDArray[np.uint8]:
-    """``rgba`` resized to ``size`` (bilinear). Opaque: read as RGBX straight from the array
-    (PIL neither copies it nor premultiplies an alpha that is 255 everywhere)."""
+    """``rgba`` resized to ``size`` (bilinear, from a box-filtered reduction to about twice
+    the size: half the time of a bilinear filter over the whole chip, for a picture a few
+    hundred pixels wide). Opaque: read as RGBX straight from the array (PIL neither copies it
+    nor premultiplies an alpha that is 255 everywhere)."""
     h, w = rgba.shape[:2]
     if opaque and rgba.flags.c_contiguous:
         image = Image.frombuffer("RGBX", (w, h), rgba, "raw", "RGBX", 0, 1)
-        out = np.array(image.resize(size, Image.Resampling.BILINEAR).convert("RGBA"),
-                       dtype=np.uint8)
+        out = np.array(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+                       .convert("RGBA"), dtype=np.uint8)
         return out
-    return np.array(Image.fromarray(rgba).resize(size, Image.Resampling.BILINEAR),
-                    dtype=np.uint8)
+    return np.array(Image.fromarray(rgba).resize(size, Image.Resampling.BILINEAR,
+                                                 reducing_gap=2.0), dtype=np.uint8)
