@@ -57,6 +57,11 @@ class TextBlock:
     def height(self) -> int:
         return int(self.image.shape[0])
 
+    @functools.cached_property
+    def reach(self) -> NDArray[np.bool_]:
+        """The pixels :func:`blit` of the whole block may change (:func:`reach`)."""
+        return reach(self.image)
+
 
 @functools.lru_cache(maxsize=4096)
 def render_lines(lines: tuple[tuple[Span, ...], ...], size: int, bold: bool = False,
@@ -160,7 +165,8 @@ def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
         return (x0, y0, x0, y0)
     image = block.image[y0 - top : y1 - top, x0 - left : x1 - left]
     region = frame[y0:y1, x0:x1]
-    seen = reach(image)
+    whole = image.shape == block.image.shape
+    seen = block.reach if whole else reach(image)  # a tag is blitted again and again
     if not seen.all():  # mostly clear (a leader line's box): blend only what shows
         region[seen] = _over(image[seen], region[seen])
     else:
