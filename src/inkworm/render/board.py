@@ -649,8 +649,6 @@ def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
     return step
 
 
-
-
 def _box_pixels(box: Box, width: int, height: int) -> NDArray[np.int64]:
     """The pixels of ``box`` inside a ``width`` x ``height`` image, as flat indices."""
     x0, y0 = max(box[0], 0), max(box[1], 0)

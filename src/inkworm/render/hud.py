@@ -156,17 +156,10 @@ def blit(frame: NDArray[np.uint8], block: TextBlock, x: float, y: float,
 
     ``anchor``: ``lt`` left-top, ``mt`` middle-top, ``lb`` left-bottom, ``mm`` middle-middle.
     """
-    h, w = block.height, block.width
-    left = round(x - (w / 2 if anchor[0] == "m" else 0))
-    top = round(y - {"t": 0, "b": h, "m": h / 2}[anchor[1]])
-    fh, fw = frame.shape[:2]
-    x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + w, fw), min(top + h, fh)
-    if x1 <= x0 or y1 <= y0:
+    x0, y0, x1, y1, image, seen = _placed(frame.shape, block, x, y, anchor)
+    if image is None:
         return (x0, y0, x0, y0)
-    image = block.image[y0 - top : y1 - top, x0 - left : x1 - left]
     region = frame[y0:y1, x0:x1]
-    whole = image.shape == block.image.shape
-    seen = block.reach if whole else reach(image)  # a tag is blitted again and again
     if not seen.all():  # mostly clear (a leader line's box): blend only what shows
         region[seen] = _over(image[seen], region[seen])
     else:
@@ -178,15 +171,30 @@ def blit_pixels(shape: tuple[int, ...], block: TextBlock, x: float,
                 y: float) -> NDArray[np.int64]:
     """The pixels (flat indices into a frame of ``shape``) :func:`blit` of ``block`` at
     ``x``, ``y`` (anchor ``lt``) may change."""
+    x0, y0, _, _, image, seen = _placed(shape, block, x, y, "lt")
+    if image is None:
+        return np.zeros(0, dtype=np.int64)
+    ys, xs = np.nonzero(seen)
+    pixels: NDArray[np.int64] = ((ys + y0) * shape[1] + xs + x0).astype(np.int64)
+    return pixels
+
+
+def _placed(shape: tuple[int, ...], block: TextBlock, x: float, y: float, anchor: str
+            ) -> tuple[int, int, int, int, NDArray[np.uint8] | None, NDArray[np.bool_]]:
+    """Where :func:`blit` puts ``block`` in a frame of ``shape``: the box (x0, y0, x1, y1)
+    clipped to the frame, the part of the block inside it (``None``: none) and the pixels of
+    that part the blit may change (:func:`reach`)."""
     h, w = block.height, block.width
-    left, top = round(x), round(y)
+    left = round(x - (w / 2 if anchor[0] == "m" else 0))
+    top = round(y - {"t": 0, "b": h, "m": h / 2}[anchor[1]])
     fh, fw = shape[:2]
     x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + w, fw), min(top + h, fh)
     if x1 <= x0 or y1 <= y0:
-        return np.zeros(0, dtype=np.int64)
-    ys, xs = np.nonzero(reach(block.image[y0 - top : y1 - top, x0 - left : x1 - left]))
-    pixels: NDArray[np.int64] = ((ys + y0) * fw + xs + x0).astype(np.int64)
-    return pixels
+        return x0, y0, x1, y1, None, np.zeros((0, 0), dtype=bool)
+    image = block.image[y0 - top : y1 - top, x0 - left : x1 - left]
+    whole = image.shape == block.image.shape
+    seen = block.reach if whole else reach(image)  # a tag is blitted again and again
+    return x0, y0, x1, y1, image, seen
 
 
 def reach(image: NDArray[np.uint8]) -> NDArray[np.bool_]:
