@@ -11,7 +11,7 @@ from conftest import GRAPHS
 from inkworm import load_dot
 from inkworm.gen import sparse_cluster
 from inkworm.layout import layout
-from inkworm.render.geometry import build, min_distance, route, route_all, stretch
+from inkworm.render.geometry import _Grid, build, min_distance, route, route_all, stretch
 from inkworm.render.mould import LIGHT
 from inkworm.render.raster import Region, channel_regions
 from inkworm.topology import Topology
@@ -63,6 +63,28 @@ def test_a_straight_channel_passes_clear_of_every_other_well() -> None:
         t = np.clip((others - a) @ ab / float(ab @ ab), 0.0, 1.0)
         gap = np.hypot(*(others - (a + t[:, None] * ab)).T).min()
         assert gap >= clearance, ((u, v), gap, clearance)
+
+
+@pytest.mark.parametrize(("count", "reach", "spread"), [
+    (1, 3.0, 10.0), (2, 0.5, 1000.0), (200, 4.0, 120.0), (500, 25.0, 900.0),
+    (300, 0.001, 5000.0)])  # the last: more cells than the grid keeps (it takes larger ones)
+def test_the_grid_finds_every_point_within_reach(count: int, reach: float,
+                                                  spread: float) -> None:
+    rng = np.random.default_rng(count)
+    pts = rng.uniform(-spread / 3, spread, (count, 2))
+    pts[: count // 4] = np.round(pts[: count // 4] / reach) * reach  # on cell borders too
+    # queries on, near and far beyond the points' box, and exactly ``reach`` from points
+    queries = np.concatenate([
+        rng.uniform(-spread, 2 * spread, (2000, 2)),
+        pts[rng.integers(0, count, 300)] + rng.uniform(-2 * reach, 2 * reach, (300, 2)),
+        pts[rng.integers(0, count, 50)] + [reach, 0.0], pts[:50] - [0.0, reach]])
+    query, point = _Grid(pts, reach).near(queries)
+    found = set(zip(query.tolist(), point.tolist(), strict=True))
+    assert len(found) == len(query)  # each pair once
+    d = np.hypot(queries[:, None, 0] - pts[None, :, 0], queries[:, None, 1] - pts[None, :, 1])
+    within = set(zip(*(k.tolist() for k in np.nonzero(d <= reach)), strict=True))
+    assert within and within <= found
+    assert len(found) < 12 * len(within) + 50 * len(queries)  # near ones, not all
 
 
 def _band(line: np.ndarray, half: float, width: int, height: int, clear: float,

@@ -197,10 +197,8 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
               bounds: Box | None = None) -> list[NDArray[np.float64]]:
     """:func:`route` (without ``avoid``) of every pair at once, the same polylines: every
     segment against the wells near it, then every bend of every channel that needs one, as
-    flat arrays and one nearest-well query. A channel at a time took 1.3 ms, most of a
-    1,000-node chip's set-up (1,169 of its 1,499 channels bend)."""
-    from scipy.spatial import cKDTree
-
+    flat arrays against the wells of a grid's nearby cells (:class:`_Grid`). A channel at a
+    time took 1.3 ms, most of a 1,000-node chip's set-up (1,169 of its 1,499 channels bend)."""
     if not pairs:
         return []
     uv = np.array(pairs, dtype=np.int64).reshape(-1, 2)
@@ -208,14 +206,16 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     chord = p2 - p0
     length = np.hypot(chord[:, 0], chord[:, 1])
     length[length == 0] = 1.0
-    tree = cKDTree(pts)
-    # straight when no other well is within ``clearance`` of the segment (exact distances to
-    # the wells in the ball around its middle, which holds every well that near)
-    balls = tree.query_ball_point((p0 + p2) / 2, length / 2 + clearance)
-    counts = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(balls))
-    well = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.int64,
-                       count=int(counts.sum()))
-    edge = np.repeat(np.arange(len(uv)), counts)
+    # straight when no other well is within ``clearance`` of the segment: exact distances to
+    # the wells near points along it, ``clearance`` apart (a well that near the segment is
+    # within 1.12 ``clearance`` of one of them)
+    grid = _Grid(pts, 1.2 * clearance)
+    steps = np.maximum(np.ceil(length / clearance), 1).astype(np.int64) + 1
+    edge = np.repeat(np.arange(len(uv)), steps)
+    nth = np.arange(int(steps.sum())) - np.repeat(np.cumsum(steps) - steps, steps)
+    along = p0[edge] + (nth / (steps[edge] - 1))[:, None] * chord[edge]
+    probe, well = grid.near(along)
+    edge = edge[probe]
     other = (well != uv[edge, 0]) & (well != uv[edge, 1])
     well, edge = well[other], edge[other]
     ab = chord[edge]
@@ -245,12 +245,16 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     normal = np.stack([-chord[which, 1], chord[which, 0]], axis=1) / length[which, None]
     control = (a + b) / 2 + (bends[block % nb] * length[which])[:, None] * normal
     curves = (1 - tt) ** 2 * a + 2 * (1 - tt) * tt * control + tt**2 * b
-    # the nearest well that is not one of the channel's own two; past ``clearance`` only
-    # whether it is (a bend clears), so the search stops there
-    dist, near = tree.query(curves, k=min(3, len(pts)), distance_upper_bound=clearance * 1.01)
-    dist, near = dist.reshape(len(curves), -1), near.reshape(len(curves), -1)
-    own = (near == uv[which, 0, None]) | (near == uv[which, 1, None]) | (near >= len(pts))
-    nearest = np.where(own, np.inf, dist).min(axis=1)
+    # each point's nearest well that is not one of the channel's own two; past
+    # ``clearance`` only whether it is (a bend clears), so wells further are not looked at
+    point, well = _Grid(pts, clearance).near(curves)
+    mine = which[point]
+    other = (well != uv[mine, 0]) & (well != uv[mine, 1])
+    point, well = point[other], well[other]
+    nearest = np.full(len(curves), np.inf)
+    np.minimum.at(nearest, point, np.hypot(curves[point, 0] - pts[well, 0],
+                                           curves[point, 1] - pts[well, 1]))
+    nearest[nearest > clearance] = np.inf
     gaps = np.minimum.reduceat(nearest, starts) - clearance
     inside = np.ones(len(sizes), dtype=bool)
     if bounds is not None:  # a bend that leaves the chip does not clear
@@ -268,6 +272,46 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
         at = k * nb + int(best[k])
         out[i] = _decimate(curves[starts[at] : starts[at] + sizes[at]])
     return out
+
+
+class _Grid:
+    """Points binned in square cells at least ``reach`` wide: :meth:`near` gives, for query
+    points, every point within ``reach`` of each (and some a little further), from the 3 x 3
+    cells around it. numpy alone: scipy's k-d tree cost half a second to import, on the way
+    to a render's first frame."""
+
+    def __init__(self, pts: NDArray[np.float64], reach: float) -> None:
+        low = pts.min(axis=0) if len(pts) else np.zeros(2)
+        span = (pts.max(axis=0) - low) if len(pts) else np.zeros(2)
+        # at most about 4 million cells (larger cells only find more points to look at)
+        self.side = max(reach, math.sqrt(float((span[0] + 1) * (span[1] + 1)) / 4e6), 1e-9)
+        self.origin = low - self.side  # a margin of one cell all round
+        cells = np.floor((pts - self.origin) / self.side).astype(np.int64)
+        self.shape = (int(span[0] / self.side) + 3, int(span[1] / self.side) + 3)
+        keys = cells[:, 0] * self.shape[1] + cells[:, 1]
+        self.order = np.argsort(keys, kind="stable")
+        self.count = np.bincount(keys, minlength=self.shape[0] * self.shape[1])
+        self.start = np.cumsum(self.count) - self.count
+
+    def near(self, queries: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``(query, point)`` index pairs: each point in the cells around each query."""
+        cells = np.floor((queries - self.origin) / self.side).astype(np.int64)
+        width, height = self.shape
+        # a query more than a cell outside the points' cells has none around it
+        ok = np.flatnonzero((cells[:, 0] >= 0) & (cells[:, 0] < width)
+                            & (cells[:, 1] >= 0) & (cells[:, 1] < height))
+        middle = cells[ok, 0] * height + cells[ok, 1]
+        found_q, found_p = [], []
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                key = np.clip(middle + (dx * height + dy), 0, width * height - 1)
+                count = self.count[key]
+                has = np.flatnonzero(count)
+                start, count = self.start[key[has]], count[has]
+                first = np.repeat(start - np.cumsum(count) + count, count)
+                found_q.append(np.repeat(ok[has], count))
+                found_p.append(self.order[first + np.arange(int(count.sum()))])
+        return np.concatenate(found_q), np.concatenate(found_p)
 
 
 def _distance_from(curves: NDArray[np.float64], points: NDArray[np.float64],
