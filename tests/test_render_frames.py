@@ -323,3 +323,23 @@ def test_the_chip_at_a_step_end_is_the_same_however_it_got_there(strategy: str) 
         for name, layer in chips[0].layers.items():
             assert np.array_equal(layer, chips[1].layers[name]), (end, name)
     assert framed.partly >= 0 and len(ends) >= 10
+
+
+@pytest.mark.parametrize("transparent", [False, True])
+def test_a_fresh_chip_s_refresh_is_every_pixel_composited(transparent: bool) -> None:
+    """Before any ink, :meth:`Chip.refresh` copies the base and composites only where the
+    top layer draws (the tags, the inlet's fitting): the frame of compositing every pixel."""
+    from inkworm.gen import sparse_cluster
+
+    topology = sparse_cluster(60, seed=0)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    options = RenderOptions(transparent=transparent)
+    chip = Board(trace, topology, time_steps(steps_from_trace(trace)), options, W, H).chip
+    assert not chip._painted and chip.top[..., 3].any() and not chip.top[..., 3].all()
+    chip.frame[...] = 77  # stale: refresh must redraw every pixel
+    chip.refresh()
+    fast = chip.frame.copy()
+    chip._dirty = [np.arange(chip.g.width * chip.g.height, dtype=np.int64)]
+    chip.composite()
+    assert np.array_equal(fast, chip.frame)
+    assert chip.take_rows() == (0, chip.g.height)

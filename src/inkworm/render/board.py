@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -163,14 +163,32 @@ class Frame:
         return max(9, round(share * self.height))
 
 
+def tag_fonts(f: Frame) -> tuple[int, int, int, int]:
+    """A tag's font size at each of the tag placer's size indices (:mod:`.labels`)."""
+    return (f.size(0.03), f.size(0.022), f.size(0.016), f.size(0.013))
+
+
+def measure_tags(topology: Topology, f: Frame) -> dict[str, list[tuple[int, int]]]:
+    """Every node's tag's (width, height) at each of :func:`tag_fonts`, measured without
+    drawing (no layout needed: a render measures them while graphviz lays the chip out)."""
+    names = short_names(topology.nodes)
+    fonts = tag_fonts(f)
+    return {node: [hud.tag_size(names[node], size) for size in fonts]
+            for node in topology.nodes}
+
+
 class Board:
     """The chip plus its text: advances ink and captions together along the timeline."""
 
     def __init__(self, trace: Trace, topology: Topology, steps: Sequence[Step],
                  options: RenderOptions, width: int, height: int, *, compact: bool = False,
-                 title: str | None = None, positions: Positions | None = None) -> None:
+                 title: str | None = None, positions: Positions | None = None,
+                 measured: Mapping[str, list[tuple[int, int]]] | None = None) -> None:
         """``compact``: one side of a comparison, titled ``title``; ``positions``: the
-        layout to use (a comparison lays both sides out once)."""
+        layout to use (a comparison lays both sides out once); ``measured``: the tags'
+        sizes, :func:`measure_tags` of this topology and frame (measured while the layout
+        is worked out)."""
+        self._measured = measured
         self.trace, self.topology, self.options = trace, topology, options
         self.f = Frame(width, height, compact)
         self.title = title
@@ -277,13 +295,12 @@ class Board:
         (:meth:`_retag`): see :mod:`inkworm.render.labels`."""
         f, g = self.f, self.chip.g
         self.names = short_names(self.topology.nodes)
-        sizes = (f.size(0.03), f.size(0.022), f.size(0.016), f.size(0.013))
-        self._tag_sizes = sizes
+        self._tag_sizes = tag_fonts(f)
         """A tag's font size at each of the placer's size indices (drawn when first shown)."""
+        measured = self._measured or measure_tags(self.topology, f)
         left, top, right, bottom = self.world
         self.tagger = Labels(g, (left + 3, top + 3, right - 3, bottom - 3),
-                             {node: [hud.tag_size(self.names[node], size) for size in sizes]
-                              for node in g.centers})
+                             {node: measured[node] for node in g.centers})
         order = list(dict.fromkeys([self.launch, *visit_order(self.trace),
                                     *self.topology.nodes]))
         self.tags: dict[str, tuple[Box, int]] = {}

@@ -482,7 +482,13 @@ class Chip(Tracked):
     def refresh(self) -> None:
         """Recompute the whole :attr:`frame` (after drawing into :attr:`base` or :attr:`top`;
         :meth:`touch_pixels` when only some pixels were drawn)."""
-        self._dirty = [np.arange(self.g.width * self.g.height, dtype=np.int64)]
+        if self._painted:
+            self._dirty = [np.arange(self.g.width * self.g.height, dtype=np.int64)]
+        else:  # no ink yet: the base, but where the top layer draws (a chip's set-up)
+            self.frame[...] = self.base
+            self.changed()
+            drawn = np.flatnonzero(self.top[..., 3])
+            self._dirty = [drawn] if drawn.size else []
         self.composite()
 
     def composite(self) -> None:

@@ -26,7 +26,7 @@ from inkworm.output import (
     made_parents,
     sweep_leftovers,
 )
-from inkworm.render.board import Board, RenderOptions, timeline
+from inkworm.render.board import Board, Frame, RenderOptions, measure_tags, timeline
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.subtitles import caption_cues, chapter_cues, embed, write_vtt
 from inkworm.run import RunSpec
@@ -133,14 +133,17 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
 
         def board() -> Board:
             # the layout (graphviz: a process of its own) while the timeline is worked out
+            # and the tags are measured
             where = Ahead(lambda: layout(topology, options.layout, options.seed),
                           "inkworm-layout")
             named = renamed(trace, topology)
             try:
                 steps = timeline(named, options, fps)
+                measured = measure_tags(topology, Frame(width, height))
             finally:
                 where.join()
-            return Board(named, topology, steps, options, width, height, positions=where.take())
+            return Board(named, topology, steps, options, width, height, positions=where.take(),
+                         measured=measured)
 
         ahead = (Ahead(board, "inkworm-board"), SIZES[quality])
     try:
