@@ -13,7 +13,7 @@ from inkworm.gen import sparse_cluster
 from inkworm.layout import layout
 from inkworm.render.geometry import _Grid, build, min_distance, route, route_all, stretch
 from inkworm.render.mould import LIGHT
-from inkworm.render.raster import Region, channel_regions
+from inkworm.render.raster import Region, channel_regions, well_regions
 from inkworm.topology import Topology
 
 CLUSTERS = {
@@ -148,3 +148,36 @@ def test_every_channel_band_at_once_is_each_band_by_its_definition(
             a, b = getattr(got, field), getattr(want, field)
             assert (a is None) == (b is None), field
             assert a is None or np.array_equal(a, b), (field, line[0], line[-1])
+
+
+def _disc(center: tuple[float, float], radius: float, width: int, height: int) -> Region:
+    """A well's pixels by their definition, one well at a time: a window 2 pixels past the
+    disc, clipped to the frame, row by row; coverage of each pixel's centre, antialiased."""
+    cx, cy = center
+    x0, y0 = max(int(cx - radius - 2), 0), max(int(cy - radius - 2), 0)
+    x1, y1 = min(int(cx + radius + 2), width - 1), min(int(cy + radius + 2), height - 1)
+    ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
+    d = np.hypot(xs.ravel() + 0.5 - cx, ys.ravel() + 0.5 - cy)
+    cover = np.clip(radius - d + 0.5, 0.0, 1.0)
+    keep = cover > 0
+    idx = (ys.ravel()[keep] * width + xs.ravel()[keep]).astype(np.int64)
+    return Region(idx, (d[keep] / radius).astype(np.float32), cover[keep].astype(np.float32))
+
+
+@pytest.mark.parametrize(("radius", "size"), [(4.47, (854, 480)), (30.0, (427, 240)),
+                                              (2.0, (1920, 1080))])
+def test_every_well_at_once_is_each_well_by_its_definition(radius: float,
+                                                            size: tuple[int, int]) -> None:
+    width, height = size
+    rng = np.random.default_rng(round(radius))
+    centers = [(float(x), float(y)) for x, y in rng.uniform(-radius, [width + radius,
+                                                                       height + radius],
+                                                            (300, 2))]
+    centers += [(0.0, 0.0), (width - 0.5, height - 0.5), (10.5, 10.5)]  # edges, whole pixels
+    wells = well_regions(centers, radius, width, height)
+    assert len(wells) == len(centers)
+    for center, well in zip(centers, wells, strict=True):
+        expected = _disc(center, radius, width, height)
+        for name in ("idx", "param", "cover"):
+            assert np.array_equal(getattr(well, name), getattr(expected, name)), (center, name)
+        assert well.idx.dtype == np.int64 and well.param.dtype == np.float32

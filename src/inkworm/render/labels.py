@@ -103,7 +103,7 @@ class Labels:
         wide = g.channel * 1.6 + 2
         end = g.radius * 1.9 + 3  # from the centre: where the channel enters the well
         for line in g.routes.values():
-            points = [(float(x), float(y)) for x, y in line]
+            points = line.tolist()
             lane.line(points, fill=1, width=max(1, round(wide)), joint="curve")
             for piece in (_near_end(line, end), _near_end(line[::-1], end)):
                 draw.line(piece, fill=1, width=max(1, round(wide + 2)), joint="curve")
@@ -216,9 +216,10 @@ class Labels:
 
 def _near_end(line: NDArray[np.float64], reach: float) -> list[tuple[float, float]]:
     """The first ``reach`` pixels of a polyline."""
-    points = [(float(line[0][0]), float(line[0][1]))]
+    coords = line.tolist()
+    points = [(coords[0][0], coords[0][1])]
     travelled = 0.0
-    for (x0, y0), (x1, y1) in itertools.pairwise(line):
+    for (x0, y0), (x1, y1) in itertools.pairwise(coords):
         step = math.hypot(x1 - x0, y1 - y0)
         if travelled + step >= reach:
             t = (reach - travelled) / step if step else 0.0

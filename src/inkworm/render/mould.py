@@ -52,7 +52,7 @@ def mould(rgba: NDArray[np.uint8], g: Geometry, box: tuple[float, float, float, 
     for key, line in g.routes.items():
         if key in hidden:
             continue
-        pts = [(float(x), float(y)) for x, y in line]
+        pts = line.tolist()
         for draw, width in ((dg, g.channel + 2 * wall), (df, g.channel)):
             draw.line(pts, fill=255, width=max(1, round(width)), joint="curve")
     rim = g.radius + wall * 1.4

@@ -155,17 +155,26 @@ def channel_regions(lines: list[NDArray[np.float64]], half: float, width: int, h
     return out
 
 
-def _well_region(center: tuple[float, float], radius: float, width: int,
-                 height: int) -> Region:
-    cx, cy = center
-    x0, y0 = max(int(cx - radius - 2), 0), max(int(cy - radius - 2), 0)
-    x1, y1 = min(int(cx + radius + 2), width - 1), min(int(cy + radius + 2), height - 1)
-    ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
-    d = np.hypot(xs.ravel() + 0.5 - cx, ys.ravel() + 0.5 - cy)
+def well_regions(centers: list[tuple[float, float]], radius: float, width: int,
+                 height: int) -> list[Region]:
+    """Each well's pixels (its disc of ``radius``, antialiased), all wells at once: each in a
+    window reaching 2 pixels past its disc, clipped to the frame, in row order."""
+    c = np.array(centers, dtype=np.float64).reshape(-1, 2)
+    lo = np.maximum(np.trunc(c - radius - 2), 0).astype(np.int64)
+    hi = np.minimum(np.trunc(c + radius + 2).astype(np.int64), [width - 1, height - 1])
+    side = max(int((hi - lo).max()) + 1, 0) if len(c) else 0
+    step = np.arange(side)
+    xs = lo[:, 0, None, None] + step[None, None, :]  # (well, row, column)
+    ys = lo[:, 1, None, None] + step[None, :, None]
+    d = np.hypot(xs + 0.5 - c[:, 0, None, None], ys + 0.5 - c[:, 1, None, None])
     cover = np.clip(radius - d + 0.5, 0.0, 1.0)
-    keep = cover > 0
-    idx = (ys.ravel()[keep] * width + xs.ravel()[keep]).astype(np.int64)
-    return Region(idx, (d[keep] / radius).astype(np.float32), cover[keep].astype(np.float32))
+    keep = (cover > 0) & (xs <= hi[:, 0, None, None]) & (ys <= hi[:, 1, None, None])
+    well, row, column = np.nonzero(keep)
+    idx = ((lo[well, 1] + row) * width + lo[well, 0] + column).astype(np.int64)
+    ends = np.cumsum(np.bincount(well, minlength=len(c)))[:-1]
+    params = np.split((d[keep] / radius).astype(np.float32), ends)
+    covers = np.split(cover[keep].astype(np.float32), ends)
+    return [Region(*parts) for parts in zip(np.split(idx, ends), params, covers, strict=True)]
 
 
 def _smooth(x: NDArray[np.floating[Any]]) -> F32:
@@ -257,8 +266,8 @@ class Chip(Tracked):
         self.walls = dict(zip(etched, channel_regions(
             [geometry.routes[key] for key in etched], half + max(1.0, half * 0.55), w, h,
             clear, [True] * len(etched)), strict=True))
-        self.wells = {n: _well_region(c, geometry.radius, w, h)
-                      for n, c in geometry.centers.items()}
+        self.wells = dict(zip(geometry.centers, well_regions(
+            list(geometry.centers.values()), geometry.radius, w, h), strict=True))
         self.relief: dict[str, F32] = {}
         """``ink``: per layer, a lightness shift of its colour per pixel (-1 black .. 1 white):
         the bevel of an etched channel's cut."""
@@ -578,7 +587,7 @@ def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: s
         for key, line in g.routes.items():
             if key in hidden:
                 continue
-            pts = [(float(x) * ss, float(y) * ss) for x, y in line]
+            pts = (line * ss).tolist()
             draw.line(pts, fill=(*colour, 255), width=max(1, round(width * ss)), joint="curve")
             r = width * ss / 2
             for x, y in (pts[0], pts[-1]):
