@@ -588,10 +588,8 @@ def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: s
             if key in hidden:
                 continue
             pts = (line * ss).tolist()
+            # its round ends would lie under the wells' rims, drawn next
             draw.line(pts, fill=(*colour, 255), width=max(1, round(width * ss)), joint="curve")
-            r = width * ss / 2
-            for x, y in (pts[0], pts[-1]):
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour, 255))
     rim = g.radius + wall * 1.4
     for node, (x, y) in g.centers.items():
         x, y = x * ss, y * ss
