@@ -138,3 +138,50 @@ def test_a_wave_of_concurrent_fronts_is_followed_at_its_middle() -> None:
     wave = Step(StepKind.CALL, "a", "b", "a and c fan out", (1, 2), 0, parts=parts)
     _, points = targets([wave], centers)
     assert points[0].tolist() == [50.0, 150.0]
+
+
+def test_a_still_window_copies_only_the_rows_that_changed() -> None:
+    """Frame by frame, the window drawn from the chip's changed rows (while the camera holds
+    still) is the window drawn whole, and the rows it reports hold every pixel that changed:
+    the writer converts only those."""
+    b = board()
+    view = b.screen
+    assert isinstance(view, Viewport)
+    before = view.frame.copy()
+    view.take_rows()
+    partly = 0
+    for frame in range(1, round(STEPS[-1].end * 15)):
+        b.advance(frame / 15)
+        view.composite()
+        rows = view.take_rows()
+        now = view.frame.copy()
+        changed = np.flatnonzero((now != before).any(axis=(1, 2)))
+        if changed.size:
+            assert rows is not None and rows[0] <= changed[0] and changed[-1] < rows[1], frame
+            partly += rows[1] - rows[0] < view.size[1]
+        view._shown = None  # drawn whole
+        view.composite()
+        assert np.array_equal(view.frame, now), frame
+        view.take_rows()
+        before = now
+    assert partly > 50  # most frames of a held camera were bands
+
+
+def test_the_camera_holds_still_near_the_action_and_glides_to_it_when_it_strays() -> None:
+    from inkworm.render.camera import DEAD_ZONE, PATH_STEP, TOP_SPEED, camera_path
+
+    size = (500, 300)
+    # the action wanders inside the dead zone for 2 s, then jumps 400 px right at 2 s
+    starts = [0.0, 0.5, 1.0, 1.5, 2.0]
+    near = DEAD_ZONE * 0.9
+    points = np.array([[1000.0, 500.0], [1000 + near * 500, 500.0], [1000.0, 500 - near * 300],
+                       [1000 - near * 500, 500.0], [1400.0, 500.0]])
+    path = camera_path(starts, points, size)
+    at = np.arange(len(path)) * PATH_STEP
+    held = path[at < 2.0]
+    assert np.array_equal(held, np.repeat(points[:1], len(held), axis=0))  # not a pixel
+    steps = np.hypot(*np.diff(path[at >= 2.0 - PATH_STEP], axis=0).T)
+    assert steps.max() <= TOP_SPEED * size[0] * PATH_STEP + 1e-9  # a glide, no cut
+    assert np.allclose(path[-1], [1400.0, 500.0], atol=0.5)  # settled on the action
+    settled = int(np.argmax(np.hypot(*(path - [1400.0, 500.0]).T) < 0.5))
+    assert at[settled] < 2.0 + 3.0  # within a few seconds

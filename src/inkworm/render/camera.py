@@ -3,9 +3,11 @@ than the frame (the world) and the frame shows a window onto it, around the step
 with a minimap of the whole chip in a corner; the end shows the whole chip.
 
 The window is a plain crop of the world (no resampling: the ink, the tags and the text keep
-their pixel size), so a frame costs the crop. The camera's path is a function of timeline
-time alone (each step's target, smoothed over the steps around it, eased in as the step
-starts), so a still at time t is the video's frame at t.
+their pixel size), so a frame costs the crop; while the camera holds still, only the rows of
+the chip that changed. The camera's path is a function of timeline time alone (worked out
+once from the steps' targets, each smoothed over the steps around it: it holds still while
+the action stays near the window's middle and glides when it strays), so a still at time t
+is the video's frame at t.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ MAX_ZOOM = 2.5
 SMOOTH = 1.5
 """Seconds either side over which the camera's targets are averaged (no jitter in a fast
 condensed run)."""
+DEAD_ZONE = 0.18
+"""How far (a share of the window's width and height) the action may stray from the window's
+centre before the camera moves to it: in between, the camera holds still."""
+GLIDE = 0.35
+"""Seconds: the time constant of the camera's glide to a new centre."""
+TOP_SPEED = 0.9
+"""Window widths a second, at most: no jump cuts when the action moves far."""
+PATH_STEP = 1 / 60
+"""Seconds of timeline between two points of the camera's path (in between: interpolated)."""
 MINIMAP_EVERY = 0.5
 """Seconds of timeline between two redraws of the minimap."""
 MINIMAP_SHARE = 0.26
@@ -56,6 +67,40 @@ def targets(steps: Sequence[Step], centers: Mapping[str, tuple[float, float]]
     return starts, smooth
 
 
+def camera_path(starts: Sequence[float], points: NDArray[np.float64],
+                size: tuple[int, int]) -> NDArray[np.float64]:
+    """Where the camera looks every :data:`PATH_STEP` seconds from time 0 until it has
+    settled after the last step: it holds still while each step's target (:func:`targets`)
+    stays within :data:`DEAD_ZONE` of where it looks, else it glides there (:data:`GLIDE`,
+    at most :data:`TOP_SPEED`). A still camera shows ink moving on a still chip, which a
+    viewer reads (and an encoder codes) far more easily than a chip drifting every frame."""
+    if not len(points):
+        return np.zeros((0, 2))
+    w, h = size
+    zone_x, zone_y = DEAD_ZONE * w, DEAD_ZONE * h
+    keep = 1 - math.exp(-PATH_STEP / GLIDE)
+    top = TOP_SPEED * w * PATH_STEP
+    count = int((starts[-1] + 12 * GLIDE) / PATH_STEP) + 2
+    out = np.empty((count, 2))
+    cx, cy = (float(v) for v in points[0])
+    x, y = cx, cy
+    i = 0
+    for k in range(count):
+        t = k * PATH_STEP
+        while i + 1 < len(starts) and starts[i + 1] <= t:
+            i += 1
+        tx, ty = float(points[i][0]), float(points[i][1])
+        if abs(tx - cx) > zone_x or abs(ty - cy) > zone_y:
+            cx, cy = tx, ty
+        dx, dy = (cx - x) * keep, (cy - y) * keep
+        far = math.hypot(dx, dy)
+        if far > top:
+            dx, dy = dx * top / far, dy * top / far
+        x, y = x + dx, y + dy
+        out[k] = x, y
+    return out
+
+
 def _point(step: Step, centers: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
     if step.parts:  # a parallel run's wave: the middle of its fronts
         points = [_point(part, centers) for part in step.parts]
@@ -82,10 +127,9 @@ class Viewport(Tracked):
         self.time = 0.0
         self.whole = False
         """Show the whole chip (the end)."""
-        self._starts, self._targets = targets(steps, chip.g.centers)
-        self._durations = [s.duration for s in steps]
         x0, y0, x1, y1 = box
         self.size = (x1 - x0, y1 - y0)
+        self._path = camera_path(*targets(steps, chip.g.centers), self.size)
         mw = round(self.size[0] * MINIMAP_SHARE)
         self._mini_size = (mw, max(1, round(mw * chip.g.height / chip.g.width)))
         self._mini: NDArray[np.uint8] | None = None
@@ -100,16 +144,15 @@ class Viewport(Tracked):
         """What the window shows now: the chip's version, the window, the minimap's."""
 
     def focus(self, t: float) -> tuple[float, float]:
-        """Where the camera looks at timeline time ``t`` (world pixels)."""
-        if not self._starts:
+        """Where the camera looks at timeline time ``t`` (world pixels): its path
+        (:func:`camera_path`), interpolated."""
+        path = self._path
+        if not len(path):
             return self.chip.g.width / 2, self.chip.g.height / 2
-        i = max(bisect.bisect_right(self._starts, t) - 1, 0)
-        here = self._targets[i]
-        before = self._targets[i - 1] if i else here
-        ease = min(max(self._durations[i], 1e-6), 0.8)
-        u = min(max((t - self._starts[i]) / ease, 0.0), 1.0)
-        u = u * u * (3 - 2 * u)
-        x, y = before + (here - before) * u
+        at = min(max(t / PATH_STEP, 0.0), len(path) - 1.0)
+        k = min(int(at), len(path) - 2) if len(path) > 1 else 0
+        u = at - k
+        x, y = path[k] * (1 - u) + path[min(k + 1, len(path) - 1)] * u
         return float(x), float(y)
 
     def window(self, t: float) -> tuple[int, int]:
@@ -138,12 +181,26 @@ class Viewport(Tracked):
         left, top = self.window(self.time)
         self._refresh_minimap()
         shown = (self.chip.version, left, top, self._mini_version)
+        rows = self.chip.take_rows()  # the chip's rows changed since the last composite
         if shown == self._shown:
             return
         w, h = self.size
+        still = self._shown is not None and self._shown[1:] == shown[1:]
+        self._shown = shown
+        if still and rows is not None:  # the same window and minimap: the rows that changed
+            r0, r1 = max(rows[0], top), min(rows[1], top + h)
+            if r1 <= r0:
+                return
+            self.frame[y0 + r0 - top:y0 + r1 - top, x0:x1] = \
+                self.chip.frame[r0:r1, left:left + w]
+            self.changed((x0, y0 + r0 - top, x1, y0 + r1 - top))
+            corner = self._minimap_box()
+            if y0 + r0 - top < corner[3] and corner[1] < y0 + r1 - top:
+                self._minimap(left, top)  # the window's corner, copied over: drawn again
+                self.changed(corner)
+            return
         self.frame[y0:y1, x0:x1] = self.chip.frame[top:top + h, left:left + w]
         self._minimap(left, top)
-        self._shown = shown
         self.changed(self.box)
 
     def _refresh_minimap(self) -> None:
@@ -155,7 +212,16 @@ class Viewport(Tracked):
                 self._mini_version = self.chip.version
             self._mini_at = self.time
 
+    def _minimap_box(self) -> tuple[int, int, int, int]:
+        """The box the minimap and its frame cover, in the window's lower right corner."""
+        mw, mh = self._mini_size
+        _, y0, x1, y1 = self.box
+        gap = max(4, round(0.012 * (y1 - y0)))
+        mx, my = x1 - mw - gap, y1 - mh - gap
+        return mx - 2, my - 2, mx + mw + 2, my + mh + 2
+
     def _minimap(self, left: int, top: int) -> None:
+        """Draw the minimap, the window's place on it outlined."""
         assert self._mini is not None
         mini = self._mini.copy()
         mw, mh = self._mini_size
@@ -166,12 +232,9 @@ class Viewport(Tracked):
         edge = (*P.hex_rgb("#17202b"), 255)
         mini[ry0:ry1 + 1, [rx0, rx1]] = edge
         mini[[ry0, ry1], rx0:rx1 + 1] = edge
-        frame = (*P.hex_rgb("#17202b"), 255)
-        _, y0, x1, y1 = self.box
-        gap = max(4, round(0.012 * (y1 - y0)))
-        mx, my = x1 - mw - gap, y1 - mh - gap
-        self.frame[my - 2:my + mh + 2, mx - 2:mx + mw + 2] = frame
-        self.frame[my:my + mh, mx:mx + mw] = mini
+        fx0, fy0, fx1, fy1 = self._minimap_box()
+        self.frame[fy0:fy1, fx0:fx1] = (*P.hex_rgb("#17202b"), 255)
+        self.frame[fy0 + 2:fy1 - 2, fx0 + 2:fx1 - 2] = mini
 
 
 def _shrunk(rgba: NDArray[np.uint8], size: tuple[int, int], opaque: bool) -> NDArray[np.uint8]:
