@@ -10,6 +10,7 @@ output frame is recomposited only there, so a frame costs what changes, not the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -243,10 +244,13 @@ class Chip(Tracked):
         self.ink = style == "ink"
         w, h = geometry.width, geometry.height
         extra = set(extra_channels)
-        self.base = _paint_static(geometry, chip_box, launch, transparent, extra, background,
-                                  shadow)
-        if self.ink:
-            self.base = mould(self.base, geometry, chip_box, launch, extra)
+        if self.ink:  # relit as a moulded chip, so antialiased by cairo (0.2 s less here)
+            self.base = mould(_paint_smooth(geometry, chip_box, transparent, extra,
+                                            background, shadow),
+                              geometry, chip_box, launch, extra)
+        else:  # the schematic stays the drawing from before the ink style, pixel for pixel
+            self.base = _paint_static(geometry, chip_box, launch, transparent, extra,
+                                      background, shadow)
         self.top = port_fitting(geometry, launch) if self.ink else np.zeros_like(self.base)
         """Static overlay above the ink (the inlet port's fitting, well tags), straight
         alpha."""
@@ -562,6 +566,74 @@ def _etch_relief(chip: Chip, size: int) -> dict[str, F32]:
             floor[inner.idx] = -0.2 * np.maximum(inner.side, 0) * _smooth(
                 (inner.across - 0.3) / 0.7)
     return {"etch": sides, "cut": floor}
+
+
+def _paint_smooth(g: Geometry, box: tuple[float, float, float, float], transparent: bool,
+                  hidden: set[tuple[str, str]], background: P.RGB = P.BACKGROUND,
+                  shadow: P.RGB = P.SHADOW) -> NDArray[np.uint8]:
+    """:func:`_paint_static`'s substrate, walls and wells for the moulded chip, drawn with
+    cairo (antialiased by coverage, where PIL drew them 2 or 3 times larger and shrank them:
+    0.4 s of a 1,000-node chip, 0.2 s here). The inlet port is :func:`mould`'s."""
+    import cairo
+
+    surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, g.width, g.height)
+    cr = cairo.Context(surface)
+
+    def paint(rgb: P.RGB, alpha: int = 255) -> None:
+        cr.set_source_rgba(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, alpha / 255)
+
+    def rounded(x0: float, y0: float, x1: float, y1: float, r: float) -> None:
+        r = max(min(r, (x1 - x0) / 2, (y1 - y0) / 2), 0.0)
+        cr.new_sub_path()
+        cr.arc(x1 - r, y0 + r, r, -math.pi / 2, 0)
+        cr.arc(x1 - r, y1 - r, r, 0, math.pi / 2)
+        cr.arc(x0 + r, y1 - r, r, math.pi / 2, math.pi)
+        cr.arc(x0 + r, y0 + r, r, math.pi, 3 * math.pi / 2)
+        cr.close_path()
+
+    if not transparent:
+        paint(background)
+        cr.paint()
+    left, top, right, bottom = box
+    corner = int(min(right - left, bottom - top) * 0.05)
+    rounded(left + 4, top + 5, right + 4, bottom + 5, corner)
+    paint(shadow, 255 if not transparent else 120)
+    cr.fill()
+    rounded(left, top, right, bottom, corner)  # the chip's edge, 2 pixels inside its box
+    paint(P.CHIP_EDGE)
+    cr.fill()
+    rounded(left + 2, top + 2, right - 2, bottom - 2, corner - 2)
+    paint(P.SUBSTRATE)
+    cr.fill()
+    wall = max(1.0, g.channel * 0.28)
+    cr.set_line_join(cairo.LINE_JOIN_ROUND)  # a channel's ends lie under the wells' rims
+    for width, colour in ((g.channel + 2 * wall, P.WALL), (g.channel, P.CHANNEL)):
+        cr.set_line_width(width)
+        paint(colour)
+        for key, line in g.routes.items():
+            if key in hidden:
+                continue
+            points = line.tolist()
+            cr.move_to(*points[0])
+            for x, y in points[1:]:
+                cr.line_to(x, y)
+            cr.stroke()  # one by one: one path of every channel strokes slower
+    rim = g.radius + wall * 1.4
+    for radius, colour in ((rim, P.WALL), (g.radius, P.WELL)):
+        for x, y in g.centers.values():
+            cr.new_sub_path()
+            cr.arc(x, y, radius, 0, 2 * math.pi)
+        paint(colour)
+        cr.fill()
+    surface.flush()
+    bgra = np.ndarray((g.height, surface.get_stride() // 4, 4), np.uint8,
+                      surface.get_data())[:, :g.width]
+    out = bgra[..., [2, 1, 0, 3]]  # RGBA, premultiplied (a copy)
+    if transparent:  # straight alpha, as the chip's layers are composited
+        alpha = out[..., 3:4].astype(np.float32)
+        straight = out[..., :3] * (255 / np.maximum(alpha, 1))
+        out[..., :3] = np.clip(straight + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(out)
 
 
 def _paint_static(g: Geometry, box: tuple[float, float, float, float], launch: str | None,
