@@ -34,6 +34,8 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,render]'
 .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
+# ours too (an installed wheel's is compiled when installed; `make bench` compiles again)
+.venv/bin/python -m compileall -q -j 0 src >/dev/null 2>&1 || true
 
 # reveal.js for `inkworm slides` (no download at run time): from the npm registry, into the
 # package (package data: a wheel built after this step carries it; not kept in git)
