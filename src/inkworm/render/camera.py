@@ -149,10 +149,10 @@ class Viewport(Tracked):
         path = self._path
         if not len(path):
             return self.chip.g.width / 2, self.chip.g.height / 2
-        at = min(max(t / PATH_STEP, 0.0), len(path) - 1.0)
-        k = min(int(at), len(path) - 2) if len(path) > 1 else 0
+        at = min(max(t / PATH_STEP, 0.0), len(path) - 1.0)  # a path has two points or more
+        k = min(int(at), len(path) - 2)
         u = at - k
-        x, y = path[k] * (1 - u) + path[min(k + 1, len(path) - 1)] * u
+        x, y = path[k] * (1 - u) + path[k + 1] * u
         return float(x), float(y)
 
     def window(self, t: float) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """The chip of ``--style ink`` as a moulded object: a height map, lit from the top left.
 
-The flat chip (:func:`inkworm.render.raster._paint_static`) is relit from one height map drawn
+The flat chip (:func:`inkworm.render.raster._paint_smooth`) is relit from one height map drawn
 with PIL: the plate raised from the table, channels engraved in it, wells recessed as pools, the
 launcher's inlet port drilled deeper. Slopes of the map facing the light get a highlight, the
 others a shadow; a groove's floor gets the shadow its upper-left rim casts; the plate a faint
@@ -94,17 +94,23 @@ def mould(rgba: NDArray[np.uint8], g: Geometry, box: tuple[float, float, float, 
         rows = slice(y0, y0 + BAND)
         rgb = rgba[rows, :, :3].astype(np.float32)
         lighter = light[rows, :, None]
-        lit = np.where(lighter > 0, rgb + lighter * 0.8 * (255 - rgb), rgb * (1 + lighter * 0.4))
-        out[rows, :, :3] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
+        out[rows, :, :3] = np.clip(_lit(rgb, lighter) + 0.5, 0, 255).astype(np.uint8)
     if port is not None:  # the port's hole, dark and deep, darker where the rim shades it
         rgb = rgba[window][..., :3].astype(np.float32)
         lighter = light[window][..., None]
-        lit = np.where(lighter > 0, rgb + lighter * 0.8 * (255 - rgb), rgb * (1 + lighter * 0.4))
         drilled = port[..., None]
         hole_rgb = np.array([44, 54, 66], dtype=np.float32)
-        lit = lit * (1 - drilled) + hole_rgb * (1 + 0.6 * np.minimum(lighter, 0)) * drilled
+        lit = _lit(rgb, lighter) * (1 - drilled) + \
+            hole_rgb * (1 + 0.6 * np.minimum(lighter, 0)) * drilled
         out[window][..., :3] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+def _lit(rgb: NDArray[np.float32], lighter: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``rgb`` lit by ``lighter`` (-1 .. 1): towards white where positive, darker below 0."""
+    lit: NDArray[np.float32] = np.where(lighter > 0, rgb + lighter * 0.8 * (255 - rgb),
+                                        rgb * (1 + lighter * 0.4))
+    return lit
 
 
 def _port_hole(g: Geometry, launch: str) -> tuple[NDArray[np.float32],
