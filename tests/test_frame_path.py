@@ -102,6 +102,7 @@ def test_the_sections_join_as_manims_concatenation_joins_them(
     from manim.scene.scene_file_writer import SceneFileWriter
 
     topology, trace = triangle()
+    monkeypatch.setattr(InkFileWriter, "one_stream", lambda self: False)  # a file a play
     ours = render(topology, trace, tmp_path / "ours.mp4")
     with monkeypatch.context() as patch:
         patch.setattr(InkFileWriter, "combine_files", SceneFileWriter.combine_files)
@@ -114,6 +115,47 @@ def test_the_sections_join_as_manims_concatenation_joins_them(
     assert [slot for slot, _ in mine] == [slot for slot, _ in before]
     for (slot, a), (_, b) in zip(mine, before, strict=True):
         assert np.array_equal(a, b), f"slot {slot} differs"
+
+
+def test_a_render_is_one_stream_with_the_frames_of_a_file_a_play(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``inkworm render`` encodes the scene as one stream (one encoder, no keyframe forced
+    where each play starts); the video shows what a file a play shows, slot for slot, and
+    lasts as long."""
+    from inkworm.render import writer
+
+    jobs: list[str] = []
+    start = writer._EncodeJob.__init__
+
+    def counted(self: Any, path: str, *args: Any) -> None:
+        jobs.append(path)
+        start(self, path, *args)
+
+    monkeypatch.setattr(writer._EncodeJob, "__init__", counted)
+    topology, trace = triangle()
+    one = render(topology, trace, tmp_path / "one.mp4")
+    assert len(jobs) == 1
+    with monkeypatch.context() as patch:
+        patch.setattr(InkFileWriter, "one_stream", lambda self: False)
+        each = render(topology, trace, tmp_path / "each.mp4")
+    plays = len(section_groups(timeline(trace, RenderOptions(), FPS),
+                               RenderOptions().min_section)) + 1  # and the final hold
+    assert len(jobs) == 1 + plays
+    mine, length = decoded(one)
+    theirs, length_theirs = decoded(each)
+    slots = slots_expected(trace)
+    assert length == length_theirs == Fraction(slots, FPS)
+    assert mine[-1][0] == slots - 1
+    for slot, (a, b) in enumerate(zip(shown(mine, slots), shown(theirs, slots), strict=True)):
+        diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+        assert diff.mean() < 1.0 and (diff > 48).mean() < 0.001, f"slot {slot} differs"
+
+    def keyframes(path: Path) -> int:
+        with av.open(str(path)) as container:
+            return sum(packet.is_keyframe for packet in container.demux(video=0)
+                       if packet.size)
+
+    assert keyframes(one) < plays <= keyframes(each)  # each file begins with one
 
 
 def spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int, str]]:

@@ -132,6 +132,10 @@ class InkScene(Scene):
         self.board: Board | None = None
         self.ahead: tuple[Ahead[Board], tuple[int, int, float]] | None = None
         """A board being made in a thread, and the frame size and rate it is made for."""
+        self.one_stream = False
+        """Whether the plays go on in one stream, one encoder for the scene (``inkworm
+        render`` sets it; manim's caching, saved sections and slides want a file a play):
+        :meth:`~inkworm.render.writer.InkFileWriter.one_stream`."""
 
     def construct(self) -> None:
         board = self.board = self.make_board()

@@ -187,6 +187,7 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
             scene = (InkScene(topology, trace, options) if compare is None else
                      CompareScene(*compare, options))
             scene.ahead = ahead
+            scene.one_stream = True  # nothing cached, no section saved: one encoder
             scene.on_progress = with_stop_points(progress)
             scene.render()
             writer = scene.renderer.file_writer
