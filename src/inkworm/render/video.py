@@ -169,11 +169,6 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
             check_target(extra, inputs=(*inputs, out))
     with manim_work(out, quality, ".inkworm-render-", inputs) as (_, target, settings):
         settings.update({
-            # a section's encoder finishes in its thread while the next section draws (one
-            # at a time, at a section's end the scene waited for the encoder to flush: 1.5 s
-            # of a 1,000-node render's 38 sections); at 4K only one: another x264 there
-            # would hold 420 MB more (inkworm.render.writer)
-            "max_inflight_encoders": 1 if quality == "k" else 2,
             "output_file": "render",
             "transparent": options.transparent,
             # GIFs are made from the MP4 below: manim's own are ~100x larger

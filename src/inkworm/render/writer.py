@@ -14,6 +14,10 @@ converted to YUV once, in the main thread, straight from the chip's pixels into 
 encoder owns, and encoded by the writer's thread with settings chosen for flat animation
 (:data:`X264`). Anything else on screen (a user's mobject over the ink, a slide's title card)
 goes manim's way, through its camera, into the same encoder, each frame encoded.
+
+``inkworm render`` asks for one stream (:meth:`InkFileWriter.one_stream`): each play goes on in
+the encoder of the play before it, so the scene is one partial movie, where each play (a
+section a visit) started an encoder and a keyframe.
 """
 
 from __future__ import annotations
