@@ -266,11 +266,22 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     clear = (gap_of >= 0) & inside_of
     best = np.where(clear.any(axis=1), np.argmax(clear, axis=1),
                     np.argmax(np.where(inside_of, gap_of, -np.inf), axis=1))
-    for k, i in enumerate(bent):
-        if not inside_of[k].any():
-            continue  # every bend leaves the chip: stay on the straight line
-        at = k * nb + int(best[k])
-        out[i] = _decimate(curves[starts[at] : starts[at] + sizes[at]])
+    # each bent channel's best bend, at most ``KEEP`` of its points (:func:`_decimate`), all
+    # at once (a channel at a time, 70 ms of 1,169 bends); a channel whose every bend leaves
+    # the chip stays on the straight line
+    kept = np.flatnonzero(inside_of.any(axis=1))
+    at = kept * nb + best[kept]
+    first, size = starts[at], sizes[at]
+    count = np.minimum(size, KEEP)
+    j = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    n = np.repeat(size, count)
+    # np.linspace(0, n - 1, KEEP) rounded (the last point exactly n - 1); distinct once
+    # n > KEEP (a step over 1)
+    index = np.where(n <= KEEP, j, np.round(j * ((n - 1) / (KEEP - 1))))
+    index[np.cumsum(count) - 1] = size - 1
+    points = curves[np.repeat(first, count) + index.astype(np.int64)]
+    for i, line in zip(bent[kept], np.split(points, np.cumsum(count)[:-1]), strict=True):
+        out[i] = line
     return out
 
 
@@ -340,7 +351,11 @@ def _segment_gap(points: NDArray[np.float64], a: NDArray[np.float64],
     return float(np.hypot(*(points - closest).T).min())
 
 
-def _decimate(line: NDArray[np.float64], keep: int = 17) -> NDArray[np.float64]:
+KEEP = 17
+"""A bent channel's polyline keeps at most this many of its curve's points."""
+
+
+def _decimate(line: NDArray[np.float64], keep: int = KEEP) -> NDArray[np.float64]:
     """At most ``keep`` points of a densely sampled curve (ends kept)."""
     if len(line) <= keep:
         return line
