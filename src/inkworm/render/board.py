@@ -41,6 +41,7 @@ from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
 from inkworm.views import (
+    Edge,
     NameMatcher,
     RunState,
     event_nodes,
@@ -183,12 +184,15 @@ class Board:
     def __init__(self, trace: Trace, topology: Topology, steps: Sequence[Step],
                  options: RenderOptions, width: int, height: int, *, compact: bool = False,
                  title: str | None = None, positions: Positions | None = None,
-                 measured: Mapping[str, list[tuple[int, int]]] | None = None) -> None:
+                 measured: Mapping[str, list[tuple[int, int]]] | None = None,
+                 spurious: Sequence[Edge] | None = None) -> None:
         """``compact``: one side of a comparison, titled ``title``; ``positions``: the
         layout to use (a comparison lays both sides out once); ``measured``: the tags'
         sizes, :func:`measure_tags` of this topology and frame (measured while the layout
-        is worked out)."""
+        is worked out); ``spurious``: the edges the result panel counts,
+        ``topology_diff(trace, topology).spurious`` (worked out then too)."""
         self._measured = measured
+        self._spurious = spurious
         self.trace, self.topology, self.options = trace, topology, options
         self.f = Frame(width, height, compact)
         self.title = title
@@ -595,7 +599,8 @@ class Board:
         """The result panel (:mod:`inkworm.render.panel`): the map, the spurious edges
         counted exactly as ``check --graph`` counts them."""
         match = NameMatcher(self.topology.nodes)
-        extra = topology_diff(self.trace, self.topology).spurious  # topology names
+        extra = (list(self._spurious) if self._spurious is not None else
+                 topology_diff(self.trace, self.topology).spurious)  # topology names
         spurious = set(extra)
         self.spurious = list(extra)
         """The spurious edges the result panel counts (as ``check --graph`` lists them)."""

@@ -32,7 +32,7 @@ from inkworm.render.subtitles import caption_cues, chapter_cues, embed, write_vt
 from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
-from inkworm.views import NameMatcher, renamed, topology_of
+from inkworm.views import NameMatcher, renamed, topology_diff, topology_of
 from inkworm.worm import simulate
 
 QUALITIES = {"l": "low_quality", "m": "medium_quality", "h": "high_quality",
@@ -132,18 +132,19 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
         width, height, fps = SIZES[quality]
 
         def board() -> Board:
-            # the layout (graphviz: a process of its own) while the timeline is worked out
-            # and the tags are measured
+            # the layout (graphviz: a process of its own) while the timeline is worked out,
+            # the tags are measured and the result's spurious edges counted
             where = Ahead(lambda: layout(topology, options.layout, options.seed),
                           "inkworm-layout")
             named = renamed(trace, topology)
             try:
                 steps = timeline(named, options, fps)
                 measured = measure_tags(topology, Frame(width, height))
+                spurious = topology_diff(named, topology).spurious
             finally:
                 where.join()
             return Board(named, topology, steps, options, width, height, positions=where.take(),
-                         measured=measured)
+                         measured=measured, spurious=spurious)
 
         ahead = (Ahead(board, "inkworm-board"), SIZES[quality])
     try:
