@@ -343,3 +343,39 @@ def test_a_fresh_chip_s_refresh_is_every_pixel_composited(transparent: bool) -> 
     chip.composite()
     assert np.array_equal(fast, chip.frame)
     assert chip.take_rows() == (0, chip.g.height)
+
+
+@pytest.mark.parametrize("transparent", [False, True])
+def test_the_top_layer_laid_again_is_every_pixel_composited(transparent: bool) -> None:
+    """Where only the top layer changed (the tags), :meth:`Chip.touch_top` lays it again over
+    the ink as composited last: the frame of compositing those pixels, ink and all, anew.
+    Through ink drawn after the top changed, a base drawn on before any ink (the board's
+    static text), tags drawn, moved and cleared."""
+    from inkworm.gen import sparse_cluster
+    from inkworm.render import hud
+
+    topology = sparse_cluster(30, seed=0)  # the whole chip on screen: text on its base
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    options = RenderOptions(transparent=transparent)
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), options, W, H)
+    chip, rng = board.chip, np.random.default_rng(5)
+    assert board.screen is chip
+    top, before = chip.top.reshape(-1, 4), chip.top.copy()
+    wells = list(chip.g.centers.values())
+    for round_ in range(6):
+        board.painter.advance(2.0 * round_)  # ink, composited
+        was = chip.top.copy()
+        if round_ % 3 == 2:
+            chip.top[...] = before  # every tag cleared
+        for x, y in wells[round_::7]:
+            hud.blit(chip.top, hud.tag(f"n{round_}", 11 + round_), x + rng.integers(-9, 9),
+                     y + rng.integers(-9, 9))
+        changed = np.flatnonzero((chip.top != was).any(axis=2))
+        chip.touch_top(np.arange(len(top)) if round_ == 0 else changed)  # 0: the title too
+        if round_ % 2:  # ink drawn in the same frame as the tags
+            board.painter.advance(2.0 * round_ + 1.0)
+        chip.composite()
+        laid = chip.frame.copy()
+        chip._dirty = [np.arange(len(top), dtype=np.int64)]
+        chip.composite()
+        assert np.array_equal(laid, chip.frame), round_

@@ -393,7 +393,7 @@ class Board:
         # recomposite only the pixels that changed: most tags stay where they were, and a
         # leader's box is mostly empty (the boxes were 29 million pixels of a 1,000-node
         # render's compositing, the ink 0.75 million)
-        self.chip.touch_pixels(np.flatnonzero(top.view(np.uint32) != before.view(np.uint32)))
+        self.chip.touch_top(np.flatnonzero(top.view(np.uint32) != before.view(np.uint32)))
 
     def _footprint(self, node: str, box: Box) -> NDArray[np.int64]:
         """The pixels (flat indices into the chip) drawing ``node``'s tag at ``box`` may

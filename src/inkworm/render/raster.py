@@ -283,6 +283,11 @@ class Chip(Tracked):
         finally:
             regions.join()
         self.frame = self.base.copy()
+        self._under = self.base.reshape(-1, 4)[:, :3].copy()
+        """The chip's colour below the top layer (the base and the ink), as composited last:
+        where only the top layer changes (the tags), the ink is not composited again."""
+        self._retopped: list[I64] = []
+        """Pixels whose top layer changed since the last :meth:`composite`."""
         self.layers = {name: np.zeros(w * h, dtype=np.float32) for name in LAYERS}
         self._owner = np.zeros(w * h, dtype=np.int32)
         """Scratch for :func:`_distinct` (which occurrence of each dirty pixel is kept)."""
@@ -509,6 +514,12 @@ class Chip(Tracked):
         if idx.size:
             self._dirty.append(idx.astype(np.int64, copy=False))
 
+    def touch_top(self, idx: I64) -> None:
+        """Lay the top layer again over the pixels ``idx`` at the next :meth:`composite`:
+        only the top layer changed there (the ink below is as composited)."""
+        if idx.size:
+            self._retopped.append(idx.astype(np.int64, copy=False))
+
     def refresh(self) -> None:
         """Recompute the whole :attr:`frame` (after drawing into :attr:`base` or :attr:`top`;
         :meth:`touch_pixels` when only some pixels were drawn)."""
@@ -516,6 +527,7 @@ class Chip(Tracked):
             self._dirty = [np.arange(self.g.width * self.g.height, dtype=np.int64)]
         else:  # no ink yet: the base, but where the top layer draws (a chip's set-up)
             self.frame[...] = self.base
+            self._under[...] = self.base.reshape(-1, 4)[:, :3]
             self.changed()
             drawn = np.flatnonzero(self.top[..., 3])
             self._dirty = [drawn] if drawn.size else []
@@ -523,6 +535,8 @@ class Chip(Tracked):
 
     def composite(self) -> None:
         """Recompute :attr:`frame` where layers changed since the last call."""
+        if self._retopped:
+            self._lay_top()
         if not self._dirty:
             return
         # a pixel touched by several layers this frame is composited once (about 40 % of
@@ -550,12 +564,29 @@ class Chip(Tracked):
                     color = color * (1 - alpha) + lit * alpha
                     continue
                 color = color * (1 - alpha) + paint * alpha
-        top = self.top.reshape(-1, 4)[idx].astype(np.float32)
-        alpha = top[:, 3:4] / 255.0
-        color = color * (1 - alpha) + top[:, :3] * alpha
+        under = np.clip(color + 0.5, 0, 255).astype(np.uint8)
+        self._under[idx] = under
+        self._over_top(idx, under)
+
+    def _lay_top(self) -> None:
+        """The top layer laid again over the ink below it where only the top changed."""
+        idx = _distinct(np.concatenate(self._retopped), self._owner) \
+            if len(self._retopped) > 1 else self._retopped[0]
+        self._retopped.clear()
+        self.version += 1
+        self._touched(int(idx.min()) // self.g.width, int(idx.max()) // self.g.width + 1)
+        self._over_top(idx, self._under[idx])
+
+    def _over_top(self, idx: I64, under: NDArray[np.uint8]) -> None:
+        """:attr:`frame` at ``idx``: the top layer over ``under`` (the colour below it)."""
+        top = self.top.reshape(-1, 4)[idx]
         out = self.frame.reshape(-1, 4)
-        out[idx, :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
-        out[idx, 3] = np.maximum(flat_base[idx, 3], top[:, 3].astype(np.uint8))
+        out[idx, 3] = np.maximum(self.base.reshape(-1, 4)[idx, 3], top[:, 3])
+        drawn = top[:, 3] != 0  # most pixels have no top layer: the colour below, as it is
+        out[idx[~drawn], :3] = under[~drawn]
+        alpha = top[drawn, 3:4].astype(np.float32) / 255.0
+        color = under[drawn] * (1 - alpha) + top[drawn, :3] * alpha
+        out[idx[drawn], :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
 
 
 def _distinct(idx: I64, owner: NDArray[np.int32]) -> I64:
