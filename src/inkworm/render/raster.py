@@ -582,11 +582,13 @@ class Chip(Tracked):
         top = self.top.reshape(-1, 4)[idx]
         out = self.frame.reshape(-1, 4)
         out[idx, 3] = np.maximum(self.base.reshape(-1, 4)[idx, 3], top[:, 3])
-        drawn = top[:, 3] != 0  # most pixels have no top layer: the colour below, as it is
-        out[idx[~drawn], :3] = under[~drawn]
-        alpha = top[drawn, 3:4].astype(np.float32) / 255.0
-        color = under[drawn] * (1 - alpha) + top[drawn, :3] * alpha
-        out[idx[drawn], :3] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
+        drawn = np.flatnonzero(top[:, 3])  # most pixels have none: the colour below, as it is
+        if drawn.size:
+            alpha = top[drawn, 3:4].astype(np.float32) / 255.0
+            color = under[drawn] * (1 - alpha) + top[drawn, :3] * alpha
+            under = under.copy()
+            under[drawn] = np.clip(color + 0.5, 0, 255).astype(np.uint8)
+        out[idx, :3] = under
 
 
 def _distinct(idx: I64, owner: NDArray[np.int32]) -> I64:
