@@ -267,7 +267,7 @@ class Chip(Tracked):
         w, h = geometry.width, geometry.height
         extra = set(extra_channels)
         # the channels' and wells' pixels (numpy, mostly without the GIL) in a thread while
-        # the chip is painted and moulded: 0.25-0.35 s less of a 1,000-node chip's set-up
+        # the chip is painted and moulded: about 0.1 s less of a 1,000-node chip's set-up
         regions = Ahead(lambda: chip_regions(geometry, extra), "inkworm-regions")
         try:
             if self.ink:  # relit as a moulded chip, so antialiased by cairo (0.2 s less here)

@@ -74,7 +74,8 @@ MP4 ends at its last decoding timestamp, short of its last frame's time (manim's
 concatenation of the sections then loses the difference)."""
 KEYFRAME_SECONDS = 10
 """A keyframe at least every this many seconds' worth of frames (a player seeks from one;
-each section starts with one anyway): longer in time where frames are held."""
+each partial movie starts with one, and in one stream only the first does): longer in time
+where frames are held."""
 QUEUE = 4
 """Converted frames waiting for the encoder, at most (each 1.5 bytes a pixel)."""
 SWSCALE_THREADS = 1
