@@ -271,15 +271,8 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     # the chip stays on the straight line
     kept = np.flatnonzero(inside_of.any(axis=1))
     at = kept * nb + best[kept]
-    first, size = starts[at], sizes[at]
-    count = np.minimum(size, KEEP)
-    j = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    n = np.repeat(size, count)
-    # np.linspace(0, n - 1, KEEP) rounded (the last point exactly n - 1); distinct once
-    # n > KEEP (a step over 1)
-    index = np.where(n <= KEEP, j, np.round(j * ((n - 1) / (KEEP - 1))))
-    index[np.cumsum(count) - 1] = size - 1
-    points = curves[np.repeat(first, count) + index.astype(np.int64)]
+    index, count = _kept(sizes[at])
+    points = curves[np.repeat(starts[at], count) + index]
     for i, line in zip(bent[kept], np.split(points, np.cumsum(count)[:-1]), strict=True):
         out[i] = line
     return out
@@ -355,10 +348,20 @@ KEEP = 17
 """A bent channel's polyline keeps at most this many of its curve's points."""
 
 
-def _decimate(line: NDArray[np.float64], keep: int = KEEP) -> NDArray[np.float64]:
-    """At most ``keep`` points of a densely sampled curve (ends kept)."""
-    if len(line) <= keep:
-        return line
-    index = np.unique(np.linspace(0, len(line) - 1, keep).round().astype(int))
-    decimated: NDArray[np.float64] = line[index]
+def _decimate(line: NDArray[np.float64]) -> NDArray[np.float64]:
+    """At most :data:`KEEP` points of a densely sampled curve (ends kept)."""
+    decimated: NDArray[np.float64] = line[_kept(np.array([len(line)]))[0]]
     return decimated
+
+
+def _kept(sizes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For curves of ``sizes`` points each: the points each keeps (:func:`_decimate`), as
+    indices into it, the curves' one after another, and how many each keeps. A curve of
+    ``KEEP`` points or fewer keeps them all; a longer one ``np.linspace(0, n - 1, KEEP)``
+    rounded (its last point exactly ``n - 1``; distinct, the step being over 1)."""
+    count = np.minimum(sizes, KEEP)
+    j = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    n = np.repeat(sizes, count)
+    index = np.where(n <= KEEP, j, np.round(j * ((n - 1) / (KEEP - 1))))
+    index[np.cumsum(count) - 1] = sizes - 1
+    return index.astype(np.int64), count
