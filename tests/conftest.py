@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = ROOT / "graphs"
 CORPUS = Path(__file__).resolve().parent / "corpus"
+CHROMIUM = shutil.which("chromium")
+"""Debian's chromium, which the browser tests drive headless (never playwright's download)."""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A page of a fresh headless chromium at 960x540."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                     headless=True)
+        context = browser.new_context(viewport={"width": 960, "height": 540})
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
 
 
 def expect_text(topology_text: str, warnings: tuple[str, ...], where: str) -> str:

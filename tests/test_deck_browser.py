@@ -7,10 +7,8 @@ screenshot shows something, and that every slide carries speaker notes.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -19,17 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import GRAPHS
+from conftest import CHROMIUM, GRAPHS
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.render,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
 ]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required"]
 SPEED = 8.0
 """Videos play this many times faster than real time (to their end all the same)."""
 
@@ -49,20 +43,6 @@ def deck(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return out
-
-
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 960, "height": 540})
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_the_deck_plays_offline_in_a_browser(deck: Path, page: Any) -> None:

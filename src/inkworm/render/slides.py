@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -23,6 +24,7 @@ from inkworm.render.board import RenderOptions
 from inkworm.render.compare import Run
 from inkworm.render.timeline import Step, StepKind, slide_groups
 from inkworm.render.video import manim_work
+from inkworm.safe import html_text, with_csp
 from inkworm.topology import Topology
 from inkworm.trace import Trace
 from inkworm.views import topology_diff, visit_order
@@ -58,6 +60,30 @@ def prime_reveal_cache() -> None:
         target = cache / Path(name).name
         if not target.exists():
             shutil.copyfile(source / name, target)
+
+
+def deck_template() -> Path:
+    """inkworm's reveal.js template for manim-slides (see its first lines)."""
+    return Path(str(resources.files("inkworm") / "render" / "deck.html"))
+
+
+def speaker_view_script() -> str:
+    """The script of reveal.js's speaker view: the notes plugin writes it into the window it
+    opens, which inherits the deck's Content-Security-Policy, so the policy allows it by hash.
+    It stands in ``notes.js`` as a JavaScript template literal, read here as JavaScript does."""
+    source = (reveal_dir() / "dist/plugin/notes.js").read_text(encoding="utf-8")
+    start = source.find("<script>")
+    end = source.find("<\\/script>", start)
+    if start < 0 or end < 0 or "${" in source[start:end]:
+        raise ToolError(f"reveal.js's notes plugin at {reveal_dir()} is not the one of reveal.js "
+                        f"{REVEAL_VERSION} (its speaker view script was not found)", "reveal.js")
+    literal = source[start + len("<script>"):end]
+    return re.sub(r"\\(.)", lambda m: _COOKED.get(m.group(1), m.group(1)), literal, flags=re.S)
+
+
+_COOKED = {"n": "\n", "t": "\t", "r": "\r"}
+"""A template literal's escapes that stand for another character (the others stand for the
+character they escape: a backslash, a backtick, a dollar sign, a slash)."""
 
 
 _SOURCES = {"beam": "recorded on a real BEAM cluster", "simulated": "simulated",
@@ -256,11 +282,15 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
             scene.on_progress = progress
             scene.render()
         config = PresentationConfig.from_file(work / "slides" / f"{type(scene).__name__}.json")
+        for slide in config.slides:
+            slide.notes = html_text(slide.notes)  # our template writes them as they are
         deck = work / "deck.html"
         RevealJS.model_validate({
             "presentation_configs": [config], "one_file": True, "offline": True,
-            "title": f"inkworm: {trace.header.graph or 'cluster'}",
+            "title": html_text(f"inkworm: {trace.header.graph or 'cluster'}"),
+            "template": deck_template(),
         }).convert_to(deck)
         with atomic_path(target, suffix=target.suffix) as tmp:
-            shutil.move(deck, tmp)
+            Path(tmp).write_text(with_csp(deck.read_text(encoding="utf-8"),
+                                          [speaker_view_script()]), encoding="utf-8")
     return Path(out)

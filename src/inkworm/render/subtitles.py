@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inkworm.render.timeline import Step
+from inkworm.safe import mov_text_text, vtt_text
 
 
 @dataclass(frozen=True)
@@ -74,16 +75,18 @@ def _stamp(seconds: float) -> str:
 
 
 def cue_lines(cue: Cue) -> list[str]:
-    """A cue's text as the lines a player shows (no empty line: it would end the cue)."""
-    return [line.replace("-->", "\u2192") for line in cue.text.splitlines() if line.strip()]
+    """A cue's text as the lines a player shows, as written (no empty line: it would end the
+    cue). Only a line feed breaks a line: U+2028 in a name is not a WebVTT line break."""
+    return [line for line in cue.text.replace("\r", "").split("\n") if line.strip()]
 
 
 def to_vtt(cues: Sequence[Cue]) -> str:
-    """WebVTT text: one cue a block, numbered."""
+    """WebVTT text: one cue a block, numbered; the text as data (a name cannot end a cue nor
+    tag or style its text: :func:`inkworm.safe.vtt_text`)."""
     blocks = ["WEBVTT", ""]
     for number, cue in enumerate(cues, start=1):
         blocks += [str(number), f"{_stamp(cue.start)} --> {_stamp(cue.end)}",
-                   *cue_lines(cue), ""]
+                   *map(vtt_text, cue_lines(cue)), ""]
     return "\n".join(blocks)
 
 
@@ -115,7 +118,7 @@ def embed(video: Path, cues: Sequence[Cue], out: Path) -> Path:
             packet.stream = copied
             target.mux(packet)
         for cue in cues:
-            body = "\n".join(cue_lines(cue)).encode()
+            body = "\n".join(map(mov_text_text, cue_lines(cue))).encode()
             sample = av.Packet(struct.pack(">H", len(body)) + body)
             sample.stream = text
             sample.time_base = millis
