@@ -26,6 +26,12 @@ def readme_example() -> str:
 
 def test_readme_example_passes_and_writes_its_snapshot(project: pytest.Pytester) -> None:
     project.makepyfile(test_probe_example=readme_example())
+    missing = project.runpytest("-q")  # a CI run never passes on a snapshot it just wrote
+    missing.assert_outcomes(passed=1, failed=1)
+    missing.stdout.fnmatch_lines(["*no inkworm snapshot at *test_walk_order_is_stable.json: "
+                                  "run pytest with --inkworm-update-snapshots to write it*"])
+    assert not (project.path / "__inkworm_snapshots__").exists()
+    project.runpytest("-q", "--inkworm-update-snapshots").assert_outcomes(passed=2)
     result = project.runpytest("-q")
     result.assert_outcomes(passed=2)
     snapshot = (project.path / "__inkworm_snapshots__"
@@ -66,7 +72,7 @@ def test_snapshot_detects_a_change_and_updates(project: pytest.Pytester,
             order = os.environ.get("ORDER", "dot")
             inkworm_snapshot(inkworm_simulate("graphs/bowtie.dot", edge_order=order), "bowtie")
     """)
-    project.runpytest("-q").assert_outcomes(passed=1)
+    project.runpytest("-q", "--inkworm-update-snapshots").assert_outcomes(passed=1)
     stored = project.path / "__inkworm_snapshots__" / "test_snap.test_walk-bowtie.json"
     first = stored.read_text(encoding="utf-8")
     monkeypatch.setenv("ORDER", "reverse")

@@ -9,8 +9,9 @@ Fixtures (each returns a function):
 * ``inkworm_record(dot, mode="naive", ...)`` - run the real worm on a local :peer cluster
   (skipped, with the reason, when Elixir is not installed);
 * ``inkworm_snapshot(trace, name="")`` - compare with
-  ``__inkworm_snapshots__/<module>.<test>[-name].json`` beside the test file (written when
-  missing, rewritten with ``--inkworm-update-snapshots``).
+  ``__inkworm_snapshots__/<module>.<test>[-name].json`` beside the test file (a missing one
+  fails the test, as syrupy does, so that a CI run never passes on a snapshot it just wrote;
+  ``--inkworm-update-snapshots`` writes or rewrites them).
 
 Options: ``--inkworm-update-snapshots``; ``--inkworm-render-failures`` renders the chip at the
 first offending event of a failed trace assertion to a PNG and prints its path.
@@ -19,6 +20,7 @@ first offending event of a failed trace assertion to a PNG and prints its path.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -102,7 +104,11 @@ def inkworm_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     test = _file_name(request.node)
 
     def compare(trace: Trace, name: str = "") -> None:
+        __tracebackhide__ = True
         target = folder / (f"{test}-{name}.json" if name else f"{test}.json")
+        if not update and not os.path.lexists(target):
+            pytest.fail(f"no inkworm snapshot at {target}: run pytest with "
+                        "--inkworm-update-snapshots to write it", pytrace=False)
         if assert_matches_snapshot(trace, target, update=update):
             request.node.add_report_section("call", "inkworm", f"snapshot written: {target}")
 
