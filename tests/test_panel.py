@@ -120,3 +120,21 @@ def test_a_block_over_nothing_is_the_block_as_blending_makes_it() -> None:
     frame = np.zeros_like(image)
     hud.blit(frame, hud.TextBlock(image), 0, 0)
     assert np.array_equal(frame, want)
+
+
+def test_a_topology_read_off_the_run_is_not_called_true() -> None:
+    """An imported log (or a trace without its DOT file) has a topology derived from itself:
+    the panel must not certify the map against it."""
+    from inkworm.render.palette import THEMES
+    from inkworm.render.panel import verdict
+
+    theme = THEMES["dark"]
+
+    def said(*args: object) -> str:
+        return " / ".join("".join(t for t, _ in line) for line in verdict(*args))  # type: ignore[arg-type]
+
+    assert said([], theme, lambda _: True) == "= the true topology"
+    assert said([], theme, lambda _: True, "log") == "topology derived from the log"
+    assert "true" not in said([], theme, lambda _: True, "trace")
+    assert said([("a", "d")], theme, lambda _: True, "log").startswith(
+        "1 edge not in the log's topology:")

@@ -609,10 +609,13 @@ class Board:
             return pair(match(a) or a, match(b) or b) not in spurious
 
         found = collect.lines(collect.collected(self.trace.events))
+        # no DOT file: the topology was read off this very run, so no "true topology" claim
+        derived = ("log" if self.trace.header.source.value == "log" else "trace") \
+            if self.topology.name == "derived" else None
 
         def build(size: int, width: int) -> hud.TextBlock:
             return result_block(outcome.node, outcome.map, extra, real, self.theme, size,
-                                width, found)
+                                width, found, derived_from=derived)
 
         return build
 

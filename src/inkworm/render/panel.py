@@ -59,9 +59,12 @@ def wrap_words(words: Sequence[str], first: str, indent: str, fits: Callable[[st
 
 def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: Sequence[Edge],
                  is_real: Callable[[str, str], bool], theme: Theme, size: int,
-                 width: int, collected: Sequence[str] = ()) -> hud.TextBlock:
+                 width: int, collected: Sequence[str] = (),
+                 derived_from: str | None = None) -> hud.TextBlock:
     """The result panel at text ``size``, ``width`` pixels wide; ``collected``: what the
-    collectors found (:func:`inkworm.collect.lines`), after the map."""
+    collectors found (:func:`inkworm.collect.lines`), after the map; ``derived_from``: the
+    topology was derived from this (``"log"``, ``"trace"``), not given as a DOT file, so the
+    map is compared with what the run itself showed."""
     face = hud.font(size)
 
     def fits(text: str, room: float = width) -> bool:
@@ -70,19 +73,27 @@ def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: S
     head = hud.render_lines((hud.plain(f"{launch}'s map", theme.text_dim),), size,
                             max_width=width)
     blocks = [head, _map_block(result, is_real, theme, size, width, fits)]
-    tail: list[Line] = [hud.plain("")]
-    if spurious:
-        n = len(spurious)
-        tail.append(hud.plain(f"{n} edge{'s' if n > 1 else ''} not in the topology:",
-                              theme.warn))
-        tail += [hud.plain(row, theme.warn) for row in _spurious_rows(spurious, fits)]
-    else:
-        tail.append(hud.plain("= the true topology", theme.good))
+    tail: list[Line] = [hud.plain(""), *verdict(spurious, theme, fits, derived_from)]
     if collected:
         tail += [hud.plain(""), hud.plain("collected", theme.text_dim)]
         tail += [hud.plain(line, theme.text) for line in collected]
     blocks.append(hud.render_lines(tuple(tail), size, max_width=width))
     return hud.stack(blocks)
+
+
+def verdict(spurious: Sequence[Edge], theme: Theme, fits: Callable[[str], bool],
+            derived_from: str | None = None) -> list[Line]:
+    """What the panel says of the map under it: the edges not in the topology, or that it is
+    the true topology, or (a topology derived from the run itself) only where it came from."""
+    if spurious:
+        n = len(spurious)
+        against = "the topology" if derived_from is None else f"the {derived_from}'s topology"
+        return [hud.plain(f"{n} edge{'s' if n > 1 else ''} not in {against}:", theme.warn),
+                *(hud.plain(row, theme.warn) for row in _spurious_rows(spurious, fits))]
+    if derived_from is None:
+        return [hud.plain("= the true topology", theme.good)]
+    # the topology was read off this very run: no claim that it is true
+    return [hud.plain(f"topology derived from the {derived_from}", theme.text_dim)]
 
 
 def _map_block(result: Mapping[str, tuple[str, ...]], is_real: Callable[[str, str], bool],
