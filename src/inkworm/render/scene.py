@@ -143,10 +143,15 @@ class InkScene(Scene):
         self.add(layer)
         groups = self.sections(board.steps)
         fps = config.frame_rate
+        # each section plays from its first step's start to the next section's (the last:
+        # to the run's end), on frame boundaries, so the run lasts exactly its duration: a
+        # comparison's steps (both sides on one clock) overlap, and the last step to start
+        # is not always the last to end
+        bounds = [round(group[0].start * fps) for group in groups]
+        bounds.append(round(max((s.end for s in board.steps), default=0.0) * fps))
         for number, group in enumerate(groups):
             self.open_section(group)
-            # sections start on frame boundaries, so the run lasts exactly its duration
-            first, last = round(group[0].start * fps), round(group[-1].end * fps)
+            first, last = bounds[number], bounds[number + 1]
             if last > first:
                 self.play(InkAdvance(layer, board, first / fps, last - first))
             if self.on_progress:
