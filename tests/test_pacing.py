@@ -94,7 +94,7 @@ def test_no_caption_of_the_recorded_run_is_dropped() -> None:
     asks = [c for c in cues if " asks " in c.text]
     assert len(asks) == 5
     artefact = next(c for c in cues if c.text.startswith("d sees") and "artefact" in c.text)
-    assert artefact.duration >= reading_time(artefact.text)
+    assert artefact.duration >= reading_time(artefact.text) - 1e-9
 
 
 def test_a_duration_too_short_summarises_and_stays_readable() -> None:
@@ -189,3 +189,35 @@ def test_the_full_story_tells_every_step_of_a_large_run() -> None:
     steps = time_steps(told, fps=15, story=Story.FULL)
     assert [c.text for c in caption_cues(steps, HOLD)] == [s.caption for s in told]
     assert steps[-1].end > 60  # every caption its reading time: longer than a minute
+
+
+def readable_for(text: str) -> float:
+    """Issue 22's rule, written out apart from the code: max(1.5 s, 0.3 s a word, 1 s per 17
+    characters)."""
+    return max(1.5, 0.3 * len(text.split()), len(text.strip()) / 17)
+
+
+def test_reading_time_counts_characters_too() -> None:
+    long = "api@web-01.prod.example.com prints through db@db-01.prod.example.com's group leader"
+    assert reading_time(long) == pytest.approx(len(long) / 17)  # few words, much to read
+    assert reading_time(long, 2.0) == pytest.approx(2 * len(long) / 17)
+    assert reading_time("a b") == 1.5
+    assert reading_time(" ".join(["word"] * 20)) == pytest.approx(6.0)
+
+
+def test_captions_of_real_names_stay_their_reading_time() -> None:
+    """A name@host cluster: captions of few words and many characters (1.5 s for 125
+    characters before)."""
+    from inkworm.topology import parse_dot
+
+    names = [f"svc{i}@web-{i:02d}.prod.example.com" for i in range(10)]
+    edges = [(0, 1), (1, 2), (0, 2), (1, 3), (3, 4), (4, 5), (5, 3), (5, 6), (6, 7), (7, 8),
+             (8, 9)]
+    text = "graph G {\n" + "".join(f'  "{names[a]}" -- "{names[b]}";\n' for a, b in edges) + "}\n"
+    trace = simulate(parse_dot(text, "hosts.dot"), RunSpec(mode=Mode.NAIVE))
+    for pace in (1.0, 0.5):
+        steps = time_steps(steps_from_trace(trace), Timing.UNIFORM, pace=pace, fps=15)
+        cues = caption_cues(steps, HOLD)
+        assert max(len(c.text) for c in cues) > 100
+        for cue in cues:
+            assert cue.duration >= readable_for(cue.text) * pace - 1e-9, cue

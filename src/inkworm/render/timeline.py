@@ -279,7 +279,10 @@ def _next_start(events: Sequence[Event], i: int, node: str) -> ProbeStart | None
 READING_MIN = 1.5
 """No caption is on screen for less than this (seconds, at the default pace)."""
 READING_PER_WORD = 0.3
-"""...nor for less than this per word."""
+"""...nor for less than this per word..."""
+READING_CHARS_PER_SECOND = 17.0
+"""...nor for less than a second per this many characters: a caption of long names
+(``api@web-01.prod.example.com``) has few words but much to read."""
 KEY_HOLD = 1.5
 """Key moments (a connection the measurement makes, a failure, the final map) hold this much
 longer than their reading time."""
@@ -289,8 +292,10 @@ KEY_KINDS = frozenset({StepKind.ETCH, StepKind.FAULT, StepKind.CRASH, StepKind.R
 
 
 def reading_time(caption: str, pace: float = 1.0) -> float:
-    """How long ``caption`` must stay on screen: max(1.5 s, 0.3 s a word), times ``pace``."""
-    return max(READING_MIN, READING_PER_WORD * len(caption.split())) * pace
+    """How long ``caption`` must stay on screen: max(1.5 s, 0.3 s a word, 1 s per 17
+    characters), times ``pace``."""
+    return max(READING_MIN, READING_PER_WORD * len(caption.split()),
+               len(caption.strip()) / READING_CHARS_PER_SECOND) * pace
 
 
 def _least(step: Step, pace: float) -> float:
