@@ -35,6 +35,48 @@ def test_simulate_naive_prints_the_spurious_edges(capsys: pytest.CaptureFixture[
                                 "spurious edge: a -- f"]
     assert code == 0, "spurious edges are a finding about the cluster, not a trace violation"
     assert "52 events, valid" in err
+    code, out, err = inkworm(capsys, "check", str(trace), "--graph", str(GRAPHS / "bowtie.dot"),
+                             "--strict")
+    assert code == 1, "--strict: a map that differs from the graph fails"
+    assert len(out.splitlines()) == 3 and "valid, but its map differs from the graph" in err
+    fixed = tmp_path / "fixed.jsonl"
+    assert inkworm(capsys, "simulate", str(GRAPHS / "bowtie.dot"), "--mode", "fixed", "-o",
+                   str(fixed))[0] == 0
+    code, out, err = inkworm(capsys, "check", str(fixed), "--graph", str(GRAPHS / "bowtie.dot"),
+                             "--strict")
+    assert (code, out) == (0, "") and err.endswith("valid\n")
+
+
+def test_q_is_quality_alone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """-q means quality wherever there is video, and nothing elsewhere (check's is --quiet)."""
+    trace = tmp_path / "run.jsonl"
+    assert inkworm(capsys, "simulate", str(GRAPHS / "bowtie.dot"), "-o", str(trace))[0] == 0
+    assert inkworm(capsys, "check", str(trace), "-q")[0] == 2
+    code, out, err = inkworm(capsys, "check", str(trace), "--quiet")
+    assert (code, out, err) == (0, "", "")
+
+
+def test_summary_of_a_trace_takes_its_graph(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    trace = tmp_path / "elsewhere" / "run.jsonl"
+    trace.parent.mkdir()
+    assert inkworm(capsys, "simulate", str(GRAPHS / "bowtie.dot"), "-o", str(trace))[0] == 0
+    code, out, _ = inkworm(capsys, "summary", str(trace))
+    assert code == 0 and "spurious edges" not in out  # no DOT file beside it: no claim
+    code, out, _ = inkworm(capsys, "summary", str(trace), "--graph", str(GRAPHS / "bowtie.dot"))
+    assert code == 0 and "spurious edges: a--d, a--e, a--f" in out
+    code, _, err = inkworm(capsys, "summary", str(GRAPHS / "bowtie.dot"), "--graph",
+                           str(GRAPHS / "bowtie.dot"))
+    assert code == 2 and "--graph goes with a trace INPUT" in err
+
+
+def test_every_enumerated_option_lists_its_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = inkworm(capsys, "render", "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    for listed in ("[auto|neato|sfdp|spring|circular]", "[mp4|webm|mov|gif|png]",
+                   "[full|visits|key]", "[l|m|h|k]"):
+        assert listed in flat, listed
 
 
 def test_simulate_writes_atomically_and_identically(capsys: pytest.CaptureFixture[str],

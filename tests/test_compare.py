@@ -138,7 +138,7 @@ def test_side_by_side_stills_show_the_artefacts_on_the_naive_side_only(tmp_path:
     out = tmp_path / "pair.png"
     proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--mode", "naive", "--compare",
                    str(GRAPHS / "bowtie.dot"), "--compare-mode", "fixed", "--format", "png",
-                   "--at", "final,probe_start:d", "-o", str(out))
+                   "-q", "l", "--at", "final,probe_start:d", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     final = np.asarray(Image.open(tmp_path / "pair-final.png").convert("RGB"))
     height, width = final.shape[:2]
@@ -162,11 +162,11 @@ def test_side_by_side_stills_show_the_artefacts_on_the_naive_side_only(tmp_path:
 @pytest.mark.render
 def test_a_contact_sheet_holds_each_still(tmp_path: Path) -> None:
     specs = "probe_start:b,connect:f:a,final"
-    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "--at", specs,
-                   "-o", str(tmp_path / "one.png"))
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "-q", "l",
+                   "--at", specs, "-o", str(tmp_path / "one.png"))
     assert proc.returncode == 0, proc.stderr
-    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "--at", specs,
-                   "--sheet", "-o", str(tmp_path / "sheet.png"))
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "-q", "l",
+                   "--at", specs, "--sheet", "-o", str(tmp_path / "sheet.png"))
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "one-connect-f-a.png", "one-final.png", "one-probe_start-b.png", "sheet.png"]

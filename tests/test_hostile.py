@@ -237,14 +237,16 @@ def test_an_output_is_never_an_input(command: str, name: str, how: str, tmp_path
 
 def test_an_output_beside_a_trace_never_replaces_its_graph(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The DOT file a trace's header names beside it is an input of render, too."""
-    shutil.copy(GRAPHS / "bowtie.dot", tmp_path / "bowtie.dot")
-    save_trace(simulate(load_dot(tmp_path / "bowtie.dot"), RunSpec(mode=Mode.NAIVE)),
-               tmp_path / "t.jsonl")
-    before = (tmp_path / "bowtie.dot").read_bytes()
-    refused(capsys, "is the input", "render", str(tmp_path / "t.jsonl"), "--format", "png",
+    """The DOT file a trace's header names beside it is an input of render, too (here one
+    named like a still, so that the output's extension alone does not refuse it)."""
+    graph = tmp_path / "cluster.png"
+    shutil.copy(GRAPHS / "bowtie.dot", graph)
+    save_trace(simulate(load_dot(graph), RunSpec(mode=Mode.NAIVE)), tmp_path / "t.jsonl")
+    before = graph.read_bytes()
+    refused(capsys, "is the input", "render", str(tmp_path / "t.jsonl"), "-o", str(graph))
+    assert graph.read_bytes() == before
+    refused(capsys, "no format has the extension .dot", "render", str(tmp_path / "t.jsonl"),
             "-o", str(tmp_path / "bowtie.dot"))
-    assert (tmp_path / "bowtie.dot").read_bytes() == before
 
 
 def test_the_snapshot_is_never_the_trace(tmp_path: Path,

@@ -87,12 +87,12 @@ def test_recorded_trace_renders_with_its_graph(tmp_path: Path) -> None:
     proc = inkworm("render", str(GRAPHS / "bowtie-naive.beam.jsonl"), "--format", "png",
                    "--timing", "measured", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert Image.open(out).size == (854, 480)
+    assert Image.open(out).size == (1920, 1080)  # a still is 1080p unless told otherwise
 
 
 def test_transparent_png_is_clear_outside_the_chip(tmp_path: Path) -> None:
     out = tmp_path / "clear.png"
-    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "--format", "png",
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "--format", "png", "-q", "l",
                    "--transparent", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     image = np.asarray(Image.open(out))
@@ -264,7 +264,7 @@ def test_stills_at_any_moment(tmp_path: Path) -> None:
 
     out = tmp_path / "s.png"
     proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--mode", "naive", "--format", "png",
-                   "--at", "connect:f:a,seq=10,final", "-o", str(out))
+                   "-q", "l", "--at", "connect:f:a,seq=10,final", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["s-connect-f-a.png", "s-final.png", "s-seq-10.png"]

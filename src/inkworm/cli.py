@@ -37,6 +37,7 @@ from inkworm.errors import (
     terminal_safe,
 )
 from inkworm.inputs import load_input
+from inkworm.layout import LAYOUTS
 from inkworm.output import atomic_text, check_target
 from inkworm.reader import load_trace
 from inkworm.record import DEFAULT_DEADLINE_S
@@ -314,11 +315,12 @@ def picture_options(func: F) -> F:
                      help="The topology of a trace INPUT (default: the DOT file its header "
                           "names, beside it; else derived from the trace)."),
         click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]),
-                     help="480p15, 720p30, 1080p60, 2160p60 (default: l for render, h for "
-                          "slides)."),
+                     help="480p15, 720p30, 1080p60, 2160p60 (default: l for a video, h for "
+                          "a still and for slides)."),
         click.option("--pace", type=_Finite(min=0.1, max=10), default=1.0, show_default=True,
                      help="Reading pace: 2 = twice as slow, 0.5 = brisk. No caption is on "
-                          "screen for less than max(1.5 s, 0.3 s a word) times this."),
+                          "screen for less than max(1.5 s, 0.3 s a word, 1 s per 17 "
+                          "characters) times this."),
         click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
                      show_default=True, help="Equal steps, or proportional to t_us."),
         click.option("--duration", type=_Finite(min=0.5, max=3600), metavar="SECONDS",
@@ -331,8 +333,9 @@ def picture_options(func: F) -> F:
                      help="How much is told: every step (full), captions summarising the "
                           "walk (visits, 60 s), or the key moments (key, 30 s). Default: "
                           "full up to 40 visits, visits beyond."),
-        click.option("--layout", "layout_name", default="auto", show_default=True,
-                     help="auto (DOT pos, else neato/sfdp), neato, sfdp, spring, circular."),
+        click.option("--layout", "layout_name", type=click.Choice(list(LAYOUTS)),
+                     default="auto", show_default=True,
+                     help="auto: DOT pos, else neato (sfdp for large graphs)."),
         click.option("--seed", type=SEED, default=0, show_default=True,
                      help="Layout seed (0 to 2^32 - 1)."),
         click.option("--transparent", is_flag=True,
@@ -358,13 +361,10 @@ def picture_options(func: F) -> F:
 def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
     """Load the run (and the one it is compared with) and build the render options from the
     shared picture options: ``(topology, trace, options, compare)``."""
-    from inkworm.layout import LAYOUTS
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Story, Timing
     from inkworm.render.video import load_run
 
-    if kw["layout_name"] not in LAYOUTS:
-        raise click.UsageError(f"--layout must be one of {', '.join(LAYOUTS)}")
     topology, trace = load_run(kw["input_path"], kw["spec"], kw["graph"])
     _warn_ignored_run_options(trace.path is not None)  # a trace read from a file
     _warn(topology)
@@ -404,8 +404,9 @@ def _inputs(kw: dict[str, Any], topology: Topology) -> tuple[str | None, ...]:
 
 @cli.command()
 @picture_options
-@click.option("--format", "fmt", type=click.Choice(["mp4", "gif", "webm", "png"]),
-              default="mp4", show_default=True, help="png: the last frame.")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "webm", "mov", "gif", "png"]),
+              help="Default: from -o's extension, else mp4. webm and mov keep alpha with "
+                   "--transparent (VP9; ProRes 4444); png: the last frame, 1080p unless -q.")
 @click.option("-o", "--output", metavar="FILE",
               help="Output file (default: renders/<input>-<mode>.<format>).")
 @click.option("--subtitles", metavar="FILE.vtt",
@@ -419,13 +420,14 @@ def _inputs(kw: dict[str, Any], topology: Topology) -> tuple[str | None, ...]:
                    "probe_start:d, crash) or final; several: one PNG each, OUT-<spec>.png.")
 @click.option("--sheet", is_flag=True,
               help="With --at: one contact sheet of all the moments, each labelled.")
-def render(fmt: str, output: str | None, subtitles: str | None, chapters: str | None,
+def render(fmt: str | None, output: str | None, subtitles: str | None, chapters: str | None,
            embed_subtitles: bool, at: str | None, sheet: bool, **kw: Any) -> None:
     """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
-    from inkworm.render.video import default_output, print_progress
+    from inkworm.render.video import default_output, output_format, print_progress
     from inkworm.render.video import render as run
 
     _check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
+    fmt = output_format(fmt, output, kw["transparent"])
     if at is not None and fmt != "png":
         raise click.UsageError("--at goes with --format png")
     if sheet and at is None:
@@ -437,11 +439,12 @@ def render(fmt: str, output: str | None, subtitles: str | None, chapters: str | 
 
         traces = (trace,) if compare is None else (compare[0].trace, compare[1].trace)
         for path in stills(topology, trace, moments(at, *traces), target,
-                           kw["quality"] or "l", options, inputs=_inputs(kw, topology),
+                           kw["quality"] or "h", options, inputs=_inputs(kw, topology),
                            compare=compare, sheet=sheet):
             _echo_err(f"wrote {path}")
         return
-    done = run(topology, trace, target, kw["quality"] or "l", fmt, options,
+    quality = kw["quality"] or ("h" if fmt == "png" else "l")  # a still is a slide's picture
+    done = run(topology, trace, target, quality, fmt, options,
                progress=print_progress, inputs=_inputs(kw, topology),
                subtitles=subtitles, chapters=chapters, embed_subtitles=embed_subtitles,
                compare=compare)
@@ -474,14 +477,18 @@ def slides(output: str | None, **kw: Any) -> None:
               help="Fail unless visit order, DFS tree and result match this JSON snapshot "
                    "(written when missing).")
 @click.option("--update", is_flag=True, help="With --snapshot: rewrite it from this trace.")
-@click.option("-q", "--quiet", is_flag=True, help="Print violations only.")
+@click.option("--strict", is_flag=True,
+              help="With --graph: fail (exit 1) when the map differs from the graph.")
+@click.option("--quiet", is_flag=True, help="Print violations only.")
 def check_cmd(trace_path: str, graph: str | None, expect_order: str | None,
-              snapshot: str | None, update: bool, quiet: bool) -> int:
+              snapshot: str | None, update: bool, strict: bool, quiet: bool) -> int:
     """Check a TRACE's ordering invariants (exit 0 valid, 1 violations, 2 unreadable)."""
     from inkworm.testing import TraceAssertionError, assert_matches_snapshot, assert_visit_order
 
     if update and not snapshot:
         raise click.UsageError("--update goes with --snapshot")
+    if strict and not graph:
+        raise click.UsageError("--strict goes with --graph")
     if snapshot is not None and (update or not os.path.lexists(snapshot)):
         _check_output(snapshot, trace_path, graph)
     trace = load_trace(trace_path)
@@ -500,12 +507,17 @@ def check_cmd(trace_path: str, graph: str | None, expect_order: str | None,
     except TraceAssertionError as err:
         _echo_lines(str(err))
         failed = True
+    differs = False
     if topology is not None and graph is not None:
-        for line in diff_lines(views.topology_diff(trace, topology), graph):
+        found = diff_lines(views.topology_diff(trace, topology), graph)
+        for line in found:
             _echo(line)
+        differs = bool(found)
+        failed = failed or (strict and differs)
     if not quiet:
         events = len(trace.events)
         status = (f"{len(violations)} violation(s)" if violations
+                  else "valid, but its map differs from the graph" if strict and differs
                   else "valid, but not as expected" if failed else "valid")
         _echo_err(f"{trace_path}: {events} events, {status}")
     return 1 if failed else 0
@@ -562,18 +574,30 @@ def dot(input_path: str, output: str | None) -> None:
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
 @worm_options
-def summary(input_path: str, spec: RunSpec) -> None:
+@click.option("--graph", metavar="DOT",
+              help="The topology of a trace INPUT, for its spurious edges (default: the DOT "
+                   "file its header names, beside it; else none).")
+def summary(input_path: str, spec: RunSpec, graph: str | None) -> None:
     """Summarise a trace (or a DOT file, simulated first): visit order, tree, result."""
     from inkworm.worm import simulate as run
 
     loaded = load_input(input_path)
     topology = loaded if isinstance(loaded, Topology) else None
     if isinstance(loaded, Topology):
+        if graph is not None:
+            raise click.UsageError("--graph goes with a trace INPUT (a DOT file is its own "
+                                   "topology)")
         _warn(loaded)
         trace = run(loaded, spec)
     else:
         _warn_ignored_run_options(True)
         trace = loaded
+        if graph is not None:
+            topology = load_dot(graph)
+            _warn(topology)
+        else:
+            named = views.topology_of(trace, Path(input_path))
+            topology = None if named.name == "derived" else named
     for line in summary_lines(trace, topology):
         _echo(line)
 

@@ -13,6 +13,11 @@ def hex_rgb(code: str) -> RGB:
     return (int(code[0:2], 16), int(code[2:4], 16), int(code[4:6], 16))
 
 
+def rgb_hex(rgb: RGB) -> str:
+    """``#rrggbb`` of an RGB triple."""
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
 BACKGROUND = hex_rgb("#151b24")
 SHADOW = hex_rgb("#0b0f14")
 SUBSTRATE = hex_rgb("#e3e9ee")

@@ -18,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from inkworm.errors import ToolError
+from inkworm.errors import InputError, ToolError
 from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
 from inkworm.render.compare import Run
+from inkworm.render.palette import THEMES, rgb_hex
 from inkworm.render.timeline import Step, StepKind, slide_groups
 from inkworm.render.video import manim_work
 from inkworm.safe import html_text, with_csp
@@ -192,10 +193,13 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
     from manim_slides.config import PresentationConfig
     from manim_slides.convert import RevealJS
     from manim_slides.slide import Slide
+    from pydantic_extra_types.color import Color
 
     from inkworm.render.compare import PairBoard, slide_cuts
     from inkworm.render.scene import CompareScene, InkScene
 
+    if Path(out).suffix.lower() != ".html":
+        raise InputError(f"{out}: a deck is one HTML file: name it .html")
     prime_reveal_cache()
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
 
@@ -226,7 +230,7 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
 
             theme = P.THEMES[self.render_options.theme]
             backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
-                                 fill_color="#{:02x}{:02x}{:02x}".format(*theme.background),
+                                 fill_color=P.rgb_hex(theme.background),
                                  fill_opacity=1,
                                  stroke_width=0)
             (title, subtitle), notes = self.title_text()
@@ -272,18 +276,22 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
             assert isinstance(self.board, PairBoard)
             return slide_cuts(self.board)
 
+    options = options or RenderOptions()
     with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
+        if options.transparent:  # the slide shows through: VP9 with alpha, as browsers play
+            settings.update({"transparent": True, "format": "webm"})
         with tempconfig(settings):
             scene: InkScene = (
-                InkSlides(topology, trace, options or RenderOptions(),
-                          output_folder=work / "slides") if compare is None else
-                PairSlides(*compare, options or RenderOptions(),
-                           output_folder=work / "slides"))
+                InkSlides(topology, trace, options, output_folder=work / "slides")
+                if compare is None else
+                PairSlides(*compare, options, output_folder=work / "slides"))
             scene.on_progress = progress
             scene.render()
         config = PresentationConfig.from_file(work / "slides" / f"{type(scene).__name__}.json")
         for slide in config.slides:
             slide.notes = html_text(slide.notes)  # our template writes them as they are
+        # the slide's own colour (a transparent deck's videos show it)
+        config.background_color = Color(rgb_hex(THEMES[options.theme].background))
         deck = work / "deck.html"
         RevealJS.model_validate({
             "presentation_configs": [config], "one_file": True, "offline": True,

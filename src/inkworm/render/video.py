@@ -41,7 +41,36 @@ SIZES = {"l": (854, 480, 15.0), "m": (1280, 720, 30.0), "h": (1920, 1080, 60.0),
          "k": (3840, 2160, 60.0)}
 """manim's frame size and rate of each quality (a board made ahead for a size manim does not
 render at is not used)."""
-FORMATS = ("mp4", "gif", "webm", "png")
+FORMATS = ("mp4", "webm", "mov", "gif", "png")
+"""What ``inkworm render`` writes: H.264, VP9 (with alpha when transparent), ProRes 4444
+(with alpha when transparent, for video editors), an animated GIF, a still."""
+TRANSPARENT_FORMATS = ("webm", "mov", "png")
+"""The formats that keep an alpha channel."""
+
+
+def output_format(fmt: str | None, output: str | os.PathLike[str] | None,
+                  transparent: bool = False) -> str:
+    """The format to write: ``fmt``, else what ``output``'s extension names, else mp4. An
+    output is what its name says: an extension that names another format (or none inkworm
+    writes) is refused, and so is ``transparent`` in a format without alpha."""
+    suffix = Path(output).suffix.lower().lstrip(".") if output is not None else ""
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    if suffix == "html":
+        raise InputError(f"{output}: render writes {', '.join(FORMATS)}; a deck is "
+                         "'inkworm slides -o FILE.html'")
+    if suffix and suffix not in FORMATS:
+        raise InputError(f"{output}: no format has the extension .{suffix} (render writes "
+                         f"{', '.join('.' + f for f in FORMATS)})")
+    if fmt is not None and suffix and suffix != fmt:
+        raise InputError(f"{output}: --format {fmt} would write {fmt.upper()} into a file "
+                         f"named .{suffix}: name it .{fmt}, or drop --format")
+    chosen = fmt or suffix or "mp4"
+    if transparent and chosen not in TRANSPARENT_FORMATS:
+        raise InputError(f"--transparent needs a format with alpha: --format webm (VP9, plays "
+                         f"in browsers and reveal.js) or --format mov (ProRes 4444, for video "
+                         f"editors); {chosen} has none")
+    return chosen
 
 
 def load_run(input_path: str, spec: RunSpec,
@@ -116,14 +145,13 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
     (they come from the very steps the board drew); ``embed_subtitles`` puts the captions
     into the MP4 as a subtitle track. ``compare``: two runs side by side (the first is
     ``topology``/``trace``), see :mod:`inkworm.render.compare`."""
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    fmt = output_format(fmt, out, options is not None and options.transparent)
     if fmt == "png" and (subtitles or chapters or embed_subtitles):
         raise InputError("--subtitles, --chapters and --embed-subtitles go with a video, not "
                          "--format png")
     if embed_subtitles and (fmt != "mp4" or (options and options.transparent)):
-        raise InputError("--embed-subtitles goes with an MP4 (not --transparent, which makes "
-                         "a MOV, nor a GIF or WebM: use --subtitles FILE.vtt beside those)")
+        raise InputError("--embed-subtitles goes with an MP4 (not a GIF, WebM or MOV: use "
+                         "--subtitles FILE.vtt beside those)")
     options = options or RenderOptions()
     ahead = None
     if compare is None and quality in SIZES:
@@ -177,8 +205,8 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
             "write_to_movie": fmt != "png",
             "save_last_frame": fmt == "png",
         })
-        if fmt == "webm" or (options.transparent and fmt != "gif"):
-            settings["movie_file_extension"] = ".webm" if fmt == "webm" else ".mov"
+        if fmt in ("webm", "mov"):
+            settings["movie_file_extension"] = f".{fmt}"
         with tempconfig(settings):
             scene = (InkScene(topology, trace, options) if compare is None else
                      CompareScene(*compare, options))

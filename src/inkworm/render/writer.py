@@ -99,13 +99,16 @@ class Encoding:
 
 
 def encoding(extension: str, transparent: bool, fps: float) -> Encoding:
-    """The codec for the movie's file type, as manim chooses it (VP9 for WebM, QuickTime
-    RLE for a transparent MOV, else H.264), with :data:`X264`'s settings for H.264."""
+    """The codec for the movie's file type: VP9 for WebM (with alpha, ``yuva420p``, when
+    transparent: browsers and reveal.js play it), ProRes 4444 for MOV (with alpha when
+    transparent: what video editors take), else H.264 with :data:`X264`'s settings."""
     if extension == ".webm":
         return Encoding("libvpx-vp9", "yuva420p" if transparent else "yuv420p",
                         {"an": "1", "crf": "23", "-auto-alt-ref": "1"})
-    if transparent:
-        return Encoding("qtrle", "argb", {"an": "1", "crf": "23"})
+    if extension == ".mov":
+        return Encoding("prores_ks", "yuva444p10le" if transparent else "yuv444p10le",
+                        {"profile": "4", "vendor": "apl0",
+                         "alpha_bits": "16" if transparent else "0"})
     return Encoding("libx264", "yuv420p", {**X264, "g": str(round(KEYFRAME_SECONDS * fps))})
 
 

@@ -1,0 +1,118 @@
+"""An output is what its name says (issue 22): the format comes from ``-o``'s extension, a
+``--format`` that contradicts it is refused, transparent video is VP9 or ProRes 4444 with
+alpha, a still is 1080p, a transparent deck plays WebM clips over its theme's slide."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import GRAPHS
+from inkworm import InputError
+from inkworm.render.video import output_format
+
+
+def inkworm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
+                          text=True, check=False)
+
+
+@pytest.mark.parametrize(("fmt", "output", "transparent", "chosen"), [
+    (None, "x.png", False, "png"),
+    (None, "x.GIF", False, "gif"),
+    (None, "x.webm", True, "webm"),
+    (None, "x.mov", True, "mov"),
+    (None, None, False, "mp4"),
+    ("png", None, False, "png"),
+    ("mp4", "x.mp4", False, "mp4"),
+    ("webm", "dir.v2/run", True, "webm"),
+])
+def test_the_format_is_what_the_name_says(fmt: str | None, output: str | None,
+                                          transparent: bool, chosen: str) -> None:
+    assert output_format(fmt, output, transparent) == chosen
+
+
+@pytest.mark.parametrize(("fmt", "output", "transparent", "said"), [
+    ("mp4", "x.png", False, "--format mp4 would write MP4 into a file named .png"),
+    (None, "x.avi", False, "no format has the extension .avi"),
+    (None, "x.html", False, "a deck is 'inkworm slides -o FILE.html'"),
+    (None, "x.mp4", True, "--format webm (VP9, plays in browsers and reveal.js) or --format mov"),
+    ("gif", None, True, "gif has none"),
+])
+def test_a_name_that_says_otherwise_is_refused(fmt: str | None, output: str | None,
+                                               transparent: bool, said: str) -> None:
+    with pytest.raises(InputError) as info:
+        output_format(fmt, output, transparent)
+    assert said in str(info.value) and "\n" not in str(info.value)
+
+
+
+@pytest.mark.render
+def test_png_and_gif_from_the_extension_alone(tmp_path: Path) -> None:
+    from PIL import Image
+
+    still, gif = tmp_path / "x.png", tmp_path / "x.gif"
+    assert inkworm("render", str(GRAPHS / "triangle.dot"), "-o", str(still)).returncode == 0
+    assert inkworm("render", str(GRAPHS / "triangle.dot"), "-q", "l", "--pace", "0.3",
+                   "-o", str(gif)).returncode == 0
+    with Image.open(still) as image:
+        assert image.format == "PNG" and image.size == (1920, 1080)  # a still is a slide's
+    with Image.open(gif) as image:
+        assert image.format == "GIF" and image.n_frames > 10
+
+
+@pytest.mark.render
+def test_a_refused_name_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "x.mp4"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "--transparent", "-o", str(out))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "--format webm" in proc.stderr
+    assert not out.exists()
+
+
+def decoded_alpha(path: Path, decoder: str | None) -> tuple[str, str, np.ndarray]:
+    """The codec, the pixel format and the alpha plane of a frame a third into the video
+    (VP9's alpha is in side data that only libvpx decodes)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        context = av.CodecContext.create(decoder, "r") if decoder else stream.codec_context
+        frames = []
+        for packet in container.demux(stream):
+            frames += context.decode(packet)  # type: ignore[arg-type]
+        frame = frames[len(frames) // 3]
+        return codec, frame.format.name, frame.to_ndarray(format="rgba")[..., 3]
+
+
+@pytest.mark.render
+@pytest.mark.parametrize(("ext", "decoder", "codec", "pix_fmt"), [
+    ("webm", "libvpx-vp9", "vp9", "yuva420p"),
+    ("mov", None, "prores", "yuva444p10le"),
+])
+def test_transparent_video_has_alpha(tmp_path: Path, ext: str, decoder: str | None,
+                                     codec: str, pix_fmt: str) -> None:
+    out = tmp_path / f"run.{ext}"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "-q", "l", "--pace", "0.3",
+                   "--transparent", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    found, fmt, alpha = decoded_alpha(out, decoder)
+    assert (found, fmt) == (codec, pix_fmt)
+    assert alpha.min() == 0 and alpha.max() == 255  # clear around the chip, opaque on it
+    assert 0.05 < (alpha == 0).mean() < 0.95
+
+
+@pytest.mark.render
+def test_a_transparent_deck_plays_webm_over_its_themes_slide(tmp_path: Path) -> None:
+    out = tmp_path / "deck.html"
+    proc = inkworm("slides", str(GRAPHS / "triangle.dot"), "-q", "l", "--transparent",
+                   "--theme", "light", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.count("data:video/webm;base64") >= 4 and "data:video/mp4" not in html
+    assert 'data-background-color="white"' in html  # the light theme's slide, as pydantic names it
