@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -233,3 +234,36 @@ def test_a_still_at_an_event_no_step_draws_shows_the_step_before_it() -> None:
     frame_at(board, moment)
     shown = board.schedule[board.shown][1]
     assert 32 in shown.seqs and "f\u2013a" in shown.caption
+
+
+def _length(video: Path) -> float:
+    import av
+
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert stream.duration is not None and stream.time_base is not None
+        return float(stream.duration * stream.time_base)
+
+
+@pytest.mark.render
+def test_the_comparison_lasts_exactly_to_its_last_cue(tmp_path: Path) -> None:
+    """The video ran 81.0 s while its subtitles ran to 1:23.7: the final diff was up 2.7 s
+    of its 5.4 s (sections of overlapping merged steps overlapped)."""
+    from inkworm.render.subtitles import Cue
+
+    video, vtt = tmp_path / "pair.mp4", tmp_path / "pair.vtt"
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--mode", "naive", "--compare",
+                   str(GRAPHS / "bowtie.dot"), "--compare-mode", "fixed", "-q", "l",
+                   "--subtitles", str(vtt), "-o", str(video))
+    assert proc.returncode == 0, proc.stderr
+    stamps = re.findall(r"(\d\d):(\d\d):(\d\d)\.(\d\d\d) --> (\d\d):(\d\d):(\d\d)\.(\d\d\d)",
+                        vtt.read_text(encoding="utf-8"))
+
+    def seconds(h: str, m: str, s: str, ms: str) -> float:
+        return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+    cues = [Cue(seconds(*t[:4]), seconds(*t[4:]), "") for t in stamps]
+    assert abs(_length(video) - cues[-1].end) <= 1 / 15 + 1e-3  # one frame at most
+    diff = vtt.read_text(encoding="utf-8").rstrip().splitlines()[-1]
+    assert diff.startswith("edges only naive reports")
+    assert cues[-1].duration >= reading_time(diff) - 1e-3
