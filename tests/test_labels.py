@@ -31,6 +31,11 @@ def test_short_names_keep_what_tells_nodes_apart() -> None:
     assert all(len(text) <= 14 for text in twins.values())
     assert short_names(["a" * 30, "a" * 31]) != {"a" * 30: "a" * 13 + "\u2026",
                                                   "a" * 31: "a" * 13 + "\u2026"}
+    # names of one cluster differ at their ends: a cut in the middle keeps what tells them
+    # apart, with no number made up (it read 'worker@batch-…' and 'worker@batch2')
+    batch = short_names(["worker@batch-01", "worker@batch-02", "db@batch-01"])
+    assert batch == {"worker@batch-01": "worker\u2026atch-01", "worker@batch-02":
+                     "worker\u2026atch-02", "db@batch-01": "db@batch-01"}
 
 
 @pytest.mark.parametrize("label", ["a", "r12", "db@storage-eu-west-1", "Ünïcødé_ß", "x" * 14,

@@ -366,7 +366,12 @@ def renamed(trace: Trace, topology: Topology) -> Trace:
     (:class:`NameMatcher`); names that match nothing stay as they are. The same trace when
     every name already matches exactly (a simulated run)."""
     match = NameMatcher(topology.nodes)
-    names = {n: match(n) or n for n in trace_nodes(trace)}
+    return relabelled(trace, {n: match(n) or n for n in trace_nodes(trace)})
+
+
+def relabelled(trace: Trace, names: Mapping[str, str]) -> Trace:
+    """The trace with every node name ``n`` as ``names[n]`` (every name of the trace must be
+    a key); the same trace when nothing changes."""
     if all(k == v for k, v in names.items()):
         return trace
 
@@ -384,7 +389,8 @@ def renamed(trace: Trace, topology: Topology) -> Trace:
     events = [dataclasses.replace(e, node=names[e.node], **{
         f.attr: convert(f.type, getattr(e, f.attr)) for f in SCHEMA[e.kind]})
         for e in trace.events]
-    header = dataclasses.replace(trace.header, launch=names[trace.header.launch])
+    header = dataclasses.replace(trace.header, launch=names.get(trace.header.launch,
+                                                                trace.header.launch))
     return Trace(header, events, trace.path)
 
 

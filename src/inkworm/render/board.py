@@ -51,6 +51,8 @@ from inkworm.views import (
     walk,
 )
 
+MIN_TEXT_1080 = 14
+"""No panel text is smaller than this many pixels at 1080p (in proportion at other sizes)."""
 CAMERAS = ("auto", "follow", "whole")
 """``--camera``: see :mod:`inkworm.render.camera`."""
 STYLES = ("ink", "schematic")
@@ -474,10 +476,12 @@ class Board:
         self._set_panel(self._panel_lines(step))
         self._retag(step, self.state_after(step.seqs[-1]))
 
-    def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int],
+    def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int, bool],
                                                                           hud.TextBlock]) -> None:
-        """Draw the panel: lines, or a function of (text size, width) that draws it. Text
-        shrinks until the panel fits above the legend (or, compact, the caption)."""
+        """Draw the panel: lines, or a function of (text size, width, condensed) that draws
+        it. Text shrinks until the panel fits above the legend (or, compact, the caption),
+        never below :data:`MIN_TEXT_1080` pixels at 1080p: past that the panel is condensed
+        (a map as counts, lines cut with an ellipsis)."""
         f = self.f
         self._restore(self._panel_box)
         x, y, width = f.panel
@@ -486,19 +490,41 @@ class Board:
         else:
             fixed = lines
 
-            def build(size: int, room: int) -> hud.TextBlock:
-                return hud.render_lines(fixed, size, max_width=room)
+            def build(size: int, room: int, condensed: bool) -> hud.TextBlock:
+                block = hud.render_lines(fixed, size, max_width=room)
+                kept = len(fixed)
+                while condensed and block.height > tall and kept > 1:
+                    kept -= 1
+                    cut = (*fixed[:kept], hud.plain("\u2026", self.theme.text_dim))
+                    block = hud.render_lines(cut, size, max_width=room)
+                return block
 
-        size = f.size(0.036 * f.text_scale)
-        block = build(size, width)
-        room = f.panel_bottom - y
-        if block.height > room:  # a long map: smaller text, never over the legend or caption
-            size = max(1, int(size * room / block.height))
-            block = build(size, width)
-            while block.height > room and size > 1:
-                size -= 1
-                block = build(size, width)
+        tall = f.panel_bottom - y
+        floor = max(6, round(MIN_TEXT_1080 * f.height / 1080))
+        size, block = self._fitted(build, f.size(0.036 * f.text_scale), floor, width, tall,
+                                   False)
+        if block.height > tall:
+            size, block = self._fitted(build, f.size(0.036 * f.text_scale), floor, width,
+                                       tall, True)
+        self.panel_size = size
+        """The panel's text size as last drawn (pixels)."""
+        self.panel_extent = (int(x), int(y), int(x) + block.width, int(y) + block.height)
+        """Where the panel as last drawn reaches, unclipped by the frame (pixels)."""
         self._panel_box = self.text(self.screen.frame, block, x, y)
+
+    @staticmethod
+    def _fitted(build: Callable[[int, int, bool], hud.TextBlock], size: int, floor: int,
+                width: int, tall: float, condensed: bool) -> tuple[int, hud.TextBlock]:
+        """The panel at the largest size from ``size`` down to ``floor`` that is at most
+        ``tall`` pixels high (at ``floor`` if none is), with that size."""
+        block = build(size, width, condensed)
+        if block.height > tall and size > floor:  # a long map: smaller text
+            size = max(floor, int(size * tall / block.height))
+            block = build(size, width, condensed)
+            while block.height > tall and size > floor:
+                size -= 1
+                block = build(size, width, condensed)
+        return size, block
 
     def text(self, frame: Any, block: hud.TextBlock, x: float, y: float,
              anchor: str = "lt") -> tuple[int, int, int, int]:
@@ -595,7 +621,7 @@ class Board:
             self.screen.whole = True  # the end: the whole chip, the measurement's star
         self.screen.composite()
 
-    def _result_lines(self, outcome: Result) -> Callable[[int, int], hud.TextBlock]:
+    def _result_lines(self, outcome: Result) -> Callable[[int, int, bool], hud.TextBlock]:
         """The result panel (:mod:`inkworm.render.panel`): the map, the spurious edges
         counted exactly as ``check --graph`` counts them."""
         match = NameMatcher(self.topology.nodes)
@@ -613,9 +639,9 @@ class Board:
         derived = ("log" if self.trace.header.source.value == "log" else "trace") \
             if self.topology.name == "derived" else None
 
-        def build(size: int, width: int) -> hud.TextBlock:
+        def build(size: int, width: int, condensed: bool) -> hud.TextBlock:
             return result_block(outcome.node, outcome.map, extra, real, self.theme, size,
-                                width, found, derived_from=derived)
+                                width, found, derived_from=derived, condensed=condensed)
 
         return build
 

@@ -42,8 +42,9 @@ SHORT = 14
 
 def short_names(names: Iterable[str], longest: int = SHORT) -> dict[str, str]:
     """Each node's tag text: the name; past ``longest`` characters, the part before ``@``
-    when that alone tells the nodes apart, else the name cut with an ellipsis (made unique
-    with a number when two would read the same)."""
+    when that alone tells the nodes apart, else the name cut in its middle (``worker…atch-01``,
+    ``worker…atch-02``: names of one cluster tend to differ at their ends), made unique with a
+    number when two would still read the same."""
     names = list(names)
     heads = [name.split("@", 1)[0] for name in names]
     unique_heads = len(set(heads)) == len(heads)
@@ -54,7 +55,8 @@ def short_names(names: Iterable[str], longest: int = SHORT) -> dict[str, str]:
         if len(text) > longest and unique_heads and head:
             text = head
         if len(text) > longest:
-            text = text[: longest - 1] + "\u2026"
+            front = (longest - 1) // 2
+            text = text[:front] + "\u2026" + text[len(text) - (longest - 1 - front):]
         base, n = text, 2
         while text in taken:
             text = f"{base[: longest - 2]}{n}"

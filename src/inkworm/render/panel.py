@@ -60,11 +60,12 @@ def wrap_words(words: Sequence[str], first: str, indent: str, fits: Callable[[st
 def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: Sequence[Edge],
                  is_real: Callable[[str, str], bool], theme: Theme, size: int,
                  width: int, collected: Sequence[str] = (),
-                 derived_from: str | None = None) -> hud.TextBlock:
+                 derived_from: str | None = None, condensed: bool = False) -> hud.TextBlock:
     """The result panel at text ``size``, ``width`` pixels wide; ``collected``: what the
     collectors found (:func:`inkworm.collect.lines`), after the map; ``derived_from``: the
     topology was derived from this (``"log"``, ``"trace"``), not given as a DOT file, so the
-    map is compared with what the run itself showed."""
+    map is compared with what the run itself showed; ``condensed``: the map as counts (for a
+    panel that does not fit otherwise at the smallest readable size)."""
     face = hud.font(size)
 
     def fits(text: str, room: float = width) -> bool:
@@ -72,7 +73,7 @@ def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: S
 
     head = hud.render_lines((hud.plain(f"{launch}'s map", theme.text_dim),), size,
                             max_width=width)
-    blocks = [head, _map_block(result, is_real, theme, size, width, fits)]
+    blocks = [head, _map_block(result, is_real, theme, size, width, fits, condensed)]
     tail: list[Line] = [hud.plain(""), *verdict(spurious, theme, fits, derived_from)]
     if collected:
         tail += [hud.plain(""), hud.plain("collected", theme.text_dim)]
@@ -98,9 +99,9 @@ def verdict(spurious: Sequence[Edge], theme: Theme, fits: Callable[[str], bool],
 
 def _map_block(result: Mapping[str, tuple[str, ...]], is_real: Callable[[str, str], bool],
                theme: Theme, size: int, width: int,
-               fits: Callable[[str, float], bool]) -> hud.TextBlock:
+               fits: Callable[[str, float], bool], condensed: bool = False) -> hud.TextBlock:
     nodes = sorted(result)
-    if len(nodes) > MAP_LINES * MAP_COLUMNS:
+    if condensed or len(nodes) > MAP_LINES * MAP_COLUMNS:
         edges = {frozenset((a, b)) for a in result for b in result[a] if a != b}
         wrong = sum(1 for e in edges if not is_real(*sorted(e)))
         text = f"{len(nodes)} nodes, {len(edges)} edges"
@@ -127,14 +128,15 @@ def _map_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], boo
               theme: Theme, room: float, fits: Callable[[str, float], bool],
               counted: bool) -> Line:
     """``node: p q r`` (spurious peers in the warning colour); ``counted`` (in columns):
-    ``node: 3 +a`` (how many real peers, then the spurious ones by name). Cut to ``room``
-    pixels with a count of what is cut (``… +3``)."""
+    ``node: 3 +1`` (how many real peers, how many spurious). Cut to ``room``
+    pixels with a count of what is cut (``… +3``), the name itself cut (``…``) when even it
+    does not fit: the panel never leaves the frame."""
     real = [p for p in peers if is_real(node, p)]
     wrong = [p for p in peers if not is_real(node, p)]
     words = [(str(len(real)), theme.text)] if counted else [(p, theme.text if p in real else
                                                               theme.warn) for p in peers]
-    if counted:
-        words += [(f"+{p}", theme.warn) for p in wrong]
+    if counted and wrong:  # the spurious edges are named in the list below the map
+        words.append((f"+{len(wrong)}", theme.warn))
     shown = list(words)
     while shown:
         cut = len(words) - len(shown)
@@ -143,6 +145,9 @@ def _map_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], boo
             break
         shown.pop()
     cut = len(words) - len(shown)
+    tail = f" \u2026 +{cut}" if cut else ""
+    while len(node) > 1 and not fits(f"{node}:{tail}", room):  # a name too long for its room
+        node = node[:-2] + "\u2026"
     spans: list[hud.Span] = [(f"{node}:", theme.text)]
     spans += [(f" {word}", colour) for word, colour in shown]
     if cut:

@@ -99,7 +99,10 @@ def _seq(spec: str, trace: Trace) -> int | None:
 
 
 def _same(name: str, wanted: str) -> bool:
-    return name == wanted or name.split("@", 1)[0] == wanted
+    """``name`` (as the picture shows it) is the node ``wanted`` names: in full, before its
+    ``@``, or in full with the domain the picture leaves out (:mod:`inkworm.names`)."""
+    return (name == wanted or name.split("@", 1)[0] == wanted
+            or ("@" in name and wanted.startswith(name + ".")))
 
 
 def frame_at(board: Board | PairBoard, moment: Moment) -> None:

@@ -18,6 +18,7 @@ from inkworm.check import check
 from inkworm.errors import InputError, ToolError, deferred_stop, stop_point
 from inkworm.inputs import load_input
 from inkworm.layout import layout
+from inkworm.names import shown
 from inkworm.output import (
     Inputs,
     atomic_path,
@@ -76,15 +77,20 @@ def output_format(fmt: str | None, output: str | os.PathLike[str] | None,
 def load_run(input_path: str, spec: RunSpec,
              graph: str | None = None) -> tuple[Topology, Trace]:
     """A DOT file (simulated with ``spec``) or a trace, with its topology (``graph``, else
-    the DOT file the trace names beside it, else what the trace shows)."""
+    the DOT file the trace names beside it, else what the trace shows), both naming each node
+    as a picture shows it (:func:`inkworm.names.shown`: its label, or less the shared
+    domain)."""
     loaded = load_input(input_path)
     if isinstance(loaded, Topology):
         trace = simulate(loaded, spec)
         _one_line_names(trace, loaded, input_path)
-        return loaded, trace
-    topology = load_dot(graph) if graph else topology_of(loaded, Path(input_path))
-    renderable(loaded, topology, input_path)
-    return topology, renamed(loaded, topology)  # names matched once, here
+        topology = loaded
+    else:
+        topology = load_dot(graph) if graph else topology_of(loaded, Path(input_path))
+        renderable(loaded, topology, input_path)
+        trace = renamed(loaded, topology)  # names matched once, here
+    topology, trace, _ = shown(topology, trace)
+    return topology, trace
 
 
 def renderable(trace: Trace, topology: Topology, where: str) -> None:

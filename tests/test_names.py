@@ -1,0 +1,76 @@
+"""Real names read (issue 22): a picture names each node by its DOT label, else by its name
+less the domain every host shares; the panel never leaves the frame and its text never falls
+under 14 px at 1080p."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import GRAPHS
+from inkworm import Mode, load_dot, parse_dot, simulate
+from inkworm.names import common_domain, shown, shown_names
+from inkworm.render.board import MIN_TEXT_1080, Board, RenderOptions
+from inkworm.render.timeline import steps_from_trace, time_steps
+from inkworm.render.video import load_run
+from inkworm.run import RunSpec
+
+HOSTS = GRAPHS / "prod_hosts.dot"
+
+
+@pytest.mark.parametrize(("nodes", "domain"), [
+    (("api@web-01.prod.example.com", "db@db-01.prod.example.com"), "prod.example.com"),
+    (("a@x.example.com", "b@y.example.org"), ""),          # nothing shared
+    (("a@web.example.com", "b@web.example.com"), "example.com"),  # a host keeps its own label
+    (("a@10.0.0.5", "b@10.0.0.6"), ""),                    # an address keeps its host
+    (("a@host", "b@host"), ""),                             # short names: nothing to drop
+    (("a", "b@x.example.com"), ""),
+    (("only@one.example.com",), ""),
+])
+def test_the_shared_domain(nodes: tuple[str, ...], domain: str) -> None:
+    assert common_domain(nodes) == domain
+
+
+def test_names_lose_the_shared_domain_and_keep_what_tells_them_apart() -> None:
+    how = shown_names(load_dot(HOSTS))
+    assert how.domain == "prod.example.com"
+    assert how.names["api@web-01.prod.example.com"] == "api@web-01"
+    assert len(set(how.names.values())) == len(how.names)
+
+
+def test_a_label_is_the_name_shown_unless_it_is_ambiguous() -> None:
+    topology = parse_dot('graph G { a [label="Alpha"]; b [label="Alpha"]; c [label="C"];'
+                         ' d [label="a"]; a -- b -- c -- d; }')
+    names = shown_names(topology).names
+    assert names["c"] == "C"
+    assert names["a"] == "a" and names["b"] == "b"  # two nodes labelled alike: their names
+    assert names["d"] == "d"  # labelled as another node is named: its name
+
+
+def test_a_picture_shows_the_short_names_and_titles_the_domain() -> None:
+    topology, trace = load_run(str(HOSTS), RunSpec(mode=Mode.NAIVE))
+    assert "api@web-01" in topology.nodes and trace.header.launch == "api@web-01"
+    assert trace.header.graph == "prod_hosts.dot  \u00b7  *.prod.example.com"
+    assert all(e.node in topology.nodes for e in trace.events)
+    plain = load_dot(HOSTS)
+    same, run, how = shown(plain, simulate(plain, RunSpec()))  # the library's own: full names
+    assert how.domain and run.header.launch == "api@web-01"
+    assert set(same.nodes) == set(how.names.values())
+
+
+@pytest.mark.parametrize(("width", "height"), [(854, 480), (1920, 1080)])
+def test_the_panel_stays_in_the_frame_and_readable(width: int, height: int) -> None:
+    long_names = parse_dot("graph G {\n" + "".join(
+        f'  "svc{i}@host-{i:02d}.{"eu" if i % 2 else "us"}.example.net" -- '
+        f'"svc{i + 1}@host-{i + 1:02d}.{"us" if i % 2 else "eu"}.example.net";\n'
+        for i in range(14)) + "}\n", "long.dot")
+    for topology in (load_dot(HOSTS), long_names):
+        trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+        board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(),
+                      width, height)
+        for step in board.steps[:: max(1, len(board.steps) // 12)]:
+            board.advance(step.end)
+            assert board.panel_extent[2] <= width and board.panel_extent[3] <= height
+            assert board.panel_size >= round(MIN_TEXT_1080 * height / 1080)
+        board.finish()
+        assert board.panel_extent[2] <= width, topology.source
+        assert board.panel_size >= round(MIN_TEXT_1080 * height / 1080)
