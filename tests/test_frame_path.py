@@ -267,18 +267,19 @@ def test_sections_keep_their_frames(tmp_path: Path) -> None:
     assert decoded(whole)[1] == sum(lengths)
 
 
-@pytest.mark.parametrize(("fmt", "transparent"), [("webm", False), ("mp4", True)])
+@pytest.mark.parametrize(("fmt", "transparent"), [("webm", False), ("mov", True),
+                                                 ("webm", True)])
 def test_webm_and_transparent_mov_last_as_long(tmp_path: Path, fmt: str,
                                               transparent: bool) -> None:
     topology, trace = triangle()
     options = RenderOptions(transparent=transparent)
-    out = render(topology, trace, tmp_path / f"t.{'mov' if transparent else fmt}", fmt=fmt,
-                 options=options)
+    out = render(topology, trace, tmp_path / f"t.{fmt}", fmt=fmt, options=options)
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         frames = list(container.decode(stream))
         length = float(container.duration or 0) / 1e6
-        alpha = frames[-1].to_ndarray(format="rgba")[..., 3] if transparent else None
+        alpha = frames[-1].to_ndarray(format="rgba")[..., 3] if transparent and fmt == "mov" \
+            else None  # (VP9's alpha needs libvpx to decode: tests/test_outputs.py)
     assert length == pytest.approx(slots_expected(trace) / FPS, abs=0.002)
     assert len(frames) < slots_expected(trace)
     if alpha is not None:

@@ -138,3 +138,26 @@ def test_a_topology_read_off_the_run_is_not_called_true() -> None:
     assert "true" not in said([], theme, lambda _: True, "trace")
     assert said([("a", "d")], theme, lambda _: True, "log").startswith(
         "1 edge not in the log's topology:")
+
+
+@pytest.mark.parametrize("nodes", [60, 300])
+def test_the_panel_shows_the_state_of_the_step_on_screen(nodes: int) -> None:
+    """A condensed run's caption covers many steps; the panel follows each of them (it said
+    'visited (1) n00' 2.5 s into a 60-node run while five wells were inked)."""
+    from inkworm.render.board import timeline
+    from inkworm.views import states_at
+
+    topology = sparse_cluster(nodes, seed=3)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    options = RenderOptions()
+    steps = timeline(trace, options, 15)
+    assert len({s.cue for s in steps}) < len(steps) / 2  # condensed: captions cover steps
+    board = Board(trace, topology, steps, options, 854, 480)
+    # at a moment: the last step started by then (steps of no duration start together)
+    last = {round(s.start, 6): s for s in steps}
+    picked = list(last.values())[:: max(1, len(last) // 150)]
+    states = states_at(trace, [s.seqs[-1] for s in picked])
+    for step in picked:
+        board.advance(step.start + 1e-7)
+        shown = "".join(text for text, _ in board._panel_now[0])
+        assert shown == f"visited ({len(states[step.seqs[-1]].visited)})", step

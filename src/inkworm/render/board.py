@@ -240,6 +240,9 @@ class Board:
         self.painter = Painter(self.chip, self.steps)
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
+        self._panel_step = -1
+        """The step whose state the panel shows (:meth:`_step_index`)."""
+        self._panel_now: tuple[tuple[hud.Span, ...], ...] = ()
         self._walk = walk(trace)
         self._state = RunState()
         self._panel_box: tuple[int, int, int, int] | None = None
@@ -455,6 +458,21 @@ class Board:
         if index != self.shown:
             self.shown = index
             self._show(self.schedule[index][1])
+        at = self._step_index(tau)
+        if at >= 0 and at != self._panel_step:  # the fold's state at the step on screen
+            self._panel_step = at
+            lines = self._panel_lines(self.steps[at])
+            if lines != self._panel_now:
+                self._panel_now = lines
+                self._set_panel(lines)
+
+    def _step_index(self, tau: float) -> int:
+        """The last step started by ``tau`` (-1: none): a condensed caption covers many
+        steps, and the panel follows each of them, as the ink does."""
+        index = self._panel_step
+        while index + 1 < len(self.steps) and self.steps[index + 1].start <= tau + 1e-9:
+            index += 1
+        return index
 
     def _caption_index(self, tau: float) -> int:
         index = max(self.shown, 0)
@@ -473,7 +491,6 @@ class Board:
                                  f.caption_size, spacing=1.15, max_width=width,
                                  centred=True)
         self._caption_box = self.text(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
-        self._set_panel(self._panel_lines(step))
         self._retag(step, self.state_after(step.seqs[-1]))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int, bool],
@@ -617,6 +634,9 @@ class Board:
         outcome = self.trace.outcome
         if isinstance(outcome, Result):
             self._set_panel(self._result_lines(outcome))
+        elif self.steps:  # a crash or a cut trace: the state at its end
+            self._panel_step = len(self.steps) - 1
+            self._set_panel(self._panel_lines(self.steps[-1]))
         if isinstance(self.screen, Viewport):
             self.screen.whole = True  # the end: the whole chip, the measurement's star
         self.screen.composite()
