@@ -213,3 +213,28 @@ def test_a_parallel_runs_slides_end_on_what_each_wave_of_probes_sees() -> None:
     assert [g[-1].kind for g in groups[:-1]] == [StepKind.ASK] * 5
     assert [g[-2].duplicate for g in groups[2:5]] == [False, True, True]
     assert groups[-1][-1].kind is StepKind.RESULT
+
+
+@pytest.mark.parametrize("nodes", [60, 300])
+def test_condensed_captions_carry_the_runs_arc(nodes: int) -> None:
+    """Who launched, how far the walk is, how many connections the measurement has made so
+    far; in more than one phrasing (all 14 of a 60-node run read 'nX prints through n00's
+    group leader ... (and 4 more like it)')."""
+    import re
+
+    from inkworm.gen import sparse_cluster
+    from inkworm.render.subtitles import caption_cues
+
+    trace = simulate(sparse_cluster(nodes, seed=3), RunSpec(mode=Mode.NAIVE))
+    cues = caption_cues(time_steps(steps_from_trace(trace), fps=15), 4.0)
+    texts = [c.text for c in cues]
+    assert texts[0].startswith(f"{trace.header.launch} launches the worm")
+    progress = [int(m.group(1)) for t in texts[:-1]
+                for m in [re.search(rf"visited (\d+) of {nodes}\b", t)] if m]
+    assert len(progress) == len(texts) - 1 and progress == sorted(progress)
+    assert progress[-1] >= 0.9 * nodes
+    made = [int(m.group(1)) for t in texts for m in
+            [re.search(r"(\d+) (?:in all|channels to|connections the cluster)", t)] if m]
+    assert made == sorted(made) and len(made) >= 3
+    shapes = {re.sub(r"n\d+|\d+", "#", t) for t in texts}
+    assert len(shapes) >= min(4, len(texts) - 1)  # not one template

@@ -157,39 +157,24 @@ def _map_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], boo
 
 def _spurious_rows(spurious: Sequence[Edge], fits: Callable[[str], bool]) -> list[str]:
     """The spurious edges grouped by endpoint and wrapped, in at most :data:`SPURIOUS_LINES`
-    lines: a group that does not fit ends ``… +N`` (its edges not listed), and a last line
-    counts exactly the groups left out."""
-    rows: list[str] = []
+    lines. When they do not all fit, the worst hubs with their counts instead (``n000 \u2013 292
+    edges``: a name list cut at ``… +270`` tells less), and a last line counts exactly the
+    groups left out."""
     groups = spurious_groups(spurious)
-    for index, (hub, others) in enumerate(groups):
-        later = groups[index + 1:]
-        room = SPURIOUS_LINES - len(rows) - (1 if later else 0)
-        if room <= 0:
-            rows.append(_more(groups[index:]))
+    rows: list[str] = []
+    for hub, others in groups:
+        rows += wrap_words(others, f"{hub} \u2013", "    ", fits)
+        if len(rows) > SPURIOUS_LINES:
             break
-        lines = wrap_words(others, f"{hub} \u2013", "    ", fits)
-        if len(lines) > room:
-            rows += _cut(hub, others, room, fits)
-            if later:
-                rows.append(_more(later))
-            break
-        rows += lines
+    else:
+        return rows
+    room = SPURIOUS_LINES - 1
+    shown = groups if len(groups) <= SPURIOUS_LINES else groups[:room]
+    rows = [f"{hub} \u2013 {len(others)} edge{'s' if len(others) > 1 else ''}"
+            for hub, others in shown]
+    if len(shown) < len(groups):
+        rows.append(_more(groups[len(shown):]))
     return rows
-
-
-def _cut(hub: str, others: Sequence[str], room: int, fits: Callable[[str], bool]) -> list[str]:
-    """A group in ``room`` lines: as many of its nodes as fit, then ``… +N``."""
-    low, high = 0, len(others)
-    best = wrap_words([f"\u2026 +{len(others)}"], f"{hub} \u2013", "    ", fits)
-    while low <= high:
-        shown = (low + high) // 2
-        lines = wrap_words([*others[:shown], f"\u2026 +{len(others) - shown}"],
-                           f"{hub} \u2013", "    ", fits)
-        if len(lines) <= room:
-            best, low = lines, shown + 1
-        else:
-            high = shown - 1
-    return best
 
 
 def _more(groups: Sequence[tuple[str, list[str]]]) -> str:

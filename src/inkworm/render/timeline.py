@@ -416,21 +416,76 @@ def condensed(steps: Sequence[Step], duration: float, pace: float = 1.0,
         timed.append(replace(step, start=clock, duration=length))
         clock += length
     out: list[Step] = []
-    group = _Group()
+    arc = _Arc(total=sum(len(s.visits) for s in steps))
+    group = _Group(arc)
     for step in timed:
         group.add(step)
         caption = group.caption()
         if group.duration >= reading_time(caption, pace) or step is timed[-1]:
             out += [replace(s, caption=caption, cue=len(out)) for s in group.steps]
-            group = _Group()
+            arc.visited += len(group.visits)
+            arc.made += group.etched
+            arc.told += 1
+            group = _Group(arc)
     return out
+
+
+@dataclass
+class _Arc:
+    """How far a condensed run has gone before the group being captioned: each caption
+    carries it (visited k of N, the connections the measurement made so far), so that the
+    story moves on from caption to caption even where they tell the same kind of step."""
+
+    total: int
+    visited: int = 0
+    made: int = 0
+    told: int = 0
+    """Groups captioned so far (the phrasing turns with it)."""
+
+    def caption(self, group: _Group) -> str:
+        """``group``'s caption, with the run's progress."""
+        visited, made = self.visited + len(group.visits), self.made + group.etched
+        walked = f"visited {visited} of {self.total}"
+        launch = next((s for s in group.steps if s.kind is StepKind.INJECT), None)
+        if launch is not None:
+            head = f"{launch.node} launches the worm"
+            if group.etched:
+                return (f"{head}; {group.etched} node{'s' if group.etched > 1 else ''} "
+                        f"already print through its group leader ({walked})")
+            return f"{head} ({walked})"
+        if group.etched:
+            last, count = group.telling[StepKind.ETCH]
+            hub = last.peer or "the launcher"
+            turns = (
+                f"{last.node}{_others(count)} print through {hub}'s group leader: {made} "
+                f"channels to {hub} so far ({walked})",
+                f"the walk goes on ({walked}) and the measurement wires {count} more "
+                f"node{'s' if count > 1 else ''} to {hub}: {made} in all",
+                f"{hub} now has {made} connection{'s' if made > 1 else ''} the cluster does "
+                f"not have; the last, {last.node}\u2013{hub} ({walked})",
+            )
+            return turns[self.told % len(turns)]
+        if group.visits and not group.telling:
+            span = group.visits[0] if len(group.visits) == 1 else \
+                f"{group.visits[0]} \u2026 {group.visits[-1]}"
+            again = f", {group.duplicates} duplicate probes" if group.duplicates > 1 else \
+                (", 1 duplicate probe" if group.duplicates else "")
+            return f"the worm walks on to {span} ({walked}{again})"
+        return f"{group.told()} ({walked})"
+
+
+def _others(count: int) -> str:
+    return "" if count < 2 else f" and {count - 1} other{'s' if count > 2 else ''}"
 
 
 class _Group:
     """Steps condensed under one caption, built a step at a time: what the caption needs is
     kept as the steps come (a group of thousands of steps costs as much as its steps)."""
 
-    def __init__(self) -> None:
+    def __init__(self, arc: _Arc | None = None) -> None:
+        self.arc = arc
+        self.etched = 0
+        """Connections the measurement made in this group."""
         self.steps: list[Step] = []
         self.duration = 0.0
         self.telling: dict[StepKind, tuple[Step, int]] = {}
@@ -445,14 +500,26 @@ class _Group:
         if step.kind in _TELLING:
             self.telling[step.kind] = (step, self.telling.get(step.kind, (step, 0))[1] + 1)
         self.visits += step.visits
+        self.etched += step.kind is StepKind.ETCH
         self.duplicates += sum(p.duplicate for p in step.parts or (step,))
 
     def caption(self) -> str:
+        final = {StepKind.RESULT, StepKind.CRASH, StepKind.FAULT} & set(self.telling)
+        if self.arc is None or final:
+            return self.told()  # a failure, or the end: what the run came to
+        return self.arc.caption(self)
+
+    def told(self) -> str:
+        """The caption of the group's most telling step (or a count of its visits)."""
         if len(self.steps) == 1:
             return self.steps[0].caption
         for kind in _TELLING:
             if kind in self.telling:
                 last, count = self.telling[kind]
+                if kind is StepKind.ETCH and count > 1:
+                    return (f"{last.node} and {count - 1} other node{'s' if count > 2 else ''} "
+                            f"print through {last.peer}'s group leader: {count} new channels "
+                            f"to {last.peer}")
                 return last.caption + (f" (and {count - 1} more like it)" if count > 1 else "")
         visits, twice = self.visits, self.duplicates
         again = f"{twice} duplicate probe{'s' if twice > 1 else ''}" if twice else ""
