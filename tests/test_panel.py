@@ -148,22 +148,55 @@ def test_a_topology_read_off_the_run_is_not_called_true() -> None:
 
 @pytest.mark.parametrize("nodes", [60, 300])
 def test_the_panel_shows_the_state_of_the_step_on_screen(nodes: int) -> None:
-    """A condensed run's caption covers many steps; the panel follows each of them (it said
-    'visited (1) n00' 2.5 s into a 60-node run while five wells were inked)."""
-    from inkworm.render.board import timeline
+    """A condensed run's caption covers many steps; the panel follows them (it said
+    'visited (1) n00' 2.5 s into a 60-node run while five wells were inked): exactly at
+    every caption, and between captions never more than PANEL_EVERY behind, frame by frame."""
+    import bisect
+
+    from inkworm.render.board import PANEL_EVERY, caption_schedule, timeline
     from inkworm.views import states_at
 
     topology = sparse_cluster(nodes, seed=3)
     trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     options = RenderOptions()
-    steps = timeline(trace, options, 15)
+    fps = 15
+    steps = timeline(trace, options, fps)
     assert len({s.cue for s in steps}) < len(steps) / 2  # condensed: captions cover steps
     board = Board(trace, topology, steps, options, 854, 480)
-    # at a moment: the last step started by then (steps of no duration start together)
-    last = {round(s.start, 6): s for s in steps}
-    picked = list(last.values())[:: max(1, len(last) // 150)]
-    states = states_at(trace, [s.seqs[-1] for s in picked])
-    for step in picked:
-        board.advance(step.start + 1e-7)
-        shown = "".join(text for text, _ in board._panel_now[0])
-        assert shown == f"visited ({len(states[step.seqs[-1]].visited)})", step
+    states = states_at(trace, [s.seqs[-1] for s in steps])
+    starts = [s.start for s in steps]
+
+    def visited_at(tau: float) -> int:  # after the last step started by tau
+        k = bisect.bisect_right(starts, tau + 1e-9) - 1
+        return len(states[steps[k].seqs[-1]].visited) if k >= 0 else 0
+
+    caption_starts = {round(t * fps) for t, _ in caption_schedule(steps)}
+    for frame in range(round(steps[-1].end * fps)):
+        tau = frame / fps
+        board.advance(tau)
+        shown = int("".join(text for text, _ in board._panel_now[0]).split("(")[1][:-1])
+        if frame in caption_starts:
+            assert shown == visited_at(tau), tau
+        assert visited_at(tau - PANEL_EVERY - 1 / fps) <= shown <= visited_at(tau), tau
+
+
+def test_a_large_runs_panel_charts_the_measurements_connections() -> None:
+    """The hairball as a number: the chart's series is the fold's count of connections made,
+    visit by visit, and it is drawn under the panel of a large run only."""
+    from inkworm.views import growth, states_at
+
+    trace = simulate(sparse_cluster(60, seed=3), RunSpec(mode=Mode.NAIVE))
+    series = growth(trace)
+    assert len(series) == 60 and series == tuple(sorted(series)) and series[-1] == 54
+    starts = {e.node: e.seq for e in trace.events if e.kind.value == "probe_start"}
+    order = sorted(starts, key=starts.__getitem__)
+    for k in (5, 20, 40):  # the count while k + 1 nodes were visited, at the next visit
+        before = states_at(trace, [starts[order[k + 1]] - 1])[starts[order[k + 1]] - 1]
+        assert series[k] == len(before.made)
+    board = Board(trace, sparse_cluster(60, seed=3), time_steps(steps_from_trace(trace)),
+                  RenderOptions(), 854, 480)
+    board.advance(board.steps[len(board.steps) // 2].start)
+    assert board._panel_grown is not None and 0 < board._panel_grown[-1] < 54
+    small = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
+    assert Board(small, load_dot(GRAPHS / "bowtie.dot"), time_steps(steps_from_trace(small)),
+                 RenderOptions(), 854, 480)._growth is None

@@ -225,6 +225,18 @@ def state_at(events: Iterable[Event] | Trace, seq: int) -> RunState | None:
     return states_at(events, (seq,)).get(seq)
 
 
+def growth(events: Iterable[Event] | Trace) -> tuple[int, ...]:
+    """How many connections the run had made by each visit: ``[k]`` while ``k + 1`` nodes
+    were visited (the last: at the run's end). How the measurement's hairball grows."""
+    series: list[int] = []
+    for _, state in walk(events):
+        if len(state.visited) > len(series):
+            series += [len(state.made)] * (len(state.visited) - len(series))
+        elif series:
+            series[-1] = len(state.made)
+    return tuple(series)
+
+
 def visit_order(events: Iterable[Event] | Trace) -> list[str]:
     """Nodes in the order their probe started."""
     return final_state(events).visited

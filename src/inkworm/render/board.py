@@ -27,9 +27,10 @@ from inkworm.render.fronts import counted
 from inkworm.render.geometry import build, stretch
 from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
-from inkworm.render.panel import result_block
+from inkworm.render.panel import growth_chart, result_block
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import (
+    CONDENSE_ABOVE,
     Step,
     StepKind,
     Story,
@@ -45,12 +46,15 @@ from inkworm.views import (
     NameMatcher,
     RunState,
     event_nodes,
+    growth,
     pair,
     topology_diff,
     visit_order,
     walk,
 )
 
+PANEL_EVERY = 0.2
+"""Between two captions, the panel follows the steps at most this often (seconds)."""
 MIN_TEXT_1080 = 14
 """No panel text is smaller than this many pixels at 1080p (in proportion at other sizes)."""
 CAMERAS = ("auto", "follow", "whole")
@@ -242,7 +246,18 @@ class Board:
         self.shown = -1
         self._panel_step = -1
         """The step whose state the panel shows (:meth:`_step_index`)."""
+        self._panel_time = -math.inf
+        """When (timeline seconds) the panel last moved to a later step."""
         self._panel_now: tuple[tuple[hud.Span, ...], ...] = ()
+        self._panel_grown: tuple[int, ...] | None = None
+        grown = growth(trace) if len(visit_order(trace)) > CONDENSE_ABOVE else None
+        self._growth = grown if grown and grown[-1] else None
+        """A large run's connections made after each visit (the panel's chart), if it makes
+        any."""
+        self._fit: dict[bool, int] = {}
+        """The text size the panels of each kind (lines, or a chart under them) have shrunk to:
+        the next one starts there (a panel grows little from step to step, and its text then
+        keeps one size instead of jumping between sizes)."""
         self._walk = walk(trace)
         self._state = RunState()
         self._panel_box: tuple[int, int, int, int] | None = None
@@ -455,16 +470,42 @@ class Board:
             self.screen.time = max(tau, self.screen.time)
         self.painter.advance(tau)
         index = self._caption_index(tau)
-        if index != self.shown:
+        captioned = index != self.shown
+        if captioned:
             self.shown = index
             self._show(self.schedule[index][1])
         at = self._step_index(tau)
-        if at >= 0 and at != self._panel_step:  # the fold's state at the step on screen
-            self._panel_step = at
+        # the fold's state at the step on screen: with each caption, and between captions at
+        # most every PANEL_EVERY seconds (a large run's steps pass faster than anyone reads)
+        if at >= 0 and at != self._panel_step and (
+                captioned or tau >= self._panel_time + PANEL_EVERY - 1e-9):
+            self._panel_step, self._panel_time = at, tau
             lines = self._panel_lines(self.steps[at])
-            if lines != self._panel_now:
-                self._panel_now = lines
-                self._set_panel(lines)
+            grown = self._grown()
+            if (lines, grown) != (self._panel_now, self._panel_grown):
+                self._panel_now, self._panel_grown = lines, grown
+                self._set_panel(lines if grown is None else self._with_chart(lines, grown))
+
+    def _grown(self) -> tuple[int, ...] | None:
+        """The growth chart's series at the state last read (``None``: no chart)."""
+        if self._growth is None:
+            return None
+        return self._growth[:max(1, len(self._state.visited))]
+
+    def _with_chart(self, lines: tuple[tuple[hud.Span, ...], ...],
+                    series: tuple[int, ...]) -> Callable[[int, int, bool], hud.TextBlock]:
+        """The panel's lines with the growth chart under them (condensed: without it)."""
+        visits, most = len(self._growth or ()), max(self._growth or (0,))
+
+        def build(size: int, room: int, condensed: bool) -> hud.TextBlock:
+            text = hud.render_lines(lines, size, max_width=room)
+            if condensed:
+                return text
+            gap = hud.render_lines((hud.plain(""),), size)
+            return hud.stack([text, gap, growth_chart(series, visits, most, self.theme, size,
+                                                           room)])
+
+        return build
 
     def _step_index(self, tau: float) -> int:
         """The last step started by ``tau`` (-1: none): a condensed caption covers many
@@ -518,11 +559,13 @@ class Board:
 
         tall = f.panel_bottom - y
         floor = max(6, round(MIN_TEXT_1080 * f.height / 1080))
-        size, block = self._fitted(build, f.size(0.036 * f.text_scale), floor, width, tall,
-                                   False)
+        largest = f.size(0.036 * f.text_scale)
+        kind = callable(lines)
+        start = self._fit.get(kind, largest)
+        size, block = self._fitted(build, start, floor, width, tall, False)
+        self._fit[kind] = size  # one size for the run's panels of a kind: no text that jumps
         if block.height > tall:
-            size, block = self._fitted(build, f.size(0.036 * f.text_scale), floor, width,
-                                       tall, True)
+            size, block = self._fitted(build, largest, floor, width, tall, True)
         self.panel_size = size
         """The panel's text size as last drawn (pixels)."""
         self.panel_extent = (int(x), int(y), int(x) + block.width, int(y) + block.height)
@@ -659,9 +702,16 @@ class Board:
         derived = ("log" if self.trace.header.source.value == "log" else "trace") \
             if self.topology.name == "derived" else None
 
+        growth = self._growth
+
         def build(size: int, width: int, condensed: bool) -> hud.TextBlock:
-            return result_block(outcome.node, outcome.map, extra, real, self.theme, size,
-                                width, found, derived_from=derived, condensed=condensed)
+            block = result_block(outcome.node, outcome.map, extra, real, self.theme, size,
+                                 width, found, derived_from=derived, condensed=condensed)
+            if growth is None or not growth[-1] or condensed:
+                return block
+            gap = hud.render_lines((hud.plain(""),), size)  # the hairball, grown in full
+            chart = growth_chart(growth, len(growth), growth[-1], self.theme, size, width)
+            return hud.stack([block, gap, chart])
 
         return build
 

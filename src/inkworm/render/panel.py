@@ -10,10 +10,14 @@ around how many nodes are not listed.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
+
 from inkworm.render import hud
+from inkworm.render import palette as P
 from inkworm.render.palette import Theme
 from inkworm.views import Edge
 
@@ -181,3 +185,34 @@ def _more(groups: Sequence[tuple[str, list[str]]]) -> str:
     edges = sum(len(others) for _, others in groups)
     return (f"\u2026 and {edges} more edge{'s' if edges > 1 else ''} around "
             f"{len(groups)} other node{'s' if len(groups) > 1 else ''}")
+
+
+@functools.lru_cache(maxsize=256)
+def growth_chart(series: tuple[int, ...], visits: int, most: int, theme: Theme, size: int,
+                 width: int) -> hud.TextBlock:
+    """The hairball as a number a viewer can read: the connections the measurement has made
+    (``series[k]``: after k + 1 visits) against the visits of the whole run (``visits``; the
+    run makes ``most`` in all), the count written above a small area chart that fills as the
+    walk goes on."""
+    from PIL import Image, ImageDraw
+
+    made = series[-1] if series else 0
+    label = hud.render_lines(((("made by the measurement: ", theme.text_dim),
+                               (str(made), theme.warn)),), size)
+    tall = max(8, round(size * 2.2))
+    wide = max(16, min(width, round(size * 14)))
+    image = Image.new("RGBA", (wide, tall), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    line = max(1, round(size / 12))
+    dim = (*P.hex_rgb(theme.text_dim), 160)
+    draw.line((0, tall - 1, wide - 1, tall - 1), fill=dim, width=line)  # the visits axis
+    top = max(most, 1)
+    if series:
+        points = [(round(k * (wide - 1) / max(visits - 1, 1)),
+                   round((tall - 2) * (1 - v / top))) for k, v in enumerate(series)]
+        warn = P.hex_rgb(theme.warn)
+        draw.polygon([(points[0][0], tall - 1), *points, (points[-1][0], tall - 1)],
+                     fill=(*warn, 90))
+        draw.line(points, fill=(*warn, 255), width=max(1, round(size / 8)))
+    chart = hud.TextBlock(np.asarray(image, dtype=np.uint8))
+    return hud.stack([label, chart])
