@@ -278,3 +278,15 @@ def test_stills_at_any_moment(tmp_path: Path) -> None:
     assert "f\u2013a" in shown.caption  # the moment the measurement wires f to a
     image = np.asarray(Image.open(tmp_path / "s-connect-f-a.png").convert("RGB"))
     assert np.array_equal(image, board.chip.frame[..., :3])
+
+
+def test_a_duration_that_cannot_be_kept_says_so(tmp_path: Path) -> None:
+    """--duration 10 gave a 77 s video without a word."""
+    out = tmp_path / "short.mp4"
+    proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--duration", "10", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "--duration 10: the run takes" in notes[0]
+    assert "reading time" in notes[0] and "--story key" in notes[0]
+    kept = inkworm("render", str(GRAPHS / "bowtie.dot"), "--duration", "120", "-o", str(out))
+    assert kept.returncode == 0 and "note:" not in kept.stderr

@@ -238,3 +238,21 @@ def test_condensed_captions_carry_the_runs_arc(nodes: int) -> None:
     assert made == sorted(made) and len(made) >= 3
     shapes = {re.sub(r"n\d+|\d+", "#", t) for t in texts}
     assert len(shapes) >= min(4, len(texts) - 1)  # not one template
+
+
+@pytest.mark.parametrize("duration", [None, 10.0])
+def test_the_key_story_tells_every_connection_the_measurement_makes(
+        duration: float | None) -> None:
+    """--story key --duration 10 dropped the e-a and f-a moments, the ones the talk is about."""
+    from inkworm.render.subtitles import caption_cues
+    from inkworm.render.timeline import Story, reading_time
+
+    trace = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
+    steps = time_steps(steps_from_trace(trace), duration=duration, fps=15, story=Story.KEY)
+    cues = caption_cues(steps, 4.0)
+    said = "\n".join(c.text for c in cues)
+    for node in "def":
+        assert f"{node}\u2013a" in said or f"{node} prints through" in said or \
+            f"; {node} already prints" in said, node
+    assert all(c.duration >= reading_time(c.text) - 1e-6 for c in cues)
+    assert not any("map of" in c.text and "\u2013a" in c.text for c in cues)

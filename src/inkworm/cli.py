@@ -447,7 +447,7 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
     done = run(topology, trace, target, quality, fmt, options,
                progress=print_progress, inputs=_inputs(kw, topology),
                subtitles=subtitles, chapters=chapters, embed_subtitles=embed_subtitles,
-               compare=compare)
+               compare=compare, notice=lambda line: _echo_err(f"note: {line}"))
     _echo_err(f"wrote {done}")
 
 

@@ -393,6 +393,9 @@ LONG_RUN = 60.0
 """Seconds a condensed run lasts unless a duration is asked for."""
 KEY_RUN = 30.0
 """Seconds a run told by its key moments lasts unless a duration is asked for."""
+KEY_EACH = 12
+"""``--story key``: a run whose measurement makes at most this many connections tells each in
+a caption of its own (past that, captions name up to :data:`NAMED_ETCHES` each)."""
 KEY_HURRY = 0.15
 """``--story key``: the share of its usual time a step that is not a key moment gets."""
 
@@ -415,18 +418,82 @@ def condensed(steps: Sequence[Step], duration: float, pace: float = 1.0,
     for step, length in zip(steps, raw, strict=True):
         timed.append(replace(step, start=clock, duration=length))
         clock += length
-    out: list[Step] = []
     arc = _Arc(total=sum(len(s.visits) for s in steps))
+    groups: list[tuple[str, list[Step]]] = []
     group = _Group(arc)
+
+    def close() -> None:
+        nonlocal group
+        groups.append((group.caption(), group.steps))
+        arc.visited += len(group.visits)
+        arc.made += group.etched
+        arc.told += 1
+        group = _Group(arc)
+
+    # told by its key moments, a run that makes few connections gives each its own caption
+    key = hurry < 1.0 and sum(s.kind is StepKind.ETCH for s in steps) <= KEY_EACH
     for step in timed:
+        if group.steps and _apart(group, step, key):
+            close()
         group.add(step)
-        caption = group.caption()
-        if group.duration >= reading_time(caption, pace) or step is timed[-1]:
-            out += [replace(s, caption=caption, cue=len(out)) for s in group.steps]
-            arc.visited += len(group.visits)
-            arc.made += group.etched
-            arc.told += 1
-            group = _Group(arc)
+        if group.duration >= reading_time(group.caption(), pace) or step is timed[-1]:
+            close()
+    if group.steps:
+        close()
+    return _readable(groups, pace, fps)
+
+
+def duration_notice(steps: Sequence[Step], duration: float | None,
+                    story: Story | None = None) -> str | None:
+    """What to tell a user whose ``--duration`` the run cannot keep (every caption needs its
+    reading time): one line saying what is rendered instead, and why; ``None`` when kept."""
+    if duration is None or not steps:
+        return None
+    length = steps[-1].end
+    if length <= duration * 1.02 + 0.1:
+        return None
+    cues = len({s.cue for s in steps}) if steps[0].cue >= 0 else len(steps)
+    hint = "--pace 0.5 reads faster" if story is Story.KEY else \
+        "--story key tells fewer, --pace 0.5 reads faster"
+    return (f"--duration {duration:g}: the run takes {length:.1f} s (and the final map's "
+            f"hold): its {cues} captions each need their reading time; {hint}")
+
+
+def _apart(group: _Group, step: Step, key: bool) -> bool:
+    """Whether ``step`` must open a caption of its own. Told by its key moments (``key``: a
+    run of at most :data:`KEY_EACH` such connections), each connection the measurement makes
+    has its own caption, and the final map or a
+    failure never swallows one (told by its visits, a group names up to
+    :data:`NAMED_ETCHES` of them and counts the rest)."""
+    if not key or not group.etched:
+        return False
+    return step.kind in (StepKind.ETCH, StepKind.RESULT, StepKind.CRASH)
+
+
+def _readable(groups: Sequence[tuple[str, list[Step]]], pace: float,
+              fps: float | None) -> list[Step]:
+    """The groups on one clock, each caption (``cue``) at least its reading time: a group cut
+    short (a caption of its own, the run's end) is stretched, in whole frames; the run then
+    lasts longer than asked, and the caller says so."""
+    out: list[Step] = []
+    clock = 0.0
+    for cue, (caption, members) in enumerate(groups):
+        length = sum(s.duration for s in members)
+        need = reading_time(caption, pace)
+        if length >= need or cue == len(groups) - 1:  # (the last: the final hold reads it)
+            lengths = [s.duration for s in members]  # in whole frames already, when fps
+        else:  # stretched to its reading time, on frame boundaries
+            total = math.ceil(need * fps - 1e-6) / fps if fps else need
+            ends = list(itertools.accumulate(
+                s.duration / length * total if length > 0 else 0.0 for s in members))
+            ends[-1] = total
+            if fps:
+                ends = [round(e * fps) / fps for e in ends[:-1]] + [total]
+            lengths = [b - a for a, b in zip([0.0, *ends[:-1]], ends, strict=True)]
+        for member, duration in zip(members, lengths, strict=True):
+            out.append(replace(member, caption=caption, cue=cue, start=clock,
+                               duration=duration))
+            clock += duration
     return out
 
 
@@ -450,19 +517,26 @@ class _Arc:
         if launch is not None:
             head = f"{launch.node} launches the worm"
             if group.etched:
-                return (f"{head}; {group.etched} node{'s' if group.etched > 1 else ''} "
-                        f"already print through its group leader ({walked})")
+                who = (_listed(group.etched_nodes) if group.etched <= NAMED_ETCHES else
+                       f"{group.etched} nodes")
+                verb = "prints" if group.etched == 1 else "print"
+                return f"{head}; {who} already {verb} through its group leader ({walked})"
             return f"{head} ({walked})"
         if group.etched:
             last, count = group.telling[StepKind.ETCH]
             hub = last.peer or "the launcher"
+            if count == 1:
+                return f"{last.caption} ({walked})"
+            if count <= NAMED_ETCHES:
+                return (f"{_listed(group.etched_nodes)} print through {hub}'s group leader: "
+                        f"{made} channels to {hub} so far ({walked})")
             turns = (
                 f"{last.node}{_others(count)} print through {hub}'s group leader: {made} "
                 f"channels to {hub} so far ({walked})",
                 f"the walk goes on ({walked}) and the measurement wires {count} more "
-                f"node{'s' if count > 1 else ''} to {hub}: {made} in all",
-                f"{hub} now has {made} connection{'s' if made > 1 else ''} the cluster does "
-                f"not have; the last, {last.node}\u2013{hub} ({walked})",
+                f"nodes to {hub}: {made} in all",
+                f"{hub} now has {made} connections the cluster does not have; the last, "
+                f"{last.node}\u2013{hub} ({walked})",
             )
             return turns[self.told % len(turns)]
         if group.visits and not group.telling:
@@ -472,6 +546,15 @@ class _Arc:
                 (", 1 duplicate probe" if group.duplicates else "")
             return f"the worm walks on to {span} ({walked}{again})"
         return f"{group.told()} ({walked})"
+
+
+NAMED_ETCHES = 6
+"""A condensed caption names every node the measurement wired to the launcher in it, up to
+this many (past that: the last one and a count)."""
+
+
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _others(count: int) -> str:
@@ -486,6 +569,8 @@ class _Group:
         self.arc = arc
         self.etched = 0
         """Connections the measurement made in this group."""
+        self.etched_nodes: list[str] = []
+        """The nodes they wired to the launcher, in order."""
         self.steps: list[Step] = []
         self.duration = 0.0
         self.telling: dict[StepKind, tuple[Step, int]] = {}
@@ -500,7 +585,9 @@ class _Group:
         if step.kind in _TELLING:
             self.telling[step.kind] = (step, self.telling.get(step.kind, (step, 0))[1] + 1)
         self.visits += step.visits
-        self.etched += step.kind is StepKind.ETCH
+        if step.kind is StepKind.ETCH:
+            self.etched += 1
+            self.etched_nodes.append(step.node)
         self.duplicates += sum(p.duplicate for p in step.parts or (step,))
 
     def caption(self) -> str:

@@ -30,6 +30,7 @@ from inkworm.output import (
 from inkworm.render.board import Board, Frame, RenderOptions, measure_tags, timeline
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.subtitles import caption_cues, chapter_cues, embed, write_vtt
+from inkworm.render.timeline import duration_notice
 from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
 from inkworm.trace import Trace
@@ -144,13 +145,15 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
            progress: Callable[[int, int], None] | None = None, inputs: Inputs = (),
            subtitles: str | os.PathLike[str] | None = None,
            chapters: str | os.PathLike[str] | None = None, embed_subtitles: bool = False,
-           compare: tuple[Run, Run] | None = None) -> Path:
+           compare: tuple[Run, Run] | None = None,
+           notice: Callable[[str], None] | None = None) -> Path:
     """Render the run to ``out``; the file appears only when complete. ``out`` may not be
     one of ``inputs`` (the files the run was read from). ``subtitles`` and ``chapters`` get
     WebVTT files of the captions and the visits, each cue exactly when the video shows it
     (they come from the very steps the board drew); ``embed_subtitles`` puts the captions
     into the MP4 as a subtitle track. ``compare``: two runs side by side (the first is
-    ``topology``/``trace``), see :mod:`inkworm.render.compare`."""
+    ``topology``/``trace``), see :mod:`inkworm.render.compare`. ``notice``: told, in one
+    line, when an option cannot be kept (a ``--duration`` too short to read the run in)."""
     fmt = output_format(fmt, out, options is not None and options.transparent)
     if fmt == "png" and (subtitles or chapters or embed_subtitles):
         raise InputError("--subtitles, --chapters and --embed-subtitles go with a video, not "
@@ -183,7 +186,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
         ahead = (Ahead(board, "inkworm-board"), SIZES[quality])
     try:
         return _render(topology, trace, out, quality, fmt, options, progress, inputs,
-                       subtitles, chapters, embed_subtitles, compare, ahead)
+                       subtitles, chapters, embed_subtitles, compare, ahead, notice)
     finally:
         if ahead is not None:
             ahead[0].join()  # nothing it started outlives the render
@@ -194,7 +197,8 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
             inputs: Inputs, subtitles: str | os.PathLike[str] | None,
             chapters: str | os.PathLike[str] | None, embed_subtitles: bool,
             compare: tuple[Run, Run] | None,
-            ahead: tuple[Ahead[Board], tuple[int, int, float]] | None) -> Path:
+            ahead: tuple[Ahead[Board], tuple[int, int, float]] | None,
+            notice: Callable[[str], None] | None = None) -> Path:
     from manim import tempconfig  # while the board is made (ahead)
 
     from inkworm.render.scene import CompareScene, InkScene
@@ -225,6 +229,9 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
         if not produced.is_file():
             raise ToolError(f"manim produced no file (expected {produced})", "manim")
         board = scene.board
+        said = duration_notice(board.steps if board else [], options.duration, options.story)
+        if said and notice and fmt != "png":
+            notice(said)
         cues = board.cues() if isinstance(board, PairBoard) else caption_cues(
             board.steps if board else [], options.hold)
         if fmt == "gif":
