@@ -267,3 +267,18 @@ def test_the_comparison_lasts_exactly_to_its_last_cue(tmp_path: Path) -> None:
     diff = vtt.read_text(encoding="utf-8").rstrip().splitlines()[-1]
     assert diff.startswith("edges only naive reports")
     assert cues[-1].duration >= reading_time(diff) - 1e-3
+
+
+def test_a_waiting_side_repeats_no_stale_subtitle() -> None:
+    """Each line of a combined cue is its side's caption at that moment: a side that waits
+    says nothing new ('fixed: a skips c' came three times while the naive side went on)."""
+    naive, fixed = runs(run(Mode.NAIVE), run(Mode.FIXED))
+    board = PairBoard(naive, fixed, timed(naive.trace), timed(fixed.trace), RenderOptions(),
+                      854, 480)
+    sides = {run_.label: caption_cues(side.steps, 0.0)
+             for run_, side in zip((naive, fixed), board.boards, strict=True)}
+    for cue in board.cues()[:-1]:
+        for line in cue.text.splitlines():
+            label, _, text = line.partition(": ")
+            own = [c for c in sides[label] if c.text == text]
+            assert any(c.start <= cue.start + 1e-9 < c.end for c in own), line

@@ -240,9 +240,10 @@ def bare_chip(style: str, moment: str) -> NDArray[np.uint8]:
 
 @pytest.mark.parametrize("moment", ["etch-a-f", "last"])
 def test_schematic_is_the_drawing_from_before_the_ink_style(moment: str) -> None:
-    """Pixel for pixel: these files were rendered by the code before ``--style`` existed,
-    but for three pixels of the bent etched channel a-f, holes PIL's wide polyline had left
-    at its joints (filled since channels' pixels are found by their distance alone)."""
+    """Pixel for pixel: the flat drawing from before ``--style`` existed (these files were
+    rendered by that code, but for three pixels of the bent etched channel a-f, holes PIL's
+    wide polyline had left at its joints; drawn again at the chip's size since the chip made
+    room for captions inside the action-safe area, #22)."""
     golden = np.asarray(Image.open(GOLDEN / f"bowtie-naive-bare-schematic-{moment}.png")
                         .convert("RGB"))
     frame = bare_chip("schematic", moment)

@@ -74,3 +74,36 @@ def test_the_panel_stays_in_the_frame_and_readable(width: int, height: int) -> N
         board.finish()
         assert board.panel_extent[2] <= width, topology.source
         assert board.panel_size >= round(MIN_TEXT_1080 * height / 1080)
+
+
+@pytest.mark.parametrize("compare", [False, True])
+def test_captions_panels_and_legend_stay_in_the_action_safe_area(compare: bool) -> None:
+    """Inside the middle 90 % of a 1080p frame, where no player's controls lie: two-line
+    captions sat in its bottom 2 %, the panel and the legend ran to its right edge."""
+    from inkworm.render.board import SAFE
+    from inkworm.render.compare import PairBoard, label_runs
+
+    width, height = 1920, 1080
+    topology, trace = load_run(str(HOSTS), RunSpec(mode=Mode.NAIVE))
+    if compare:
+        _, fixed = load_run(str(HOSTS), RunSpec(mode=Mode.FIXED))
+        a, b = label_runs((topology, trace), (topology, fixed))
+        pair = PairBoard(a, b, time_steps(steps_from_trace(a.trace)),
+                         time_steps(steps_from_trace(b.trace)), RenderOptions(), width, height)
+        boards = list(pair.boards)
+        steps = pair.steps
+    else:
+        boards = [Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(),
+                        width, height)]
+        steps = boards[0].steps
+    for step in steps[:: max(1, len(steps) // 20)]:
+        for board in boards:
+            board.advance(step.start + 1e-6)
+            x0, y0, x1, y1 = board._caption_box or (0, 0, 0, 0)
+            right = board.f.width * SAFE if not compare else board.f.width
+            assert y1 <= SAFE * height + 1 and x1 <= right + 1, step.caption
+            assert board.panel_extent[2] <= right + 1 and board.panel_extent[3] <= SAFE * height
+    for board in boards:
+        legend = board.labels[1:]  # (the first is the title)
+        assert legend and max(box[2] for box in legend) <= (
+            SAFE * board.f.width if not compare else 0.97 * board.f.width) + 1

@@ -53,10 +53,15 @@ from inkworm.views import (
     walk,
 )
 
+SAFE = 0.95
+"""The action-safe area's far edges, as shares of the frame (90 %: 5 % off each side):
+captions, the panel and the legend stay inside it, where no player's controls lie."""
 PANEL_EVERY = 0.2
 """Between two captions, the panel follows the steps at most this often (seconds)."""
 MIN_TEXT_1080 = 14
 """No panel text is smaller than this many pixels at 1080p (in proportion at other sizes)."""
+MIN_PAIR_TEXT_1080 = 18
+"""...nor, side by side in a comparison (a talk's slide), than this."""
 CAMERAS = ("auto", "follow", "whole")
 """``--camera``: see :mod:`inkworm.render.camera`."""
 STYLES = ("ink", "schematic")
@@ -128,16 +133,16 @@ class Frame:
     def chip(self) -> tuple[float, float, float, float]:
         if self.compact:
             return (0.02 * self.width, 0.08 * self.height, 0.98 * self.width,
-                    0.58 * self.height)
+                    0.62 * self.height)
         return (0.015 * self.width, 0.085 * self.height, 0.675 * self.width,
-                0.86 * self.height)
+                0.84 * self.height)
 
     @property
     def panel(self) -> tuple[float, float, int]:
         """The side panel's left, top and width."""
         if self.compact:
-            return 0.03 * self.width, 0.605 * self.height, int(0.54 * self.width)
-        return 0.7 * self.width, 0.15 * self.height, int(0.29 * self.width)
+            return 0.03 * self.width, 0.645 * self.height, int(0.54 * self.width)
+        return 0.7 * self.width, 0.15 * self.height, int((SAFE - 0.7) * self.width)
 
     @property
     def panel_bottom(self) -> float:
@@ -164,7 +169,7 @@ class Frame:
 
     @property
     def caption_size(self) -> int:
-        return self.size(0.036 if self.compact else 0.05)
+        return self.size(0.036 if self.compact else 0.045)
 
     def size(self, share: float) -> int:
         return max(9, round(share * self.height))
@@ -244,6 +249,10 @@ class Board:
         self.painter = Painter(self.chip, self.steps)
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
+        f = self.f
+        self._caption_top = (max(f.chip[3], f.panel_bottom) if f.compact else f.chip[3]) \
+            + 0.01 * f.height
+        """No caption reaches above this (pixels): the chip, or a comparison's panels."""
         self._panel_step = -1
         """The step whose state the panel shows (:meth:`_step_index`)."""
         self._panel_time = -math.inf
@@ -291,6 +300,11 @@ class Board:
             items.append((P.DUP, "probed again (duplicate)"))
         size = f.size(0.032 * f.text_scale)
         x, bottom = f.legend
+        room = (SAFE if not f.compact else 0.97) * f.width - x  # inside the action-safe area
+        wide = max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
+                   for _, label in items)
+        if size * 2.0 + wide > room:
+            size = max(6, int(size * room / (size * 2.0 + wide)))
         y = bottom - len(items) * size * 1.45
         if self.options.transparent:  # one plate behind the whole legend
             wide = max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
@@ -527,11 +541,16 @@ class Board:
         colour = t.warn if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
             else (t.error if not step.ok else t.text)
         self._restore(self._caption_box)
-        width = int(0.96 * f.width)
-        block = hud.render_lines(hud.wrapped(step.caption, colour, f.caption_size, width),
-                                 f.caption_size, spacing=1.15, max_width=width,
-                                 centred=True)
-        self._caption_box = self.text(frame, block, f.width / 2, 0.935 * f.height, anchor="mm")
+        width = int((2 * SAFE - 1) * f.width)  # inside the action-safe area
+        size = f.caption_size
+        block = hud.render_lines(hud.wrapped(step.caption, colour, size, width), size,
+                                 spacing=1.15, max_width=width, centred=True)
+        room = SAFE * f.height - self._caption_top  # between the chip (or panel) and the edge
+        while block.height > room and size > 6:
+            size -= 1
+            block = hud.render_lines(hud.wrapped(step.caption, colour, size, width), size,
+                                     spacing=1.15, max_width=width, centred=True)
+        self._caption_box = self.text(frame, block, f.width / 2, SAFE * f.height, anchor="mb")
         self._retag(step, self.state_after(step.seqs[-1]))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int, bool],
@@ -558,7 +577,8 @@ class Board:
                 return block
 
         tall = f.panel_bottom - y
-        floor = max(6, round(MIN_TEXT_1080 * f.height / 1080))
+        floor = max(6, round((MIN_PAIR_TEXT_1080 if f.compact else MIN_TEXT_1080)
+                             * f.height / 1080))
         largest = f.size(0.036 * f.text_scale)
         kind = callable(lines)
         start = self._fit.get(kind, largest)
@@ -664,9 +684,9 @@ class Board:
         self._restore(self._caption_box)
         block = hud.render_lines((hud.plain(f"\u25b6 seq {step.seqs[-1]}: {step.caption}",
                                             self.theme.warn),), self.f.caption_size,
-                                 max_width=int(0.96 * self.f.width))
+                                 max_width=int((2 * SAFE - 1) * self.f.width))
         self._caption_box = self.text(self.screen.frame, block, self.f.width / 2,
-                                     0.935 * self.f.height, anchor="mm")
+                                     SAFE * self.f.height, anchor="mb")
 
     def finish(self) -> None:
         """Draw the end state: all ink, and the result map next to the true topology."""

@@ -22,7 +22,7 @@ from inkworm.errors import InputError
 from inkworm.layout import Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import SAFE, Board, RenderOptions
 from inkworm.render.raster import Tracked
 from inkworm.render.subtitles import Cue, caption_cues, video_length
 from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
@@ -188,6 +188,7 @@ class PairBoard:
             Board(run.trace, run.topology, timed, options, half if i == 0 else width - half,
                   height, compact=True, title=run.title, positions=positions)
             for i, (run, timed) in enumerate(zip((a, b), aligned, strict=True)))
+        self.boards[1]._fit = self.boards[0]._fit  # both sides' panels in one text size
         self.width, self.height = width, height
         self.diff = diff_text(a, b)
         self.hold = max(options.hold, reading_time(self.diff, options.pace) * KEY_HOLD)
@@ -224,9 +225,9 @@ class PairBoard:
             lines = []
             seqs: tuple[int, ...] = ()
             for cues in per_side:
-                # a side that ran out of steps holds its last caption
-                active = [c for c in cues if c.start <= start + 1e-9 < c.end] or \
-                    [c for c in cues if c.start <= start + 1e-9][-1:]
+                # a side that waits (or ran out of steps) says nothing new: its last caption
+                # is not repeated cue after cue
+                active = [c for c in cues if c.start <= start + 1e-9 < c.end]
                 for c in active:
                     lines.append(c.text)
                     seqs += c.seqs
@@ -304,7 +305,7 @@ class _PairChip(Tracked):
         if self._diff is not None:  # the end: the diff over both captions
             owner = self.owner
             owner.boards[0].text(self.frame, self._diff, owner.width / 2,
-                                 0.935 * owner.height, anchor="mm")
+                                 SAFE * owner.height, anchor="mb")
 
     def show_diff(self) -> None:
         """From now on, draw the diff line (drawn once, laid over every frame after)."""
@@ -314,4 +315,4 @@ class _PairChip(Tracked):
         colour = theme.warn if only_a or only_b else theme.good
         self._diff = hud.render_lines((hud.plain(owner.diff, colour),),
                                       max(9, round(0.042 * owner.height)),
-                                      max_width=int(0.96 * owner.width))
+                                      max_width=int((2 * SAFE - 1) * owner.width))
