@@ -99,7 +99,7 @@ def test_captions_panels_and_legend_stay_in_the_action_safe_area(compare: bool) 
     for step in steps[:: max(1, len(steps) // 20)]:
         for board in boards:
             board.advance(step.start + 1e-6)
-            x0, y0, x1, y1 = board._caption_box or (0, 0, 0, 0)
+            _, _, x1, y1 = board._caption_box or (0, 0, 0, 0)
             right = board.f.width * SAFE if not compare else board.f.width
             assert y1 <= SAFE * height + 1 and x1 <= right + 1, step.caption
             assert board.panel_extent[2] <= right + 1 and board.panel_extent[3] <= SAFE * height
