@@ -104,7 +104,6 @@ def test_check_reports_violations_with_line_and_exit_1(capsys: pytest.CaptureFix
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["simulate", str(CORPUS / "dot/bad/self_loop.dot")], "self_loop.dot:3: self-loop b -- b"),
     (["simulate", str(GRAPHS / "bowtie.dot"), "--launch", "zz"], "launch node 'zz' is not"),
     (["simulate", str(GRAPHS / "bowtie.dot"), "--mode", "weird"], "Invalid value for '--mode'"),
     (["simulate", str(GRAPHS / "nope.dot")], "nope.dot: cannot read DOT file"),

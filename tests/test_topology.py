@@ -107,3 +107,15 @@ def test_plain_ids_of_ascii_follow_the_letter_rule() -> None:
     names = ascii_chars + [a + b for a in ascii_chars for b in ascii_chars]
     names += ["node", "Strict", "nodes", "a_b_9", "9a", "007", "a.b", "a-b", "x" * 300]
     assert [n for n in names if _plain(n) != rule(n)] == []
+
+
+def test_a_self_loop_is_dropped_with_a_warning_naming_its_line() -> None:
+    """Graphviz gallery files have self-loops; an Erlang node cannot connect to itself. They
+    were refused outright (exit 2); now dropped, the warning naming file:line."""
+    chain = load_dot(CORPUS / "hostile" / "chain_self_loop.dot")
+    assert chain.edges == (("a", "b"),)
+    assert len(chain.warnings) == 1
+    assert chain.warnings[0].endswith("chain_self_loop.dot:2: self-loop b -- b dropped (an "
+                                      "Erlang node cannot connect to itself)")
+    alone = parse_dot("graph G { a -- a; }", "alone.dot")
+    assert alone.nodes == ("a",) and alone.edges == ()

@@ -274,9 +274,13 @@ class _Builder:
             self.subgraph_of.setdefault(name, subgraph)
 
     def add_edge(self, u: str, v: str, attrs: Mapping[str, str]) -> None:
-        if u == v:
-            raise InputError(f"self-loop {u} -- {v}: a node cannot connect to itself",
-                             self.where, _locate_edge(self.text, u, v))
+        if u == v:  # graphviz's gallery has them; an Erlang node cannot connect to itself
+            self.add_node(u, {}, None)
+            line = _locate_edge(self.text, u, v)
+            at = f"{self.where}:{line}" if line else self.where
+            self.warnings.append(f"{at}: self-loop {u} -- {v} dropped (an Erlang node cannot "
+                                 "connect to itself)")
+            return
         self.add_node(u, {}, None)
         self.add_node(v, {}, None)
         key = frozenset((u, v))
