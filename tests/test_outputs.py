@@ -116,3 +116,48 @@ def test_a_transparent_deck_plays_webm_over_its_themes_slide(tmp_path: Path) -> 
     html = out.read_text(encoding="utf-8")
     assert html.count("data:video/webm;base64") >= 4 and "data:video/mp4" not in html
     assert 'data-background-color="white"' in html  # the light theme's slide, as pydantic names it
+
+
+def _caption_band(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgb = np.asarray(image.convert("L"), dtype=float)
+    height = rgb.shape[0]
+    return rgb[int(0.86 * height):int(0.95 * height), int(0.05 * rgb.shape[1]):
+               int(0.95 * rgb.shape[1])]
+
+
+@pytest.mark.render
+def test_the_speaker_decides_whether_captions_are_burned_in(tmp_path: Path) -> None:
+    burned, bare = tmp_path / "burned.png", tmp_path / "bare.png"
+    for out, captions in ((burned, "burned"), (bare, "none")):
+        proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "-q", "l", "--captions", captions,
+                       "--at", "connect:f:a", "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+    assert _caption_band(burned).std() > 10  # the caption's text
+    assert _caption_band(bare).std() < 1  # the slide's colour alone
+    video, vtt = tmp_path / "embedded.mp4", tmp_path / "embedded.vtt"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "-q", "l", "--pace", "0.3",
+                   "--embed-subtitles", "--subtitles", str(vtt), "-o", str(video))
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "--captions burned" in notes[0]  # shown once, by the player
+    assert vtt.read_text(encoding="utf-8").count("-->") >= 5  # the subtitles all the same
+
+
+@pytest.mark.render
+def test_a_title_card_comes_first_and_the_cues_follow_it(tmp_path: Path) -> None:
+    import av
+
+    video, vtt = tmp_path / "titled.mp4", tmp_path / "titled.vtt"
+    proc = inkworm("render", str(GRAPHS / "triangle.dot"), "-q", "l", "--pace", "0.3",
+                   "--title", "A worm in my cluster", "--subtitles", str(vtt), "-o", str(video))
+    assert proc.returncode == 0, proc.stderr
+    text = vtt.read_text(encoding="utf-8")
+    assert "00:00:00.000 --> 00:00:02.000\nA worm in my cluster" in text
+    assert "00:00:02.000 --> " in text  # the run's first cue right after the card
+    with av.open(str(video)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    chip = first[int(0.2 * first.shape[0]):int(0.8 * first.shape[0]), :int(0.6 * first.shape[1])]
+    assert chip.mean() < 80  # the card on the slide's dark colour, no pale chip yet

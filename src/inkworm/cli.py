@@ -346,6 +346,12 @@ def picture_options(func: F) -> F:
         click.option("--style", type=click.Choice(["ink", "schematic"]), default="ink",
                      show_default=True,
                      help="ink: dye in a moulded chip; schematic: flat fills."),
+        click.option("--captions", type=click.Choice(["burned", "none"]),
+                     help="Captions drawn into the frames, or none on screen (subtitles and "
+                          "chapters are still written). Default: burned; none with "
+                          "--embed-subtitles (a player shows them)."),
+        click.option("--title", metavar="TEXT",
+                     help="A title card before the run (a video), the deck's title (slides)."),
         click.option("--compare", "compare_path", metavar="INPUT2",
                      help="Side by side with a second run (a DOT file, simulated, or a "
                           "trace): one layout, steps aligned by visit, the maps' diff at "
@@ -373,7 +379,8 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
                             layout=kw["layout_name"], seed=kw["seed"],
                             transparent=kw["transparent"], theme=kw["theme"],
                             style=kw["style"], camera=kw["camera"],
-                            story=Story(kw["story"]) if kw["story"] else None)
+                            story=Story(kw["story"]) if kw["story"] else None,
+                            captions=kw["captions"] != "none", title=kw["title"] or None)
     return topology, trace, options, _compared(kw, topology, trace)
 
 
@@ -428,6 +435,10 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
 
     _check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
     fmt = output_format(fmt, output, kw["transparent"])
+    if embed_subtitles and kw["captions"] is None:
+        kw["captions"] = "none"
+        _echo_err("note: --embed-subtitles: no captions drawn into the frames (the player "
+                  "shows the subtitle track; --captions burned draws them as well)")
     if at is not None and fmt != "png":
         raise click.UsageError("--at goes with --format png")
     if sheet and at is None:

@@ -35,6 +35,7 @@ from inkworm.render.timeline import (
     StepKind,
     Story,
     Timing,
+    reading_time,
     steps_from_trace,
     time_steps,
 )
@@ -68,6 +69,14 @@ STYLES = ("ink", "schematic")
 """``--style``: how the ink is drawn (:class:`~inkworm.render.raster.Chip`)."""
 
 
+def title_seconds(options: RenderOptions) -> float:
+    """How long the title card (``--title``) stays before the run: its reading time, at
+    least 2 s; 0 without a title."""
+    if not options.title:
+        return 0.0
+    return max(2.0, reading_time(options.title, options.pace))
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """How a trace becomes an animation."""
@@ -93,6 +102,11 @@ class RenderOptions:
     story: Story | None = None
     """How much is told (:class:`~inkworm.render.timeline.Story`); ``None``: every step up
     to 40 visits, summarised visits beyond."""
+    captions: bool = True
+    """Captions drawn into the frames (``--captions burned``); ``False``: none on screen
+    (subtitles and chapters are written all the same: a player or the speaker tells them)."""
+    title: str | None = None
+    """A title card before the run (``--title``): shown for its reading time, at least 2 s."""
 
     def __post_init__(self) -> None:
         """Options from a notebook or a script meet the CLI's checks: one line, not a
@@ -541,6 +555,10 @@ class Board:
         colour = t.warn if (step.kind is StepKind.ETCH or "measurement" in step.caption) \
             else (t.error if not step.ok else t.text)
         self._restore(self._caption_box)
+        if not self.options.captions:  # a player shows them (subtitles), or the speaker
+            self._caption_box = None
+            self._retag(step, self.state_after(step.seqs[-1]))
+            return
         width = int((2 * SAFE - 1) * f.width)  # inside the action-safe area
         size = f.caption_size
         block = hud.render_lines(hud.wrapped(step.caption, colour, size, width), size,

@@ -20,7 +20,7 @@ from manim.utils.family import extract_mobject_family_members
 
 from inkworm.ahead import Ahead
 from inkworm.reader import load_trace
-from inkworm.render.board import Board, RenderOptions, section_groups, timeline
+from inkworm.render.board import Board, RenderOptions, section_groups, timeline, title_seconds
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.timeline import Step
 from inkworm.render.writer import InkRenderer, Surface
@@ -139,6 +139,7 @@ class InkScene(Scene):
 
     def construct(self) -> None:
         board = self.board = self.make_board()
+        self.show_title_card()
         layer = InkLayer(board.screen)
         self.add(layer)
         groups = self.sections(board.steps)
@@ -158,6 +159,35 @@ class InkScene(Scene):
                 self.on_progress(number + 1, len(groups))
         board.finish()
         self.close(board)
+
+    def show_title_card(self) -> None:
+        """``--title``: a card of its own before the run (:func:`title_seconds`), in the
+        theme's colours; the run's subtitles and chapters start after it."""
+        seconds = title_seconds(self.render_options)
+        if not seconds:
+            return
+        from manim import DOWN, Rectangle, Text, VGroup
+
+        from inkworm.render import palette as P
+
+        theme = P.THEMES[self.render_options.theme]
+        h = self.trace.header
+        card = VGroup(Text(self.render_options.title or "", font="DejaVu Sans", font_size=54,
+                           color=theme.text),
+                      Text(f"{h.graph or 'a cluster'}  \u00b7  {h.mode.value} probe  \u00b7  "
+                           f"launched from {h.launch}", font="DejaVu Sans", font_size=28,
+                           color=theme.text_dim))
+        card.arrange(DOWN, buff=0.45)
+        card.scale_to_fit_width(min(card.width, config.frame_width * 0.85))
+        backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
+                             fill_color=P.rgb_hex(theme.background), fill_opacity=1,
+                             stroke_width=0)
+        self.next_section("title")
+        if not self.render_options.transparent:
+            self.add(backdrop)
+        self.add(card)
+        self.wait(seconds)
+        self.remove(card, backdrop)
 
     def shown_surface(self) -> Surface | None:
         """The chip, when the frame shows nothing else (the renderer then encodes its frame

@@ -214,7 +214,11 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
         render_options: RenderOptions
 
         def title_text(self) -> tuple[tuple[str, str], str]:
-            return title_lines(self.trace), title_notes(self.trace)
+            title, subtitle = title_lines(self.trace)
+            return (self.render_options.title or title, subtitle), title_notes(self.trace)
+
+        def show_title_card(self) -> None:
+            """The deck's own title slide (:meth:`title_slide`) is the card."""
 
         def final_notes(self) -> str:
             return result_notes(self.trace, self.topology)
@@ -267,7 +271,8 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
         """Two runs side by side as a deck: one slide per aligned visit."""
 
         def title_text(self) -> tuple[tuple[str, str], str]:
-            return compare_title(*self.runs)
+            (title, subtitle), notes = compare_title(*self.runs)
+            return (self.render_options.title or title, subtitle), notes
 
         def final_notes(self) -> str:
             return compare_result_notes(*self.runs)
@@ -295,7 +300,7 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
         deck = work / "deck.html"
         RevealJS.model_validate({
             "presentation_configs": [config], "one_file": True, "offline": True,
-            "title": html_text(f"inkworm: {trace.header.graph or 'cluster'}"),
+            "title": html_text(options.title or f"inkworm: {trace.header.graph or 'cluster'}"),
             "template": deck_template(),
         }).convert_to(deck)
         with atomic_path(target, suffix=target.suffix) as tmp:

@@ -66,6 +66,15 @@ def chapter_cues(steps: Sequence[Step], hold: float) -> list[Cue]:
             if until > start]
 
 
+def after_title(cues: Sequence[Cue], seconds: float, title: str | None = None) -> list[Cue]:
+    """``cues`` shifted past a title card of ``seconds`` (with ``title``: a cue for the card
+    itself first)."""
+    if seconds <= 0:
+        return list(cues)
+    moved = [Cue(c.start + seconds, c.end + seconds, c.text, c.seqs) for c in cues]
+    return ([Cue(0.0, seconds, title)] if title else []) + moved
+
+
 def _stamp(seconds: float) -> str:
     millis = round(seconds * 1000)
     hours, rest = divmod(millis, 3_600_000)

@@ -27,9 +27,16 @@ from inkworm.output import (
     made_parents,
     sweep_leftovers,
 )
-from inkworm.render.board import Board, Frame, RenderOptions, measure_tags, timeline
+from inkworm.render.board import (
+    Board,
+    Frame,
+    RenderOptions,
+    measure_tags,
+    timeline,
+    title_seconds,
+)
 from inkworm.render.compare import PairBoard, Run
-from inkworm.render.subtitles import caption_cues, chapter_cues, embed, write_vtt
+from inkworm.render.subtitles import after_title, caption_cues, chapter_cues, embed, write_vtt
 from inkworm.render.timeline import duration_notice
 from inkworm.run import RunSpec
 from inkworm.topology import Topology, load_dot, locate
@@ -234,6 +241,8 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
             notice(said)
         cues = board.cues() if isinstance(board, PairBoard) else caption_cues(
             board.steps if board else [], options.hold)
+        title = title_seconds(options)
+        cues = after_title(cues, title, options.title)
         if fmt == "gif":
             produced = mp4_to_gif(produced, produced.with_suffix(".gif"))
         if embed_subtitles:
@@ -243,7 +252,8 @@ def _render(topology: Topology, trace: Trace, out: str | os.PathLike[str], quali
         if subtitles is not None:
             write_vtt(cues, subtitles)
         if chapters is not None and board is not None:
-            write_vtt(chapter_cues(board.steps, board.hold), chapters)
+            write_vtt(after_title(chapter_cues(board.steps, board.hold), title, "title"),
+                      chapters)
     return Path(out)
 
 
