@@ -167,7 +167,7 @@ def test_a_contact_sheet_holds_each_still(tmp_path: Path) -> None:
                    "--at", specs, "-o", str(tmp_path / "one.png"))
     assert proc.returncode == 0, proc.stderr
     proc = inkworm("render", str(GRAPHS / "bowtie.dot"), "--format", "png", "-q", "l",
-                   "--at", specs, "--sheet", "-o", str(tmp_path / "sheet.png"))
+                   "--at", specs, "--sheet", "--cols", "3", "-o", str(tmp_path / "sheet.png"))
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "one-connect-f-a.png", "one-final.png", "one-probe_start-b.png", "sheet.png"]
@@ -282,3 +282,18 @@ def test_a_waiting_side_repeats_no_stale_subtitle() -> None:
             label, _, text = line.partition(": ")
             own = [c for c in sides[label] if c.text == text]
             assert any(c.start <= cue.start + 1e-9 < c.end for c in own), line
+
+
+def test_a_contact_sheet_is_about_16_9_and_says_what_each_moment_is() -> None:
+    """It was one 2610x538 strip labelled 'probe_start:d (seq 17)'."""
+    from inkworm.render.stills import contact_sheet, moment_label, moments, sheet_columns
+
+    assert [sheet_columns(n, 16 / 9 * 14 / 15) for n in (1, 2, 3, 4, 6, 9)] == \
+        [1, 2, 2, 2, 3, 3]
+    trace = run(Mode.NAIVE)
+    found = moments("probe_start:d,connect:f:a,final,seq=2", trace)
+    assert [moment_label(m, trace) for m in found] == [
+        "d starts its probe", "f connects to a", "the end: the map", "a ships the probe to b"]
+    tiles = [np.full((90, 160, 3), v, np.uint8) for v in (40, 80, 120)]
+    sheet = contact_sheet(tiles, ["one", "two", "three"])
+    assert 1.3 < sheet.shape[1] / sheet.shape[0] < 2.2  # two a row, two rows: near 16:9

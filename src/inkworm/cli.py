@@ -427,8 +427,11 @@ def _inputs(kw: dict[str, Any], topology: Topology) -> tuple[str | None, ...]:
                    "probe_start:d, crash) or final; several: one PNG each, OUT-<spec>.png.")
 @click.option("--sheet", is_flag=True,
               help="With --at: one contact sheet of all the moments, each labelled.")
+@click.option("--cols", type=click.IntRange(1, 12), metavar="N",
+              help="With --sheet: N tiles a row (default: the grid closest to 16:9).")
 def render(fmt: str | None, output: str | None, subtitles: str | None, chapters: str | None,
-           embed_subtitles: bool, at: str | None, sheet: bool, **kw: Any) -> None:
+           embed_subtitles: bool, at: str | None, sheet: bool, cols: int | None,
+           **kw: Any) -> None:
     """Render INPUT (a DOT file, simulated, or a trace) as ink in a chip."""
     from inkworm.render.video import default_output, output_format, print_progress
     from inkworm.render.video import render as run
@@ -443,6 +446,8 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
         raise click.UsageError("--at goes with --format png")
     if sheet and at is None:
         raise click.UsageError("--sheet goes with --at")
+    if cols is not None and not sheet:
+        raise click.UsageError("--cols goes with --sheet")
     topology, trace, options, compare = _picture(kw)
     target = output or str(default_output(kw["input_path"], trace, fmt))
     if at is not None:
@@ -451,7 +456,7 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
         traces = (trace,) if compare is None else (compare[0].trace, compare[1].trace)
         for path in stills(topology, trace, moments(at, *traces), target,
                            kw["quality"] or "h", options, inputs=_inputs(kw, topology),
-                           compare=compare, sheet=sheet):
+                           compare=compare, sheet=sheet, cols=cols):
             _echo_err(f"wrote {path}")
         return
     quality = kw["quality"] or ("h" if fmt == "png" else "l")  # a still is a slide's picture

@@ -9,6 +9,7 @@ an event no step draws of its own, the one on screen right after it).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -129,9 +130,11 @@ def _drawing(steps: Sequence[Step], seq: int) -> Step | None:
 def stills(topology: Topology, trace: Trace, specs: Sequence[Moment],
            out: str | os.PathLike[str], quality: str = "l",
            options: RenderOptions | None = None, inputs: Inputs = (),
-           compare: tuple[Run, Run] | None = None, sheet: bool = False) -> list[Path]:
+           compare: tuple[Run, Run] | None = None, sheet: bool = False,
+           cols: int | None = None) -> list[Path]:
     """One PNG per moment: at ``out`` for a single one, else ``<out stem>-<spec>.png``;
-    ``sheet``: one contact sheet of them all at ``out``. ``compare``: the frames of two runs
+    ``sheet``: one contact sheet of them all at ``out`` (``cols`` tiles a row; default: the
+    grid closest to 16:9). ``compare``: the frames of two runs
     side by side (the first is ``topology``/``trace``)."""
     options = options or RenderOptions()
     width, height = SIZES[quality]
@@ -139,9 +142,10 @@ def stills(topology: Topology, trace: Trace, specs: Sequence[Moment],
     frames = (still(topology, trace, moment, options, width, height, compare)
               for moment in specs)
     if sheet:
-        labels = [m.spec if m.seq is None else f"{m.spec}  (seq {m.seq})" for m in specs]
+        runs = (trace,) if compare is None else (compare[0].trace, compare[1].trace)
+        labels = [moment_label(m, runs[m.side]) for m in specs]
         _save(contact_sheet(list(frames), labels, options.transparent,
-                            P.THEMES[options.theme]), target, inputs)
+                            P.THEMES[options.theme], columns=cols), target, inputs)
         return [target]
     paths = ([target] if len(specs) == 1 else
              [target.with_name(f"{target.stem}-{m.slug}.png") for m in specs])
@@ -161,17 +165,53 @@ SHEET_WIDTH = 3840
 """A contact sheet is at most this wide (tiles are scaled down to fit)."""
 
 
+_WHAT = {
+    Kind.PROBE_START: "{node} starts its probe", Kind.NEIGHBORS: "{node} lists its peers",
+    Kind.SKIP: "{node} skips {other}", Kind.LOAD_BINARY: "{node} ships the probe to {other}",
+    Kind.CALL: "{node} calls {other}", Kind.RETURN: "{other} answers {node}",
+    Kind.PROBE_END: "{node}'s probe ends", Kind.CONNECT: "{node} connects to {other}",
+    Kind.DISCONNECT: "{node} loses {other}", Kind.ERROR: "{node}'s call to {other} fails",
+    Kind.KILL: "{node} is stopped", Kind.COLLECT: "{node}'s collectors report",
+    Kind.RESULT: "{node} has the map", Kind.CRASH: "the worm crashes at {node}",
+}
+"""What a contact sheet's label says of the moment's event."""
+
+
+def moment_label(moment: Moment, trace: Trace) -> str:
+    """A contact sheet's label: what happens at the moment, in words ('d starts its probe',
+    'f connects to a'; 'the end: the map' for ``final``)."""
+    if moment.seq is None:
+        return "the end: the map" if trace.outcome is None or \
+            trace.outcome.kind is Kind.RESULT else "the end"
+    event = next(e for e in trace.events if e.seq == moment.seq)
+    others = [getattr(event, f.attr) for f in SCHEMA[event.kind] if f.type is FieldType.NODE]
+    return _WHAT[event.kind].format(node=event.node, other=others[0] if others else "")
+
+
+def sheet_columns(count: int, aspect: float, target: float = 16 / 9) -> int:
+    """How many tiles of ``aspect`` (width over height, label included) a row makes the sheet
+    closest to ``target``."""
+    def off(columns: int) -> float:
+        rows = -(-count // columns)
+        return abs(math.log(columns * aspect / rows / target))
+
+    return min(range(1, count + 1), key=off)
+
+
 def contact_sheet(frames: Sequence[NDArray[np.uint8]], labels: Sequence[str],
                   transparent: bool = False,
-                  theme: P.Theme = P.THEMES["dark"]) -> NDArray[np.uint8]:
-    """Frames in a grid (up to three a row, in order), each labelled underneath."""
+                  theme: P.Theme = P.THEMES["dark"],
+                  columns: int | None = None) -> NDArray[np.uint8]:
+    """Frames in a grid, in order, each labelled underneath: ``columns`` a row (default:
+    the grid closest to 16:9, :func:`sheet_columns`)."""
     from PIL import Image
 
     from inkworm.render import hud
 
-    columns = min(3, len(frames))
-    rows = -(-len(frames) // columns)
     height, width = frames[0].shape[:2]
+    columns = min(columns or sheet_columns(len(frames), width / (height * 15 / 14)),
+                  len(frames))
+    rows = -(-len(frames) // columns)
     scale = min(1.0, SHEET_WIDTH / (columns * width))
     tile_w, tile_h = round(width * scale), round(height * scale)
     gap = max(6, tile_h // 40)
