@@ -221,3 +221,39 @@ def test_captions_of_real_names_stay_their_reading_time() -> None:
         assert max(len(c.text) for c in cues) > 100
         for cue in cues:
             assert cue.duration >= readable_for(cue.text) * pace - 1e-9, cue
+
+
+@pytest.mark.parametrize("case", ["compare", "hosts", "gen-60", "gen-300"])
+def test_every_cue_meets_the_reading_rule(case: str) -> None:
+    """Issue 22's done-when: the naive | fixed comparison, a 10-node name@host graph, and
+    60- and 300-node clusters: every cue at least max(1.5 s, 0.3 s a word, 1 s per 17
+    characters), the last one too (the final hold included)."""
+    from inkworm.gen import sparse_cluster
+    from inkworm.render.compare import PairBoard, label_runs
+    from inkworm.render.video import load_run
+
+    if case == "compare":
+        bowtie = load_dot(GRAPHS / "bowtie.dot")
+        a, b = label_runs((bowtie, simulate(bowtie, RunSpec(mode=Mode.NAIVE))),
+                          (bowtie, simulate(bowtie, RunSpec(mode=Mode.FIXED))))
+        options = RenderOptions()
+        board = PairBoard(a, b, time_steps(steps_from_trace(a.trace), fps=15),
+                          time_steps(steps_from_trace(b.trace), fps=15), options, 854, 480)
+        cues = board.cues()
+        # a comparison's cue holds both sides' lines: each line is on screen (in one cue or
+        # in consecutive ones, as the other side's line changes) its reading time
+        lines = {line for cue in cues for line in cue.text.splitlines()}
+        for line in lines:
+            shown = sum(c.duration for c in cues if line in c.text.splitlines())
+            assert shown >= readable_for(line.partition(": ")[2]) - 1e-6, line
+        assert cues[-1].duration >= readable_for(cues[-1].text) - 1e-6
+        return
+    else:
+        if case == "hosts":
+            topology, trace = load_run(str(GRAPHS / "prod_hosts.dot"), RunSpec(mode=Mode.NAIVE))
+        else:
+            topology = sparse_cluster(int(case.split("-")[1]), seed=3)
+            trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+        cues = caption_cues(time_steps(steps_from_trace(trace), fps=15), HOLD)
+    for cue in cues:
+        assert cue.duration >= readable_for(cue.text) - 1e-6, cue
