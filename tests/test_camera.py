@@ -10,7 +10,7 @@ from PIL import Image
 from inkworm import Mode, simulate
 from inkworm.gen import sparse_cluster
 from inkworm.render.board import Board, RenderOptions
-from inkworm.render.camera import MAX_ZOOM, Viewport, zoom_for
+from inkworm.render.camera import CORNERS, MAX_ZOOM, Viewport, zoom_for
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec
 
@@ -42,11 +42,12 @@ def _window_pixels(b: Board) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _outside_minimap(view: Viewport, shown: np.ndarray) -> np.ndarray:
-    """The window's pixels, but for the minimap's corner."""
-    mw, mh = view._mini_size
+    """The window's pixels, but for the minimap (in whichever corner it sits)."""
     h, w = shown.shape[:2]
     keep = np.ones((h, w), dtype=bool)
-    keep[h - mh - 40:, w - mw - 40:] = False
+    x0, y0, _, _ = view.box
+    bx0, by0, bx1, by1 = view._minimap_box()
+    keep[max(by0 - y0, 0):by1 - y0, max(bx0 - x0, 0):bx1 - x0] = False
     return keep
 
 
@@ -83,13 +84,14 @@ def test_the_frame_is_the_window_with_a_minimap_then_the_whole_chip() -> None:
     view = b.screen
     assert isinstance(view, Viewport)
     mw, mh = view._mini_size
-    h, w = shown.shape[:2]
     window_part = _outside_minimap(view, shown)
     assert np.array_equal(shown[window_part], world[window_part])  # a crop: no resampling
-    corner = shown[h - mh - 40:, w - mw - 40:, :3].astype(np.float64)
+    x0, y0, _, _ = view.box
+    bx0, by0, bx1, by1 = view._minimap_box()
+    corner = shown[by0 - y0 + 2:by1 - y0 - 2, bx0 - x0 + 2:bx1 - x0 - 2, :3].astype(np.float64)
     whole = np.asarray(Image.fromarray(b.chip.frame).resize((mw, mh)), dtype=np.float64)
-    assert corner.std() > 5 and np.abs(corner[-mh - 4:-4, -mw - 4:-4]
-                                       - whole[..., :3]).mean() < 40
+    assert corner.shape[:2] == (mh, mw)
+    assert corner.std() > 5 and np.abs(corner - whole[..., :3]).mean() < 40
     b.finish()
     x0, y0, x1, y1 = view.box
     end = view.frame[y0:y1, x0:x1, :3].astype(np.float64)
@@ -185,3 +187,31 @@ def test_the_camera_holds_still_near_the_action_and_glides_to_it_when_it_strays(
     assert np.allclose(path[-1], [1400.0, 500.0], atol=0.5)  # settled on the action
     settled = int(np.argmax(np.hypot(*(path - [1400.0, 500.0]).T) < 0.5))
     assert at[settled] < 2.0 + 3.0  # within a few seconds
+
+
+def test_the_minimap_never_covers_a_well_the_window_shows() -> None:
+    """It sat in the lower right corner over whatever wells were there; it moves to a corner
+    that covers none (where one is free), frame by frame."""
+    b = board()
+    view = b.screen
+    assert isinstance(view, Viewport)
+    r = b.chip.g.radius
+    centers = np.array(list(b.chip.g.centers.values()))
+    moved = set()
+    for frame in range(0, round(STEPS[-1].end * 15), 5):
+        b.advance(frame / 15)
+        view.composite()
+        left, top = view.window(view.time)
+        x0, y0, _, _ = view.box
+        wells = centers - (left - x0, top - y0)
+        free = [c for c in CORNERS if not _covers(view._minimap_box(c), wells, r)]
+        assert not free or _covers(view._minimap_box(), wells, r) == 0, frame
+        moved.add(view._corner)
+    assert len(moved) > 1  # on this run it had to move
+
+
+def _covers(box: tuple[int, int, int, int], wells: np.ndarray, r: float) -> int:
+    """How many wells (frame pixels, radius ``r``) the box touches."""
+    bx0, by0, bx1, by1 = box
+    x, y = wells[:, 0], wells[:, 1]
+    return int(((x + r > bx0) & (x - r < bx1) & (y + r > by0) & (y - r < by1)).sum())

@@ -112,6 +112,10 @@ def _point(step: Step, centers: Mapping[str, tuple[float, float]]) -> tuple[floa
     return x, y
 
 
+CORNERS = ((1, 1), (0, 1), (1, 0), (0, 0))
+"""The window's corners the minimap may sit in, in order of preference: (right?, low?)."""
+
+
 class Viewport(Tracked):
     """What the frame shows of a world-sized :class:`Chip`: the window (``box``, in frame
     pixels) onto it and a minimap, over a frame-sized :attr:`base` (the background and the
@@ -142,6 +146,9 @@ class Viewport(Tracked):
         self._track(base.shape[0])
         self._shown: tuple[object, ...] | None = None
         """What the window shows now: the chip's version, the window, the minimap's."""
+        self._wells = np.array(list(chip.g.centers.values()), dtype=np.float64).reshape(-1, 2)
+        self._corner = CORNERS[0]
+        """Where the minimap sits in the window: a corner that covers no well it shows."""
 
     def focus(self, t: float) -> tuple[float, float]:
         """Where the camera looks at timeline time ``t`` (world pixels): its path
@@ -180,7 +187,8 @@ class Viewport(Tracked):
             return
         left, top = self.window(self.time)
         self._refresh_minimap()
-        shown = (self.chip.version, left, top, self._mini_version)
+        self._corner = self._free_corner(left, top)
+        shown = (self.chip.version, left, top, self._mini_version, self._corner)
         rows = self.chip.take_rows()  # the chip's rows changed since the last composite
         if shown == self._shown:
             return
@@ -212,13 +220,37 @@ class Viewport(Tracked):
                 self._mini_version = self.chip.version
             self._mini_at = self.time
 
-    def _minimap_box(self) -> tuple[int, int, int, int]:
-        """The box the minimap and its frame cover, in the window's lower right corner."""
+    def _minimap_box(self, corner: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
+        """The box the minimap and its frame cover, in the window's ``corner`` (``(1, 1)``:
+        lower right; default: where it sits now)."""
+        right, low = corner or self._corner
         mw, mh = self._mini_size
-        _, y0, x1, y1 = self.box
+        x0, y0, x1, y1 = self.box
         gap = max(4, round(0.012 * (y1 - y0)))
-        mx, my = x1 - mw - gap, y1 - mh - gap
+        mx = x1 - mw - gap if right else x0 + gap + 2
+        my = y1 - mh - gap if low else y0 + gap + 2
         return mx - 2, my - 2, mx + mw + 2, my + mh + 2
+
+    def _free_corner(self, left: int, top: int) -> tuple[int, int]:
+        """The corner the minimap covers no well in (the window at ``left``, ``top``): the
+        one it is in while it stays free, else the first free one, else the one covering
+        fewest wells (a minimap never hides a well the window shows, where a corner is free)."""
+        if not len(self._wells):
+            return self._corner
+        x0, y0, _, _ = self.box
+        r = self.chip.g.radius
+        wx = self._wells[:, 0] - left + x0
+        wy = self._wells[:, 1] - top + y0
+
+        def covered(corner: tuple[int, int]) -> int:
+            bx0, by0, bx1, by1 = self._minimap_box(corner)
+            return int(((wx + r > bx0) & (wx - r < bx1) & (wy + r > by0) & (wy - r < by1))
+                       .sum())
+
+        if not covered(self._corner):
+            return self._corner
+        counts = [covered(c) for c in CORNERS]
+        return CORNERS[int(np.argmin(counts))]
 
     def _minimap(self, left: int, top: int) -> None:
         """Draw the minimap, the window's place on it outlined."""
