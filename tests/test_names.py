@@ -107,3 +107,19 @@ def test_captions_panels_and_legend_stay_in_the_action_safe_area(compare: bool) 
         legend = board.labels[1:]  # (the first is the title)
         assert legend and max(box[2] for box in legend) <= (
             SAFE * board.f.width if not compare else 0.97 * board.f.width) + 1
+
+
+def test_the_map_panel_shows_names_whole_and_tags_in_one_size() -> None:
+    """Text shrinks (to its floor) before a name is cut ('a…: … +1' read like nothing), and
+    where every tag fits at one size, all tags have it (mixed sizes read as a tag cloud)."""
+    from inkworm.render.panel import names_fit
+
+    topology, trace = load_run(str(HOSTS), RunSpec(mode=Mode.NAIVE))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(),
+                  1920, 1080)
+    board.finish()
+    assert trace.outcome is not None and trace.outcome.kind.value == "result"
+    assert names_fit(trace.outcome.map, board.panel_size, board.f.panel[2])  # type: ignore[attr-defined]
+    assert board.panel_size >= MIN_TEXT_1080
+    assert board.all_tagged
+    assert len({board._tag_sizes[size] for _, size in board.tags.values()}) == 1

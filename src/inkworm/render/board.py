@@ -27,7 +27,7 @@ from inkworm.render.fronts import counted
 from inkworm.render.geometry import build, stretch
 from inkworm.render.labels import Box, Labels, short_names
 from inkworm.render.painter import Painter
-from inkworm.render.panel import growth_chart, result_block
+from inkworm.render.panel import growth_chart, names_fit, result_block
 from inkworm.render.raster import Chip
 from inkworm.render.timeline import (
     CONDENSE_ABOVE,
@@ -361,9 +361,21 @@ class Board:
         self._drawn: dict[str, Box] = {}
         self._leaders: dict[tuple[str, Box], tuple[hud.TextBlock, int, int, Box]] = {}
         self._footprints: dict[tuple[str, Box], NDArray[np.int64]] = {}
-        everyone = self.tagger.place([n for n in order if n in g.centers],
-                                     near=set(g.centers) - {self.launch}, every=True)
+        wanted = [n for n in order if n in g.centers]
+        near = set(g.centers) - {self.launch}
+        everyone = self.tagger.place(wanted, near=near, every=True)
         self.all_tagged = len(everyone) == len(g.centers)
+        if self.all_tagged and len({size for _, size in everyone.values()}) > 1:
+            # tags in one size, the largest at which they all fit (mixed sizes read as a
+            # tag cloud): the mixed placement only where no single size fits them all
+            for k, font in enumerate(self._tag_sizes):
+                one = Labels(g, (left + 3, top + 3, right - 3, bottom - 3),
+                             {node: [measured[node][k]] for node in g.centers})
+                placed = one.place(wanted, near=near, every=True)
+                if len(placed) == len(g.centers):
+                    self.tagger, everyone = one, placed
+                    self._tag_sizes = (font, font, font, font)
+                    break
         self._set_tags(everyone if self.all_tagged else
                        self.tagger.place([self.launch] if self.launch in g.centers else []))
         self._events = {e.seq: e for e in self.trace.events}
@@ -572,7 +584,8 @@ class Board:
         self._retag(step, self.state_after(step.seqs[-1]))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int, bool],
-                                                                          hud.TextBlock]) -> None:
+                                                                          hud.TextBlock],
+                   fits: Callable[[int, int], bool] | None = None) -> None:
         """Draw the panel: lines, or a function of (text size, width, condensed) that draws
         it. Text shrinks until the panel fits above the legend (or, compact, the caption),
         never below :data:`MIN_TEXT_1080` pixels at 1080p: past that the panel is condensed
@@ -600,7 +613,7 @@ class Board:
         largest = f.size(0.036 * f.text_scale)
         kind = callable(lines)
         start = self._fit.get(kind, largest)
-        size, block = self._fitted(build, start, floor, width, tall, False)
+        size, block = self._fitted(build, start, floor, width, tall, False, fits)
         self._fit[kind] = size  # one size for the run's panels of a kind: no text that jumps
         if block.height > tall:
             size, block = self._fitted(build, largest, floor, width, tall, True)
@@ -612,9 +625,13 @@ class Board:
 
     @staticmethod
     def _fitted(build: Callable[[int, int, bool], hud.TextBlock], size: int, floor: int,
-                width: int, tall: float, condensed: bool) -> tuple[int, hud.TextBlock]:
+                width: int, tall: float, condensed: bool,
+                fits: Callable[[int, int], bool] | None = None) -> tuple[int, hud.TextBlock]:
         """The panel at the largest size from ``size`` down to ``floor`` that is at most
-        ``tall`` pixels high (at ``floor`` if none is), with that size."""
+        ``tall`` pixels high and ``fits`` (a test of size and width: names shown whole), at
+        ``floor`` if none is, with that size."""
+        while fits is not None and size > floor and not fits(size, width):
+            size -= 1
         block = build(size, width, condensed)
         if block.height > tall and size > floor:  # a long map: smaller text
             size = max(floor, int(size * tall / block.height))
@@ -714,7 +731,8 @@ class Board:
             self._show(self.schedule[-1][1])
         outcome = self.trace.outcome
         if isinstance(outcome, Result):
-            self._set_panel(self._result_lines(outcome))
+            self._set_panel(self._result_lines(outcome),
+                            fits=lambda size, width: names_fit(outcome.map, size, width))
         elif self.steps:  # a crash or a cut trace: the state at its end
             self._panel_step = len(self.steps) - 1
             self._set_panel(self._panel_lines(self.steps[-1]))

@@ -86,6 +86,20 @@ def result_block(launch: str, result: Mapping[str, tuple[str, ...]], spurious: S
     return hud.stack(blocks)
 
 
+def names_fit(result: Mapping[str, tuple[str, ...]], size: int, width: int) -> bool:
+    """Whether the map panel at text ``size`` and ``width`` pixels shows every node's name
+    whole (with room for its count, in columns): else a smaller size is better than names
+    cut to a letter."""
+    nodes = sorted(result)
+    if len(nodes) > MAP_LINES * MAP_COLUMNS:
+        return True  # the map is told as counts
+    columns = -(-len(nodes) // MAP_LINES)
+    room = (width - size * (columns - 1)) / columns
+    face = hud.font(size)
+    tail = ": 99 +9" if columns > 1 else ":"
+    return all(face.getlength(node + tail) <= room for node in nodes)
+
+
 def verdict(spurious: Sequence[Edge], theme: Theme, fits: Callable[[str], bool],
             derived_from: str | None = None) -> list[Line]:
     """What the panel says of the map under it: the edges not in the topology, or that it is
