@@ -168,6 +168,23 @@ def hostile_trace(tmp: Path) -> Path:
     return edited
 
 
+def in_chromium(test: Any) -> Any:
+    """Marks a test that drives Debian's chromium (skipped where it is not installed)."""
+    for mark in (pytest.mark.browser, pytest.mark.render,
+                 pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")):
+        test = mark(test)
+    return test
+
+
+def opened(page: Any, deck: Path) -> Watched:
+    """``deck`` opened in ``page``, watched, reveal.js ready."""
+    watched = Watched()
+    watched.watch(page)
+    page.goto(deck.as_uri())
+    page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+    return watched
+
+
 @pytest.fixture(scope="module", params=["dot", "trace"])
 def hostile_deck(request: pytest.FixtureRequest,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
@@ -191,16 +208,11 @@ _PAGE_FACTS = """() => ({
 })"""
 
 
-@pytest.mark.browser
-@pytest.mark.render
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+@in_chromium
 def test_no_name_runs_in_the_deck_and_every_name_reads_as_written(
         hostile_deck: tuple[str, Path], page: Any) -> None:
     kind, deck = hostile_deck
-    watched = Watched()
-    watched.watch(page)
-    page.goto(deck.as_uri())
-    page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+    watched = opened(page, deck)
     for _slide in range(page.evaluate("Reveal.getTotalSlides()")):
         page.keyboard.press("ArrowRight")
         page.wait_for_timeout(60)
@@ -217,16 +229,11 @@ def test_no_name_runs_in_the_deck_and_every_name_reads_as_written(
     assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
 
 
-@pytest.mark.browser
-@pytest.mark.render
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+@in_chromium
 def test_the_speaker_view_runs_and_shows_the_names_as_written(
         hostile_deck: tuple[str, Path], page: Any) -> None:
     _, deck = hostile_deck
-    watched = Watched()
-    watched.watch(page)
-    page.goto(deck.as_uri())
-    page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+    watched = opened(page, deck)
     with page.context.expect_page() as popup_info:
         page.keyboard.press("s")
     popup = popup_info.value
@@ -242,9 +249,7 @@ def test_the_speaker_view_runs_and_shows_the_names_as_written(
     assert watched.errors == [] and seen.errors == [] and watched.dialogs == []
 
 
-@pytest.mark.browser
-@pytest.mark.render
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+@in_chromium
 def test_the_policy_stops_a_script_that_escaping_missed(
         hostile_deck: tuple[str, Path], page: Any, tmp_path: Path) -> None:
     _, deck = hostile_deck
@@ -256,10 +261,7 @@ def test_the_policy_stops_a_script_that_escaping_missed(
     assert missed != text
     bad = tmp_path / "missed.html"
     bad.write_text(missed, encoding="utf-8")
-    watched = Watched()
-    watched.watch(page)
-    page.goto(bad.as_uri())
-    page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+    watched = opened(page, bad)
     assert page.evaluate("window.inkwormPwned") is None
     assert any("Content Security Policy" in e for e in watched.errors), watched.errors
     assert watched.requests == []  # the policy stopped the image before any request
@@ -307,9 +309,7 @@ def subtitle_track(mp4: Path) -> list[str]:
     return texts
 
 
-@pytest.mark.browser
-@pytest.mark.render
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+@in_chromium
 def test_the_webvtt_files_and_the_mp4_track_carry_names_as_data(
         hostile_video: dict[str, Path], page: Any) -> None:
     page.set_content("<!doctype html><body></body>")
