@@ -438,10 +438,9 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
 
     _check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
     fmt = output_format(fmt, output, kw["transparent"])
-    if embed_subtitles and kw["captions"] is None:
+    unburned = embed_subtitles and kw["captions"] is None
+    if unburned:
         kw["captions"] = "none"
-        _echo_err("note: --embed-subtitles: no captions drawn into the frames (the player "
-                  "shows the subtitle track; --captions burned draws them as well)")
     if at is not None and fmt != "png":
         raise click.UsageError("--at goes with --format png")
     if sheet and at is None:
@@ -464,6 +463,9 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
                progress=print_progress, inputs=_inputs(kw, topology),
                subtitles=subtitles, chapters=chapters, embed_subtitles=embed_subtitles,
                compare=compare, notice=lambda line: _echo_err(f"note: {line}"))
+    if unburned:  # said once it is done: a refused option stays one line
+        _echo_err("note: --embed-subtitles: no captions drawn into the frames (the player "
+                  "shows the subtitle track; --captions burned draws them as well)")
     _echo_err(f"wrote {done}")
 
 
