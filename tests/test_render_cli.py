@@ -290,3 +290,12 @@ def test_a_duration_that_cannot_be_kept_says_so(tmp_path: Path) -> None:
     assert "reading time" in notes[0] and "--story key" in notes[0]
     kept = inkworm("render", str(GRAPHS / "bowtie.dot"), "--duration", "120", "-o", str(out))
     assert kept.returncode == 0 and "note:" not in kept.stderr
+
+
+def test_a_deck_says_so_too_when_its_duration_cannot_be_kept(tmp_path: Path) -> None:
+    out = tmp_path / "deck.html"
+    proc = inkworm("slides", str(GRAPHS / "triangle.dot"), "--duration", "1", "-q", "l", "-o",
+                   str(out))
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and notes[0].startswith("note: --duration 1: the run takes")

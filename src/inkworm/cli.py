@@ -483,7 +483,8 @@ def slides(output: str | None, **kw: Any) -> None:
     target = output or str(default_output(kw["input_path"], trace, "html"))
     check_target(target, _inputs(kw, topology))
     done = make_deck(topology, trace, target, kw["quality"] or "h", options,
-                     progress=with_stop_points(print_progress), compare=compare)
+                     progress=with_stop_points(print_progress), compare=compare,
+                     notice=lambda line: _echo_err(f"note: {line}"))
     _echo_err(f"wrote {done}")
 
 

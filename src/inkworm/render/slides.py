@@ -23,7 +23,7 @@ from inkworm.output import atomic_path
 from inkworm.render.board import RenderOptions
 from inkworm.render.compare import Run
 from inkworm.render.palette import THEMES, rgb_hex
-from inkworm.render.timeline import Step, StepKind, slide_groups
+from inkworm.render.timeline import Step, StepKind, duration_notice, slide_groups
 from inkworm.render.video import manim_work
 from inkworm.safe import html_text, with_csp
 from inkworm.topology import Topology
@@ -185,10 +185,11 @@ def compare_result_notes(a: Run, b: Run) -> str:
 def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
               quality: str = "l", options: RenderOptions | None = None,
               progress: Callable[[int, int], None] | None = None,
-              compare: tuple[Run, Run] | None = None) -> Path:
+              compare: tuple[Run, Run] | None = None,
+              notice: Callable[[str], None] | None = None) -> Path:
     """Render the run as slides (one per visit, plus the result) into one HTML file;
     ``compare``: two runs side by side (the first is ``topology``/``trace``), one slide per
-    aligned visit."""
+    aligned visit. ``notice``: told, in one line, when ``--duration`` cannot be kept."""
     from manim import tempconfig
     from manim_slides.config import PresentationConfig
     from manim_slides.convert import RevealJS
@@ -292,6 +293,10 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
                 PairSlides(*compare, options, output_folder=work / "slides"))
             scene.on_progress = progress
             scene.render()
+        said = duration_notice(scene.board.steps if scene.board else [], options.duration,
+                               options.story)
+        if said and notice:
+            notice(said)
         config = PresentationConfig.from_file(work / "slides" / f"{type(scene).__name__}.json")
         for slide in config.slides:
             slide.notes = html_text(slide.notes)  # our template writes them as they are
