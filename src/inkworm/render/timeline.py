@@ -438,8 +438,6 @@ def condensed(steps: Sequence[Step], duration: float, pace: float = 1.0,
         group.add(step)
         if group.duration >= reading_time(group.caption(), pace) or step is timed[-1]:
             close()
-    if group.steps:
-        close()
     return _readable(groups, pace, fps)
 
 
@@ -539,7 +537,7 @@ class _Arc:
                 f"{last.node}\u2013{hub} ({walked})",
             )
             return turns[self.told % len(turns)]
-        if group.visits and not group.telling:
+        if group.visits:  # (a group with a failure or the map is told by caption())
             span = group.visits[0] if len(group.visits) == 1 else \
                 f"{group.visits[0]} \u2026 {group.visits[-1]}"
             again = f", {group.duplicates} duplicate probes" if group.duplicates > 1 else \
@@ -565,7 +563,7 @@ class _Group:
     """Steps condensed under one caption, built a step at a time: what the caption needs is
     kept as the steps come (a group of thousands of steps costs as much as its steps)."""
 
-    def __init__(self, arc: _Arc | None = None) -> None:
+    def __init__(self, arc: _Arc) -> None:
         self.arc = arc
         self.etched = 0
         """Connections the measurement made in this group."""
@@ -592,7 +590,7 @@ class _Group:
 
     def caption(self) -> str:
         final = {StepKind.RESULT, StepKind.CRASH, StepKind.FAULT} & set(self.telling)
-        if self.arc is None or final:
+        if final:
             return self.told()  # a failure, or the end: what the run came to
         return self.arc.caption(self)
 
@@ -603,10 +601,6 @@ class _Group:
         for kind in _TELLING:
             if kind in self.telling:
                 last, count = self.telling[kind]
-                if kind is StepKind.ETCH and count > 1:
-                    return (f"{last.node} and {count - 1} other node{'s' if count > 2 else ''} "
-                            f"print through {last.peer}'s group leader: {count} new channels "
-                            f"to {last.peer}")
                 return last.caption + (f" (and {count - 1} more like it)" if count > 1 else "")
         visits, twice = self.visits, self.duplicates
         again = f"{twice} duplicate probe{'s' if twice > 1 else ''}" if twice else ""
