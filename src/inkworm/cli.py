@@ -616,7 +616,7 @@ def summary(input_path: str, spec: RunSpec, graph: str | None) -> None:
             _warn(topology)
         else:
             named = views.topology_of(trace, Path(input_path))
-            topology = None if named.name == "derived" else named
+            topology = None if named.name == views.DERIVED else named
     for line in summary_lines(trace, topology):
         _echo(line)
 

@@ -434,6 +434,10 @@ def transcript(events: Iterable[Event]) -> list[str]:
     return [describe(e) for e in events]
 
 
+DERIVED = "derived"
+"""The name of a topology :func:`derived_topology` read off a run (no DOT file was given)."""
+
+
 def derived_topology(trace: Trace) -> Topology:
     """The cluster as it was before the run, from the trace alone.
 
@@ -444,7 +448,7 @@ def derived_topology(trace: Trace) -> Topology:
     made = set(connections(trace.events))
     edges = sorted(e for e in map_edges(reported) if e not in made)
     nodes = list(dict.fromkeys([*visit_order(trace.events), *reported]))
-    return Topology.from_edges(edges, nodes or [trace.header.launch], name="derived")
+    return Topology.from_edges(edges, nodes or [trace.header.launch], name=DERIVED)
 
 
 def topology_of(trace: Trace, near: Path | None = None) -> Topology:

@@ -43,6 +43,7 @@ from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Error, Kill, Result, Trace
 from inkworm.views import (
+    DERIVED,
     Edge,
     NameMatcher,
     RunState,
@@ -273,8 +274,8 @@ class Board:
         """When (timeline seconds) the panel last moved to a later step."""
         self._panel_now: tuple[tuple[hud.Span, ...], ...] = ()
         self._panel_grown: tuple[int, ...] | None = None
-        grown = growth(trace) if len(visit_order(trace)) > CONDENSE_ABOVE else None
-        self._growth = grown if grown and grown[-1] else None
+        grown = growth(trace)  # (one fold: its length is the number of visits)
+        self._growth = grown if len(grown) > CONDENSE_ABOVE and grown[-1] else None
         """A large run's connections made after each visit (the panel's chart), if it makes
         any."""
         self._fit: dict[bool, int] = {}
@@ -315,14 +316,16 @@ class Board:
         size = f.size(0.032 * f.text_scale)
         x, bottom = f.legend
         room = (SAFE if not f.compact else 0.97) * f.width - x  # inside the action-safe area
-        wide = max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
-                   for _, label in items)
-        if size * 2.0 + wide > room:
-            size = max(6, int(size * room / (size * 2.0 + wide)))
+
+        def widest(size: int) -> int:
+            return max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
+                       for _, label in items)
+
+        if size * 2.0 + widest(size) > room:
+            size = max(6, int(size * room / (size * 2.0 + widest(size))))
         y = bottom - len(items) * size * 1.45
         if self.options.transparent:  # one plate behind the whole legend
-            wide = max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
-                       for _, label in items)
+            wide = widest(size)
             self.text(base, hud.TextBlock(np.zeros((int(len(items) * size * 1.45),
                                                     int(size * 2.0 + wide), 4), np.uint8)),
                       x, y - size * 0.1)
@@ -535,7 +538,8 @@ class Board:
     def _with_chart(self, lines: tuple[tuple[hud.Span, ...], ...],
                     series: tuple[int, ...]) -> Callable[[int, int, bool], hud.TextBlock]:
         """The panel's lines with the growth chart under them (condensed: without it)."""
-        visits, most = len(self._growth or ()), max(self._growth or (0,))
+        assert self._growth is not None
+        visits, most = len(self._growth), self._growth[-1]  # (a count only grows)
 
         def build(size: int, room: int, condensed: bool) -> hud.TextBlock:
             text = hud.render_lines(lines, size, max_width=room)
@@ -572,14 +576,14 @@ class Board:
             self._retag(step, self.state_after(step.seqs[-1]))
             return
         width = int((2 * SAFE - 1) * f.width)  # inside the action-safe area
-        size = f.caption_size
-        block = hud.render_lines(hud.wrapped(step.caption, colour, size, width), size,
-                                 spacing=1.15, max_width=width, centred=True)
         room = SAFE * f.height - self._caption_top  # between the chip (or panel) and the edge
-        while block.height > room and size > 6:
-            size -= 1
+        size = f.caption_size
+        while True:
             block = hud.render_lines(hud.wrapped(step.caption, colour, size, width), size,
                                      spacing=1.15, max_width=width, centred=True)
+            if block.height <= room or size <= 6:
+                break
+            size -= 1
         self._caption_box = self.text(frame, block, f.width / 2, SAFE * f.height, anchor="mb")
         self._retag(step, self.state_after(step.seqs[-1]))
 
@@ -756,14 +760,14 @@ class Board:
         found = collect.lines(collect.collected(self.trace.events))
         # no DOT file: the topology was read off this very run, so no "true topology" claim
         derived = ("log" if self.trace.header.source.value == "log" else "trace") \
-            if self.topology.name == "derived" else None
+            if self.topology.name == DERIVED else None
 
         growth = self._growth
 
         def build(size: int, width: int, condensed: bool) -> hud.TextBlock:
             block = result_block(outcome.node, outcome.map, extra, real, self.theme, size,
                                  width, found, derived_from=derived, condensed=condensed)
-            if growth is None or not growth[-1] or condensed:
+            if growth is None or condensed:
                 return block
             gap = hud.render_lines((hud.plain(""),), size)  # the hairball, grown in full
             chart = growth_chart(growth, len(growth), growth[-1], self.theme, size, width)
