@@ -20,10 +20,12 @@ from inkworm.topology import Topology
 from inkworm.trace import Trace
 from inkworm.views import relabelled, trace_nodes
 
-__all__ = ["Shown", "shown", "shown_names"]
+__all__ = ["LINE_BREAK", "Shown", "shown", "shown_names"]
 
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+"""What breaks a line (:meth:`str.splitlines`' breaks): a name or label drawn on one line
+holds none."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +67,7 @@ def shown_names(topology: Topology) -> Shown:
         domain, short = "", {n: n for n in topology.nodes}
     labels = {n: topology.node_attrs.get(n, {}).get("label", "").strip() for n in topology.nodes}
     taken = list(short.values()) + [label for label in labels.values() if label]
-    names = {n: label if label and not _LINE_BREAK.search(label) and taken.count(label) == 1
+    names = {n: label if label and not LINE_BREAK.search(label) and taken.count(label) == 1
              else short[n] for n, label in labels.items()}
     if len(set(names.values())) != len(names):  # a label that is another node's short name
         names = short

@@ -166,22 +166,11 @@ class InkScene(Scene):
         seconds = title_seconds(self.render_options)
         if not seconds:
             return
-        from manim import DOWN, Rectangle, Text, VGroup
-
-        from inkworm.render import palette as P
-
-        theme = P.THEMES[self.render_options.theme]
         h = self.trace.header
-        card = VGroup(Text(self.render_options.title or "", font="DejaVu Sans", font_size=54,
-                           color=theme.text),
-                      Text(f"{h.graph or 'a cluster'}  \u00b7  {h.mode.value} probe  \u00b7  "
-                           f"launched from {h.launch}", font="DejaVu Sans", font_size=28,
-                           color=theme.text_dim))
-        card.arrange(DOWN, buff=0.45)
-        card.scale_to_fit_width(min(card.width, config.frame_width * 0.85))
-        backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
-                             fill_color=P.rgb_hex(theme.background), fill_opacity=1,
-                             stroke_width=0)
+        card, backdrop = title_card(self.render_options.title or "",
+                                    f"{h.graph or 'a cluster'}  \u00b7  {h.mode.value} probe  "
+                                    f"\u00b7  launched from {h.launch}",
+                                    self.render_options.theme)
         self.next_section("title")
         if not self.render_options.transparent:
             self.add(backdrop)
@@ -243,6 +232,25 @@ class CompareScene(InkScene):
         return PairBoard(a, b, timeline(a.trace, opts, config.frame_rate),
                          timeline(b.trace, opts, config.frame_rate), opts,
                          config.pixel_width, config.pixel_height)
+
+
+def title_card(title: str, subtitle: str, theme: str) -> tuple[Mobject, Mobject]:
+    """A title over its subtitle in the theme's colours, at most 92 % of the frame wide, and
+    the frame-sized backdrop of the theme's slide behind them: the video's title card and the
+    deck's title slide."""
+    from manim import DOWN, Rectangle, Text, VGroup
+
+    from inkworm.render import palette as P
+
+    colours = P.THEMES[theme]
+    card = VGroup(Text(title, font="DejaVu Sans", font_size=54, color=colours.text),
+                  Text(subtitle, font="DejaVu Sans", font_size=28, color=colours.text_dim))
+    card.arrange(DOWN, buff=0.45)
+    card.scale_to_fit_width(min(card.width, config.frame_width * 0.92))
+    backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
+                         fill_color=P.rgb_hex(colours.background), fill_opacity=1,
+                         stroke_width=0)
+    return card, backdrop
 
 
 def _resolve(cls: type[InkScene], topology: Topology | None,

@@ -198,6 +198,7 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
 
     from inkworm.render.compare import PairBoard, slide_cuts
     from inkworm.render.scene import CompareScene, InkScene
+    from inkworm.render.scene import title_card as card_and_backdrop
 
     if Path(out).suffix.lower() != ".html":
         raise InputError(f"{out}: a deck is one HTML file: name it .html")
@@ -229,21 +230,10 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
             super().construct()
 
         def title_slide(self) -> None:
-            from manim import DOWN, FadeIn, FadeOut, Rectangle, Text, VGroup, config
+            from manim import FadeIn, FadeOut
 
-            from inkworm.render import palette as P
-
-            theme = P.THEMES[self.render_options.theme]
-            backdrop = Rectangle(width=config.frame_width, height=config.frame_height,
-                                 fill_color=P.rgb_hex(theme.background),
-                                 fill_opacity=1,
-                                 stroke_width=0)
             (title, subtitle), notes = self.title_text()
-            text = VGroup(Text(title, font="DejaVu Sans", font_size=54, color=theme.text),
-                          Text(subtitle, font="DejaVu Sans", font_size=28,
-                               color=theme.text_dim))
-            text.arrange(DOWN, buff=0.45)
-            text.scale_to_fit_width(min(text.width, config.frame_width * 0.92))
+            text, backdrop = card_and_backdrop(title, subtitle, self.render_options.theme)
             self.next_slide(notes=notes)  # the notes of the slide it opens
             self.add(backdrop)
             self.play(FadeIn(text), run_time=0.6)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from inkworm.check import check
 from inkworm.errors import InputError, ToolError, deferred_stop, stop_point
 from inkworm.inputs import load_input
 from inkworm.layout import layout
-from inkworm.names import shown
+from inkworm.names import LINE_BREAK, shown
 from inkworm.output import (
     Inputs,
     atomic_path,
@@ -120,13 +119,10 @@ def renderable(trace: Trace, topology: Topology, where: str) -> None:
                 raise InputError(f"node '{name}' is not in {graph}", where, e.line)
 
 
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines'
-
-
 def _one_line_names(trace: Trace, topology: Topology, where: str) -> None:
     """Refuse a node name that cannot be drawn on one line (its label, its captions)."""
     for node in topology.nodes:
-        if _LINE_BREAK.search(node):
+        if LINE_BREAK.search(node):
             raise InputError(f"node name '{node}' holds a line break: a well's label is one "
                              "line", *_where_named(node, trace, topology, where))
 
@@ -165,7 +161,7 @@ def render(topology: Topology, trace: Trace, out: str | os.PathLike[str], qualit
     if fmt == "png" and (subtitles or chapters or embed_subtitles):
         raise InputError("--subtitles, --chapters and --embed-subtitles go with a video, not "
                          "--format png")
-    if embed_subtitles and (fmt != "mp4" or (options and options.transparent)):
+    if embed_subtitles and fmt != "mp4":  # (a transparent MP4 is refused by output_format)
         raise InputError("--embed-subtitles goes with an MP4 (not a GIF, WebM or MOV: use "
                          "--subtitles FILE.vtt beside those)")
     options = options or RenderOptions()
