@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import GRAPHS
+from conftest import inkworm_run as inkworm
 from inkworm import InputError, Mode, load_dot, simulate
 from inkworm.reader import load_trace
 from inkworm.render import palette as P
@@ -121,11 +120,6 @@ def test_cues_hold_every_caption_of_both_sides_and_end_on_the_diff() -> None:
             line = f"{run_.label}: {step.caption}"
             shown = sum(c.duration for c in cues if line in c.text.splitlines())
             assert shown >= reading_time(step.caption) - 1e-6, line
-
-
-def inkworm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
-                          text=True, check=False)
 
 
 def orange(image: np.ndarray) -> int:

@@ -16,8 +16,6 @@ import base64
 import hashlib
 import html
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +25,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import CHROMIUM, CORPUS
+from conftest import CHROMIUM, CORPUS, inkworm_run
 from inkworm import load_dot
 from inkworm.safe import (
     WORD_JOINER,
@@ -150,8 +148,7 @@ class Watched:
 
 
 def inkworm(*args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
-                          text=True, check=False)
+    proc = inkworm_run(*args)
     assert proc.returncode == 0, proc.stderr
 
 

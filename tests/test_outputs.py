@@ -4,21 +4,15 @@ alpha, a still is 1080p, a transparent deck plays WebM clips over its theme's sl
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import GRAPHS
+from conftest import inkworm_run as inkworm
 from inkworm import InputError
 from inkworm.render.video import output_format
-
-
-def inkworm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
-                          text=True, check=False)
 
 
 @pytest.mark.parametrize(("fmt", "output", "transparent", "chosen"), [

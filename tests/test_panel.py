@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import GRAPHS
+from conftest import inkworm_run as inkworm
 from inkworm import Mode, load_dot, simulate
 from inkworm.gen import sparse_cluster
 from inkworm.render import hud
@@ -73,11 +72,6 @@ def test_rows_account_for_every_edge_exactly(hubs: int, spokes: int) -> None:
     assert rows[0].startswith("h00 \u2013")
     if hubs * spokes > 200:  # too many to name: the worst hubs with their counts
         assert rows[0] == f"h00 \u2013 {spokes} edges"
-
-
-def inkworm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
-                          text=True, check=False)
 
 
 @pytest.mark.parametrize("nodes", [12, 60, 300])

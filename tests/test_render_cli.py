@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import GRAPHS, ROOT
+from conftest import inkworm_run as inkworm
 from inkworm import Mode, load_dot, simulate
 from inkworm.render.board import Board, RenderOptions
 from inkworm.render.subtitles import video_length
@@ -22,11 +23,6 @@ from inkworm.run import RunSpec
 
 pytestmark = pytest.mark.render
 HOLD = RenderOptions().hold
-
-
-def inkworm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
-                          text=True, check=False, cwd=cwd)
 
 
 def expected_length(graph: str, duration: float | None = None, fps: int = 15) -> float:
