@@ -194,3 +194,16 @@ def test_a_large_runs_panel_charts_the_measurements_connections() -> None:
     small = simulate(load_dot(GRAPHS / "bowtie.dot"), RunSpec(mode=Mode.NAIVE))
     assert Board(small, load_dot(GRAPHS / "bowtie.dot"), time_steps(steps_from_trace(small)),
                  RenderOptions(), 854, 480)._growth is None
+
+
+def test_the_final_panel_with_its_chart_stays_in_the_frame() -> None:
+    """The chart's label ran past the frame's edge on a 60-node run's final map (the map's
+    lines above it were fitted to the panel's width, the label was not)."""
+    topology = sparse_cluster(60, seed=3)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
+                  1080)
+    board.finish()
+    x, _, width = board.f.panel
+    assert board._growth is not None
+    assert board.panel_extent[2] <= x + width

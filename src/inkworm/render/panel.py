@@ -212,7 +212,7 @@ def growth_chart(series: tuple[int, ...], visits: int, most: int, theme: Theme, 
 
     made = series[-1] if series else 0
     label = hud.render_lines(((("made by the measurement: ", theme.text_dim),
-                               (str(made), theme.warn)),), size)
+                               (str(made), theme.warn)),), size, max_width=width)
     tall = max(8, round(size * 2.2))
     wide = max(16, min(width, round(size * 14)))
     image = Image.new("RGBA", (wide, tall), (0, 0, 0, 0))
