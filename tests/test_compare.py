@@ -291,3 +291,50 @@ def test_a_contact_sheet_is_about_16_9_and_says_what_each_moment_is() -> None:
     tiles = [np.full((90, 160, 3), v, np.uint8) for v in (40, 80, 120)]
     sheet = contact_sheet(tiles, ["one", "two", "three"])
     assert 1.3 < sheet.shape[1] / sheet.shape[0] < 2.2  # two a row, two rows: near 16:9
+
+
+def _crossings(line: np.ndarray, other: np.ndarray, ends: np.ndarray, inside: float) -> int:
+    """How many segments of ``line`` (outside the wells at ``ends``) properly cross ``other``."""
+    def turn(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return np.sign((b[..., 0] - a[..., 0]) * (p[..., 1] - a[..., 1])
+                       - (b[..., 1] - a[..., 1]) * (p[..., 0] - a[..., 0]))
+
+    a, b = line[:-1, None], line[1:, None]
+    c, d = other[None, :-1], other[None, 1:]
+    hit = (turn(a, b, c) * turn(a, b, d) < 0) & (turn(c, d, a) * turn(c, d, b) < 0)
+    mid = (line[:-1] + line[1:]) / 2
+    out = np.all(np.hypot(*(mid[:, None] - ends[None]).transpose(2, 0, 1)) > inside, axis=1)
+    return int((hit.any(axis=1) & out).sum())
+
+
+@pytest.mark.parametrize("pair", [False, True], ids=["single", "comparison"])
+def test_the_measurements_channels_run_apart_and_cross_at_most_one_channel(pair: bool) -> None:
+    """The bowtie's a-d, a-e and a-f: no two run within two channel widths of each other away
+    from a (they bundled from a to d), and none crosses more than one channel (a-e crossed d-f
+    and ran along a-d); on this layout a-e cannot reach e without crossing one."""
+    from inkworm.render.board import Board
+
+    trace = run(Mode.NAIVE)
+    if pair:
+        naive, fixed = runs(trace, run(Mode.FIXED))
+        board = PairBoard(naive, fixed, timed(naive.trace), timed(fixed.trace), RenderOptions(),
+                          1920, 1080).boards[0]
+    else:
+        board = Board(trace, BOWTIE, timed(trace), RenderOptions(), 1920, 1080)
+    g = board.chip.g
+    etched = [("a", "d"), ("a", "e"), ("a", "f")]
+    for u, v in etched:
+        line = g.route(u, v)
+        ends = np.array([g.centers[u], g.centers[v]])
+        crossed = [edge for edge in BOWTIE.edges
+                   if _crossings(line, g.route(*edge), ends, g.radius * 1.05)]
+        assert len(crossed) <= 1, (u, v, crossed)
+    launcher = np.array(g.centers["a"])
+    for one, two in itertools.combinations(etched, 2):
+        p, q = (g.route(*e) for e in (one, two))
+        p = p[np.hypot(*(p - launcher).T) > g.radius * 2.5]
+        q = q[np.hypot(*(q - launcher).T) > g.radius * 2.5]
+        gap = np.hypot(p[:, None, 0] - q[None, :, 0], p[:, None, 1] - q[None, :, 1])
+        assert gap.min() >= 2 * g.channel, (one, two, gap.min())
+
+

@@ -2,12 +2,12 @@
 
 A channel is a quadratic Bézier from well to well: straight when that passes no other well,
 otherwise bent to one side, more and more, until it clears every other well (the bend that
-clears is kept; if none does, the least bad one). Pure numpy: no manim, no drawing.
+clears is kept; if none does, the least bad one). The channels the measurement etches are
+routed last and apart (:mod:`~inkworm.render.detour`). Pure numpy: no manim, no drawing.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from inkworm.layout import Point
+from inkworm.render.detour import Drawn, route_apart
 
 Box = tuple[float, float, float, float]
 """Pixel rectangle (left, top, right, bottom), y down."""
@@ -80,9 +81,10 @@ def build(centers: Mapping[str, Point], edges: Iterable[tuple[str, str]], width:
           apart: Iterable[tuple[str, str]] = (), bounds: Box | None = None) -> Geometry:
     """Size the wells from the closest pair, then route every channel.
 
-    Channels in ``apart`` (the ones the measurement etches later) are routed after the others
-    and kept as far from them as a clearing bend allows, so they never lie along an existing
-    channel. With ``bounds``, no bent channel leaves that box (the chip).
+    Channels in ``apart`` (the ones the measurement etches later) are routed after the others,
+    crossing none where a route that does not exists and keeping a gap from them
+    (:func:`~inkworm.render.detour.route_apart`). With ``bounds``, no bent channel leaves that
+    box (the chip).
     """
     names = list(centers)
     pts = np.array([centers[n] for n in names], dtype=np.float64).reshape(-1, 2)
@@ -96,58 +98,24 @@ def build(centers: Mapping[str, Point], edges: Iterable[tuple[str, str]], width:
     lines = route_all(pts, [(index[u], index[v]) for u, v in first], radius + channel,
                       bounds=bounds)
     routes = dict(zip(first, lines, strict=True))
-    if later:
-        drawn = _Points([_densify(line, channel) for line in routes.values()])
-        for u, v in later:  # each also keeps away from the etched channels before it
-            line = route(pts, index[u], index[v], radius + channel, avoid=drawn.array,
-                         keep_off=radius * 2.5, bounds=bounds)
-            routes[(u, v)] = line
-            drawn.add(_densify(line, channel))
+    drawn = Drawn(list(routes.values()), separation=channel * 5)
+    for u, v in later:  # each also keeps apart from the etched channels before it
+        line = route_apart(pts, index[u], index[v], radius + channel, drawn, radius,
+                           bounds=bounds, detours=len(later) <= DETOURS_UP_TO)
+        if line is None:  # nothing clears the wells on the chip: the least bad bend
+            line = route(pts, index[u], index[v], radius + channel, bounds=bounds)
+        routes[(u, v)] = line
+        drawn.add(line)
     return Geometry(width, height, dict(centers), radius, channel, routes)
 
 
-class _Points:
-    """A growing set of 2-D points in one array (amortised doubling, not a copy per add)."""
-
-    def __init__(self, parts: list[NDArray[np.float64]]) -> None:
-        data = np.concatenate(parts) if parts else np.zeros((0, 2))
-        self._data = np.zeros((max(len(data) * 2, 64), 2))
-        self._data[: len(data)] = data
-        self._size = len(data)
-
-    @property
-    def array(self) -> NDArray[np.float64]:
-        return self._data[: self._size]
-
-    def add(self, points: NDArray[np.float64]) -> None:
-        need = self._size + len(points)
-        if need > len(self._data):
-            grown = np.zeros((need * 2, 2))
-            grown[: self._size] = self.array
-            self._data = grown
-        self._data[self._size : need] = points
-        self._size = need
-
-
-def _densify(line: NDArray[np.float64], step: float) -> NDArray[np.float64]:
-    """Points along a polyline no further apart than ``step``."""
-    parts = [line[:1]]
-    for a, b in itertools.pairwise(line):
-        count = max(int(np.hypot(*(b - a)) / max(step, 0.5)), 1)
-        parts.append(a + (b - a) * np.linspace(0, 1, count + 1)[1:, None])
-    return np.concatenate(parts)
-
-
 def route(pts: NDArray[np.float64], u: int, v: int, clearance: float,
-          avoid: NDArray[np.float64] | None = None, keep_off: float = 0.0,
           bounds: Box | None = None) -> NDArray[np.float64]:
     """A polyline from well ``u`` to well ``v`` keeping ``clearance`` from every other well.
 
     The straight segment when it clears (exact point-to-segment distances); otherwise every
     bend at once (one array of curves against the nearby wells), the first that clears, or
-    the one that comes closest to clearing. With ``avoid`` (points of channels already drawn),
-    straight and bent routes compete: of those clearing the wells, the one furthest from
-    ``avoid`` away from its ends (``keep_off`` from either well) wins.
+    the one that comes closest to clearing.
     """
     p0, p2 = pts[u], pts[v]
     length = float(np.hypot(*(p2 - p0))) or 1.0
@@ -156,14 +124,14 @@ def route(pts: NDArray[np.float64], u: int, v: int, clearance: float,
     others[[u, v]] = False
     lo, hi = np.minimum(p0, p2) - clearance, np.maximum(p0, p2) + clearance
     near = others & np.all((pts >= lo) & (pts <= hi), axis=1)
-    if avoid is None and (not near.any() or _segment_gap(pts[near], p0, p2) >= clearance):
+    if not near.any() or _segment_gap(pts[near], p0, p2) >= clearance:
         return straight
     normal = np.array([-(p2 - p0)[1], (p2 - p0)[0]]) / length
     samples = int(np.clip(length / max(clearance * 0.5, 1.0), 8, 160))
     reach = length * max(abs(b) for b in _BENDS) / 2 + clearance
     lo, hi = np.minimum(p0, p2) - reach, np.maximum(p0, p2) + reach
     obstacles = pts[others & np.all((pts >= lo) & (pts <= hi), axis=1)]
-    bends = np.array(_BENDS if avoid is not None else _BENDS[1:])
+    bends = np.array(_BENDS[1:])
     t = np.linspace(0.0, 1.0, samples)[None, :, None]
     control = ((p0 + p2) / 2)[None, :] + bends[:, None] * length * normal[None, :]
     curves = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * control[:, None, :] + t**2 * p2
@@ -179,13 +147,6 @@ def route(pts: NDArray[np.float64], u: int, v: int, clearance: float,
         inside = ((curves[..., 0] >= left) & (curves[..., 0] <= right)
                   & (curves[..., 1] >= top) & (curves[..., 1] <= bottom)).all(axis=1)
     clear = np.nonzero((gaps >= 0) & inside)[0]
-    if avoid is not None and clear.size and len(avoid):
-        lo = curves[clear].min(axis=(0, 1)) - keep_off
-        hi = curves[clear].max(axis=(0, 1)) + keep_off
-        near = avoid[np.all((avoid >= lo) & (avoid <= hi), axis=1)]
-        if len(near):
-            away = _distance_from(curves[clear], near, p0, p2, keep_off)
-            return _decimate(curves[clear[int(np.argmax(away))]])
     if clear.size:
         return _decimate(curves[int(clear[0])])
     if inside.any():  # nothing clears every well: the inside bend that comes closest
@@ -318,23 +279,6 @@ class _Grid:
         return np.concatenate(found_q), np.concatenate(found_p)
 
 
-def _distance_from(curves: NDArray[np.float64], points: NDArray[np.float64],
-                   p0: NDArray[np.float64], p2: NDArray[np.float64],
-                   keep_off: float) -> NDArray[np.float64]:
-    """For each curve, its smallest distance to ``points``, ignoring its parts near its ends."""
-    result = np.empty(len(curves))
-    for k, curve in enumerate(curves):
-        middle = curve[(np.hypot(*(curve - p0).T) > keep_off)
-                       & (np.hypot(*(curve - p2).T) > keep_off)]
-        if not len(middle):
-            result[k] = 0.0
-            continue
-        d = np.hypot(middle[:, None, 0] - points[None, :, 0],
-                     middle[:, None, 1] - points[None, :, 1])
-        result[k] = float(d.min()) if d.size else 1e9
-    return result
-
-
 def _segment_gap(points: NDArray[np.float64], a: NDArray[np.float64],
                  b: NDArray[np.float64]) -> float:
     """Smallest distance from ``points`` to the segment a-b."""
@@ -343,6 +287,10 @@ def _segment_gap(points: NDArray[np.float64], a: NDArray[np.float64],
     closest = a + t[:, None] * ab
     return float(np.hypot(*(points - closest).T).min())
 
+
+DETOURS_UP_TO = 16
+"""A run etching at most this many channels tries detours for each (the bowtie's three, a
+comparison's); a hairball's hundreds take bends alone (a detour search costs ~20 ms)."""
 
 KEEP = 17
 """A bent channel's polyline keeps at most this many of its curve's points."""
