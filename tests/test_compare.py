@@ -338,3 +338,53 @@ def test_the_measurements_channels_run_apart_and_cross_at_most_one_channel(pair:
         assert gap.min() >= 2 * g.channel, (one, two, gap.min())
 
 
+
+
+CHAIN = Path(__file__).resolve().parent / "corpus" / "chain.dot"
+
+
+def test_a_wide_layout_stacks_the_sides_and_a_round_one_does_not() -> None:
+    """Stacked only where it spaces the wells further apart: the chain laid out by sfdp (nine
+    times wider than high) stacks, neato's curled chain and the bowtie do not; a row of wells
+    (no height at all) stacks and spreads over the chip's whole width."""
+    from inkworm.layout import layout
+    from inkworm.render.compare import stacks
+    from inkworm.render.geometry import stretch
+
+    chain = load_dot(CHAIN)
+    assert stacks(layout(chain, "sfdp", 0), 1920, 1080)
+    assert not stacks(layout(chain, "neato", 0), 1920, 1080)
+    assert not stacks(layout(BOWTIE, "auto", 0), 1920, 1080)
+    row = {f"n{i}": (i / 5, 0.5) for i in range(6)}
+    assert stacks(row, 1920, 1080)
+    xs = sorted(x for x, _ in stretch(row, (100.0, 0.0, 900.0, 50.0)).values())
+    assert xs[0] == pytest.approx(100.0) and xs[-1] == pytest.approx(900.0)
+
+
+def test_stacked_sides_share_one_text_size_and_keep_inside_their_halves() -> None:
+    """A stacked comparison at 1080p: both panels in one size, at least 18 px; each side's
+    chip, panel and caption inside its half; one legend (the lower side's); the diff under
+    the lower chip, inside the action-safe area; the frame is the output's size."""
+    chain = load_dot(CHAIN)
+    options = RenderOptions(layout="sfdp")
+    naive, fixed = (simulate(chain, RunSpec(mode=mode)) for mode in (Mode.NAIVE, Mode.FIXED))
+    a, b = label_runs((chain, naive), (chain, fixed))
+    board = PairBoard(a, b, timed(naive), timed(fixed), options, 1920, 1080)
+    assert board.stacked and board.chip.frame.shape[:2] == (1080, 1920)
+    upper, lower = board.boards
+    assert (upper.f.height, lower.f.height) == (540, 540) and not upper.legend and lower.legend
+    for step in board.steps[:: max(1, len(board.steps) // 12)]:
+        board.advance(step.end - 1e-6)
+        assert upper.panel_size == lower.panel_size >= 18
+    board.finish()
+    board.chip.composite()
+    assert upper.panel_size == lower.panel_size >= 18
+    for side in board.boards:
+        box = side._panel_box
+        assert box is not None and box[3] <= side.f.panel_bottom + 1 and box[2] <= 0.96 * 1920
+        assert side.f.chip[3] <= side.f.height
+    diff = board.chip._diff
+    assert diff is not None
+    _, bottom, width = lower.f.caption
+    assert diff.width <= width and 540 + lower.f.chip[3] < 540 + bottom - diff.height
+    assert 540 + bottom <= 0.95 * 1080 + 1

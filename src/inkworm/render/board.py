@@ -138,14 +138,29 @@ def _seconds(value: object, least: float) -> bool:
 @dataclass(frozen=True)
 class Frame:
     """Where things go, in pixels of the output frame. ``compact``: one side of a comparison
-    (half a frame wide): the chip on top, the panel and the legend below it."""
+    (half a frame wide): the chip on top, the panel and the legend below it. ``stacked``
+    too: a side of a comparison stacked above the other (a frame wide, half a frame high,
+    for a wide layout): the chip on the left, its caption under it, the panel and the legend
+    on the right."""
 
     width: int
     height: int
     compact: bool = False
+    stacked: bool = False
+    keyed: bool = True
+    """Whether the frame has a legend (the upper of stacked sides has none: the lower's is
+    both sides')."""
+
+    @property
+    def unit(self) -> int:
+        """The whole output frame's height: text sizes are shares of it."""
+        return 2 * self.height if self.stacked else self.height
 
     @property
     def chip(self) -> tuple[float, float, float, float]:
+        if self.stacked:
+            return (0.015 * self.width, 0.12 * self.height, 0.6 * self.width,
+                    0.72 * self.height)
         if self.compact:
             return (0.02 * self.width, 0.08 * self.height, 0.98 * self.width,
                     0.62 * self.height)
@@ -155,6 +170,8 @@ class Frame:
     @property
     def panel(self) -> tuple[float, float, int]:
         """The side panel's left, top and width."""
+        if self.stacked:
+            return 0.63 * self.width, 0.12 * self.height, int((SAFE - 0.63) * self.width)
         if self.compact:
             return 0.03 * self.width, 0.645 * self.height, int(0.54 * self.width)
         return 0.7 * self.width, 0.15 * self.height, int((SAFE - 0.7) * self.width)
@@ -162,32 +179,64 @@ class Frame:
     @property
     def panel_bottom(self) -> float:
         """The panel may not reach below this (the legend, or the caption, is there)."""
+        if self.stacked:
+            return 0.6 * self.height if self.keyed else self.safe_bottom
         return (0.875 if self.compact else 0.6) * self.height
 
     @property
     def legend(self) -> tuple[float, float]:
         """The legend's left and bottom."""
+        if self.stacked:
+            return 0.63 * self.width, self.safe_bottom
         if self.compact:
             return 0.58 * self.width, 0.87 * self.height
         return 0.7 * self.width, 0.86 * self.height
 
     @property
+    def safe_bottom(self) -> float:
+        """The lowest text may reach: the action-safe area's edge (a stacked side's: the whole
+        frame's edge's distance from the bottom, as the lower side needs it)."""
+        return self.height - (1 - SAFE) * self.unit
+
+    @property
+    def caption(self) -> tuple[float, float, int]:
+        """The caption's centre, bottom and widest width: across the frame inside the
+        action-safe area, or a stacked side's under its chip."""
+        if self.stacked:
+            left, _, right, _ = self.chip
+            return (left + right) / 2, self.safe_bottom, int(right - left)
+        return self.width / 2, self.safe_bottom, int((2 * SAFE - 1) * self.width)
+
+    @property
     def text_scale(self) -> float:
         """Panel and legend text, relative to a full frame's."""
-        return 0.66 if self.compact else 1.0
+        return 0.66 if self.compact or self.stacked else 1.0
 
     @property
     def margin(self) -> float:
         """Room between the chip's edge and the wells (for their tags), as a share of the
         chip's smaller side."""
-        return 0.14 if self.compact else 0.09
+        return 0.14 if self.compact or self.stacked else 0.09
 
     @property
     def caption_size(self) -> int:
-        return self.size(0.036 if self.compact else 0.045)
+        return self.size(0.036 if self.compact or self.stacked else 0.045)
 
     def size(self, share: float) -> int:
-        return max(9, round(share * self.height))
+        return max(9, round(share * self.unit))
+
+
+def legend_items(trace: Trace, steps: Sequence[Step]) -> list[tuple[str, str]]:
+    """The legend of a run: (colour, label) of each look its chip can show."""
+    items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
+             (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
+    if any(isinstance(e, Error | Kill | Crash) for e in trace.events):
+        items.append((P.FAULT, "failed / stopped"))
+    if any(s.orphan for s in steps):
+        items.append((P.GHOST, "faded: an orphan's walk"))
+    if any(s.duplicate for s in steps):
+        items.append((P.DUP, "probed again (duplicate)"))
+    return items
 
 
 def tag_fonts(f: Frame) -> tuple[int, int, int, int]:
@@ -209,10 +258,14 @@ class Board:
 
     def __init__(self, trace: Trace, topology: Topology, steps: Sequence[Step],
                  options: RenderOptions, width: int, height: int, *, compact: bool = False,
-                 title: str | None = None, positions: Positions | None = None,
+                 stacked: bool = False, title: str | None = None,
+                 positions: Positions | None = None,
+                 legend: Sequence[tuple[str, str]] | None = None,
                  measured: Mapping[str, list[tuple[int, int]]] | None = None,
                  spurious: Sequence[Edge] | None = None) -> None:
-        """``compact``: one side of a comparison, titled ``title``; ``positions``: the
+        """``compact``: one side of a comparison, titled ``title`` (``stacked``: one above the
+        other, :class:`Frame`; ``legend``: its items, none, or by default
+        :func:`legend_items` of this run); ``positions``: the
         layout to use (a comparison lays both sides out once); ``measured``: the tags'
         sizes, :func:`measure_tags` of this topology and frame (measured while the layout
         is worked out); ``spurious``: the edges the result panel counts,
@@ -220,7 +273,8 @@ class Board:
         self._measured = measured
         self._spurious = spurious
         self.trace, self.topology, self.options = trace, topology, options
-        self.f = Frame(width, height, compact)
+        self.legend = list(legend_items(trace, steps) if legend is None else legend)
+        self.f = Frame(width, height, compact or stacked, stacked, bool(self.legend))
         self.title = title
         self.hold = options.hold
         """Seconds the final frame is held."""
@@ -265,8 +319,8 @@ class Board:
         self.schedule = caption_schedule(self.steps)
         self.shown = -1
         f = self.f
-        self._caption_top = (max(f.chip[3], f.panel_bottom) if f.compact else f.chip[3]) \
-            + 0.01 * f.height
+        self._caption_top = (max(f.chip[3], f.panel_bottom) if f.compact and not f.stacked
+                             else f.chip[3]) + 0.01 * f.height
         """No caption reaches above this (pixels): the chip, or a comparison's panels."""
         self._panel_step = -1
         """The step whose state the panel shows (:meth:`_step_index`)."""
@@ -285,6 +339,10 @@ class Board:
         self._walk = walk(trace)
         self._state = RunState()
         self._panel_box: tuple[int, int, int, int] | None = None
+        self._panel_args: tuple[Any, Callable[[int, int], bool] | None] | None = None
+        """What the panel was last drawn from (:meth:`repanel`)."""
+        self.panel_size = 0
+        """The panel's text size as last drawn (pixels)."""
         self._caption_box: tuple[int, int, int, int] | None = None
         self._draw_static()
 
@@ -303,19 +361,24 @@ class Board:
         self.labels = [self.text(
             base, hud.render_lines((hud.plain(title, t.text if f.compact else t.text_dim),),
                                    f.size(0.034), max_width=int(0.96 * f.width)),
-            0.015 * f.width, 0.022 * f.height)]
+            0.015 * f.width, 0.022 * f.unit)]
         """Where the static text is (the title, the legend's labels): for tests of contrast."""
-        items = [(P.INK, "probe ink: a visit"), (P.DYE, "answer flowing back"),
-                 (P.TINT, "skipped: already visited"), (P.WARN, "made by the measurement")]
-        if any(isinstance(e, Error | Kill | Crash) for e in self.trace.events):
-            items.append((P.FAULT, "failed / stopped"))
-        if any(s.orphan for s in self.steps):
-            items.append((P.GHOST, "faded: an orphan's walk"))
-        if any(s.duplicate for s in self.steps):
-            items.append((P.DUP, "probed again (duplicate)"))
+        self._draw_legend(base)
+        self._place_tags()
+        self.chip.refresh()
+        if isinstance(self.screen, Viewport):
+            self.screen.frame[...] = self.screen.base
+            self.screen.changed()
+            self.screen.composite()
+
+    def _draw_legend(self, base: NDArray[np.uint8]) -> None:
+        """The legend's swatches and labels, inside the action-safe area."""
+        items, f, t = self.legend, self.f, self.theme
+        if not items:
+            return
         size = f.size(0.032 * f.text_scale)
         x, bottom = f.legend
-        room = (SAFE if not f.compact else 0.97) * f.width - x  # inside the action-safe area
+        room = (0.97 if f.compact and not f.stacked else SAFE) * f.width - x  # action-safe
 
         def widest(size: int) -> int:
             return max(hud.render_lines((hud.plain(label, t.text_dim),), size).width
@@ -336,12 +399,6 @@ class Board:
                                                                size),
                                         x + size * 2.0, y - size * 0.12))
             y += size * 1.45
-        self._place_tags()
-        self.chip.refresh()
-        if isinstance(self.screen, Viewport):
-            self.screen.frame[...] = self.screen.base
-            self.screen.changed()
-            self.screen.composite()
 
     # --- name tags ---------------------------------------------------------------------------
 
@@ -500,7 +557,7 @@ class Board:
         patch = Image.new("RGBA", (right - left, lower - upper), (0, 0, 0, 0))
         ImageDraw.Draw(patch).line((sx - left, sy - upper, tx - left, ty - upper),
                                    fill=(*P.BACKGROUND, 220),
-                                   width=max(1, round(self.f.height / 540)))
+                                   width=max(1, round(self.f.unit / 540)))
         return (hud.TextBlock(np.asarray(patch, dtype=np.uint8)), left, upper,
                 (max(min(left, x0), 0), max(min(upper, y0), 0),
                  min(max(right, x1), self.chip.g.width), min(max(lower, y1),
@@ -575,8 +632,8 @@ class Board:
             self._caption_box = None
             self._retag(step, self.state_after(step.seqs[-1]))
             return
-        width = int((2 * SAFE - 1) * f.width)  # inside the action-safe area
-        room = SAFE * f.height - self._caption_top  # between the chip (or panel) and the edge
+        centre, bottom, width = f.caption  # inside the action-safe area
+        room = bottom - self._caption_top  # between the chip (or panel) and the edge
         size = f.caption_size
         while True:
             block = hud.render_lines(hud.wrapped(step.caption, colour, size, width), size,
@@ -584,7 +641,7 @@ class Board:
             if block.height <= room or size <= 6:
                 break
             size -= 1
-        self._caption_box = self.text(frame, block, f.width / 2, SAFE * f.height, anchor="mb")
+        self._caption_box = self.text(frame, block, centre, bottom, anchor="mb")
         self._retag(step, self.state_after(step.seqs[-1]))
 
     def _set_panel(self, lines: tuple[tuple[hud.Span, ...], ...] | Callable[[int, int, bool],
@@ -595,6 +652,7 @@ class Board:
         never below :data:`MIN_TEXT_1080` pixels at 1080p: past that the panel is condensed
         (a map as counts, lines cut with an ellipsis)."""
         f = self.f
+        self._panel_args = (lines, fits)
         self._restore(self._panel_box)
         x, y, width = f.panel
         if callable(lines):
@@ -613,7 +671,7 @@ class Board:
 
         tall = f.panel_bottom - y
         floor = max(6, round((MIN_PAIR_TEXT_1080 if f.compact else MIN_TEXT_1080)
-                             * f.height / 1080))
+                             * f.unit / 1080))
         largest = f.size(0.036 * f.text_scale)
         kind = callable(lines)
         start = self._fit.get(kind, largest)
@@ -622,10 +680,15 @@ class Board:
         if block.height > tall:
             size, block = self._fitted(build, largest, floor, width, tall, True)
         self.panel_size = size
-        """The panel's text size as last drawn (pixels)."""
         self.panel_extent = (int(x), int(y), int(x) + block.width, int(y) + block.height)
         """Where the panel as last drawn reaches, unclipped by the frame (pixels)."""
         self._panel_box = self.text(self.screen.frame, block, x, y)
+
+    def repanel(self) -> None:
+        """Draw the panel again as last drawn, from the size its kind has shrunk to since
+        (a comparison's other side needed a smaller one: both in one size)."""
+        if self._panel_args is not None:
+            self._set_panel(*self._panel_args)
 
     @staticmethod
     def _fitted(build: Callable[[int, int, bool], hud.TextBlock], size: int, floor: int,
@@ -650,7 +713,7 @@ class Board:
         """Blit a text block; on a transparent frame over a plate of the theme's colour, so
         that it reads on a white slide and on a black one."""
         if self.options.transparent:
-            pad = max(3, round(0.008 * self.f.height))
+            pad = max(3, round(0.008 * self.f.unit))
             block = hud.plated(block, self.theme.plate, P.PLATE_ALPHA, pad)
             x -= pad if anchor[0] == "l" else 0
             y += {"t": -pad, "b": pad, "m": 0}[anchor[1]]
@@ -721,11 +784,11 @@ class Board:
                 self.chip.ring(node, 1.0, "glow")
         self.screen.composite()
         self._restore(self._caption_box)
+        centre, bottom, width = self.f.caption
         block = hud.render_lines((hud.plain(f"\u25b6 seq {step.seqs[-1]}: {step.caption}",
                                             self.theme.warn),), self.f.caption_size,
-                                 max_width=int((2 * SAFE - 1) * self.f.width))
-        self._caption_box = self.text(self.screen.frame, block, self.f.width / 2,
-                                     SAFE * self.f.height, anchor="mb")
+                                 max_width=width)
+        self._caption_box = self.text(self.screen.frame, block, centre, bottom, anchor="mb")
 
     def finish(self) -> None:
         """Draw the end state: all ink, and the result map next to the true topology."""

@@ -22,7 +22,8 @@ from inkworm.errors import InputError
 from inkworm.layout import Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
-from inkworm.render.board import SAFE, Board, RenderOptions
+from inkworm.render.board import SAFE, Board, Frame, RenderOptions, legend_items
+from inkworm.render.geometry import min_distance, stretch
 from inkworm.render.raster import Tracked
 from inkworm.render.subtitles import Cue, caption_cues, video_length
 from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
@@ -86,6 +87,33 @@ def shared_layout(a: Run, b: Run, options: RenderOptions) -> Positions:
     edges = [*a.topology.edges, *(e for e in b.topology.edges
                                   if frozenset(e) not in a.topology.edge_set())]
     return layout(Topology.from_edges(edges, nodes), options.layout, options.seed)
+
+
+STACK_GAIN = 1.15
+"""Stack the sides when that makes the wells this much further apart than side by side."""
+
+
+def stacks(positions: Positions, width: int, height: int) -> bool:
+    """Whether the two chips go one above the other: when the layout is so wide that stacked
+    chips (a frame wide) space its wells :data:`STACK_GAIN` times further apart than chips
+    side by side (half a frame wide) do. With the stretch a chip allows (up to 1.6 times in
+    one direction), that takes a layout about 3.5 times wider than high (a ladder of racks,
+    a chain of sites); neato's and sfdp's layouts of the graphs in ``graphs/`` are at most
+    1.7."""
+    if len(positions) < 2:
+        return False
+    pts = list(positions)
+
+    def spacing(frame: Frame) -> float:
+        left, top, right, bottom = frame.chip
+        margin = frame.margin * min(right - left, bottom - top)
+        centers = stretch(positions, (left + margin, top + margin, right - margin,
+                                      bottom - margin))
+        return min_distance(np.array([centers[n] for n in pts], dtype=np.float64))
+
+    side = spacing(Frame(width // 2, height, compact=True))
+    stacked = spacing(Frame(width, height // 2, compact=True, stacked=True))
+    return stacked >= STACK_GAIN * side
 
 
 def _segments(steps: Sequence[Step]) -> list[tuple[str, list[Step]]]:
@@ -183,11 +211,20 @@ class PairBoard:
         self.options = options
         *aligned, self.slots = align(steps_a, steps_b)
         positions = shared_layout(a, b, options)
-        half = width // 2
+        self.stacked = stacks(positions, width, height)
+        """One side above the other (a wide layout), not side by side."""
+        whole, half = (height, width) if self.stacked else (width, height)
+        sizes = [(whole // 2, half), (whole - whole // 2, half)]
+        if self.stacked:
+            sizes = [(w, h) for h, w in sizes]
+        legends: list[list[tuple[str, str]] | None] = [None, None]
+        if self.stacked:  # one legend, the lower side's, of both sides' looks
+            both = [*legend_items(a.trace, aligned[0]), *legend_items(b.trace, aligned[1])]
+            legends = [[], list(dict.fromkeys(both))]
         self.boards = tuple(
-            Board(run.trace, run.topology, timed, options, half if i == 0 else width - half,
-                  height, compact=True, title=run.title, positions=positions)
-            for i, (run, timed) in enumerate(zip((a, b), aligned, strict=True)))
+            Board(run.trace, run.topology, timed, options, *size, compact=True,
+                  stacked=self.stacked, title=run.title, positions=positions, legend=legend)
+            for run, timed, size, legend in zip((a, b), aligned, sizes, legends, strict=True))
         self.boards[1]._fit = self.boards[0]._fit  # both sides' panels in one text size
         self.width, self.height = width, height
         self.diff = diff_text(a, b)
@@ -200,6 +237,14 @@ class PairBoard:
     def advance(self, tau: float) -> None:
         for board in self.boards:
             board.advance(tau)
+        self._one_size()
+
+    def _one_size(self) -> None:
+        """Both panels in one text size: the first side's again when the second needed a
+        smaller one (their sizes are shared, :attr:`Board._fit`)."""
+        first, second = self.boards
+        if first.panel_size > second.panel_size > 0:
+            first.repanel()
 
     def finish(self) -> None:
         """Both end states, the two maps in the panels, and the diff across the bottom."""
@@ -207,6 +252,7 @@ class PairBoard:
             board.finish()
             board._restore(board._caption_box)  # the diff takes the caption line
             board._caption_box = None
+        self._one_size()
         self.chip.show_diff()
 
     def cues(self) -> list[Cue]:
@@ -280,7 +326,8 @@ class _PairChip(Tracked):
     def __init__(self, owner: PairBoard) -> None:
         self.owner = owner
         a, b = (board.screen.frame for board in owner.boards)
-        self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=1)
+        self._axis = 0 if owner.stacked else 1
+        self.frame: NDArray[np.uint8] = np.concatenate([a, b], axis=self._axis)
         self._divider = max(1, owner.height // 360)
         self._diff: hud.TextBlock | None = None
         self._track(height=self.frame.shape[0])
@@ -296,16 +343,25 @@ class _PairChip(Tracked):
             return  # both sides as they were
         self._shown = shown
         self.changed()
-        split = left.frame.shape[1]
-        self.frame[:, :split] = left.frame
-        self.frame[:, split:] = right.frame
-        d = self._divider
-        self.frame[int(0.07 * self.owner.height):int(0.88 * self.owner.height),
-                   split - d:split + d] = (*P.hex_rgb(self.owner.boards[0].theme.text_dim), 255)
-        if self._diff is not None:  # the end: the diff over both captions
-            owner = self.owner
-            owner.boards[0].text(self.frame, self._diff, owner.width / 2,
-                                 SAFE * owner.height, anchor="mb")
+        owner, d = self.owner, self._divider
+        split = left.frame.shape[self._axis]
+        dim = (*P.hex_rgb(owner.boards[0].theme.text_dim), 255)
+        if self._axis:
+            self.frame[:, :split] = left.frame
+            self.frame[:, split:] = right.frame
+            self.frame[int(0.07 * owner.height):int(0.88 * owner.height),
+                       split - d:split + d] = dim
+        else:
+            self.frame[:split] = left.frame
+            self.frame[split:] = right.frame
+            self.frame[split - d:split + d,
+                       int(0.015 * owner.width):int(SAFE * owner.width)] = dim
+        if self._diff is not None:  # the end: the diff over both captions (or the lower's)
+            x, y = owner.width / 2, SAFE * owner.height
+            if not self._axis:
+                centre, bottom, _ = owner.boards[1].f.caption
+                x, y = centre, split + bottom
+            owner.boards[0].text(self.frame, self._diff, x, y, anchor="mb")
 
     def show_diff(self) -> None:
         """From now on, draw the diff line (drawn once, laid over every frame after)."""
@@ -313,6 +369,19 @@ class _PairChip(Tracked):
         only_a, only_b = diff_edges(*owner.runs)
         theme = owner.boards[0].theme
         colour = theme.warn if only_a or only_b else theme.good
-        self._diff = hud.render_lines((hud.plain(owner.diff, colour),),
-                                      max(9, round(0.042 * owner.height)),
-                                      max_width=int((2 * SAFE - 1) * owner.width))
+        if not owner.stacked:
+            self._diff = hud.render_lines((hud.plain(owner.diff, colour),),
+                                          max(9, round(0.042 * owner.height)),
+                                          max_width=int((2 * SAFE - 1) * owner.width))
+            return
+        # stacked: under the lower chip, as its caption was, wrapped to the chip's width
+        lower = owner.boards[1]
+        _, bottom, width = lower.f.caption
+        size = max(9, round(0.042 * owner.height))
+        while True:
+            block = hud.render_lines(hud.wrapped(owner.diff, colour, size, width), size,
+                                     spacing=1.15, max_width=width, centred=True)
+            if block.height <= bottom - lower._caption_top or size <= 9:
+                break
+            size -= 1
+        self._diff = block

@@ -54,9 +54,9 @@ def stretch(positions: Mapping[str, Point], box: Box) -> dict[str, Point]:
     ys = [p[1] for p in positions.values()]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     w, h = (x1 - x0) or 1.0, (y1 - y0) or 1.0
-    # keep the aspect within a factor 1.6 of the original
     sx, sy = (right - left) / w, (bottom - top) / h
-    sx, sy = min(sx, 1.6 * sy), min(sy, 1.6 * sx)
+    if x1 > x0 and y1 > y0:  # keep the aspect within a factor 1.6 of the original
+        sx, sy = min(sx, 1.6 * sy), min(sy, 1.6 * sx)  # (a line in a row: the box's width)
     cx, cy = (left + right) / 2, (top + bottom) / 2
     return {n: (cx + (x - (x0 + x1) / 2) * sx, cy - (y - (y0 + y1) / 2) * sy)
             for n, (x, y) in positions.items()}
