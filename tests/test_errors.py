@@ -57,7 +57,7 @@ def test_a_bug_is_an_internal_error_not_bad_input(monkeypatch: pytest.MonkeyPatc
     def broken(path: str) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("inkworm.cli.load_input", broken)
+    monkeypatch.setattr("inkworm.cli.inspect.load_input", broken)
     with pytest.raises(SystemExit) as info:
         main(["dot", str(GRAPHS / "bowtie.dot")])
     assert info.value.code == INTERNAL_ERROR == 70

@@ -12,8 +12,7 @@ import pytest
 from conftest import GRAPHS
 from inkworm import check, load_dot, simulate
 from inkworm.cli import main
-from inkworm.record import Fault
-from inkworm.run import AutoConnect, Faults, Mode, RunSpec
+from inkworm.run import AutoConnect, Fault, Faults, Mode, RunSpec
 from inkworm.trace import Crash, Disconnect, Error, Kill, ProbeEnd, ProbeStart, Result, Trace
 from inkworm.views import result_map, topology_diff, transcript, visit_order
 

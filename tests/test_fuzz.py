@@ -20,7 +20,7 @@ from inkworm.importlog import parse_log
 from inkworm.reader import read_trace_bytes
 from inkworm.run import RunSpec
 from inkworm.topology import parse_dot
-from inkworm.trace import write_trace
+from inkworm.tracefile import write_trace
 
 EXAMPLES = int(os.environ.get("INKWORM_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000,

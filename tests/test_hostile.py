@@ -286,7 +286,7 @@ def test_missing_folders_of_a_plain_output_are_made(tmp_path: Path,
 
 def test_a_trace_over_the_cap_is_never_left_behind(tmp_path: Path) -> None:
     """The exact guard counts bytes as written: a partial trace is removed."""
-    from inkworm.trace import TraceTooLarge, least_size, write_trace
+    from inkworm.tracefile import TraceTooLarge, least_size, write_trace
 
     trace = simulate(load_dot(GRAPHS / "sparse_50.dot"), RunSpec(mode=Mode.NAIVE))
     full = tmp_path / "full.jsonl"
@@ -308,7 +308,7 @@ def test_names_that_grow_cannot_beat_the_trace_guard(tmp_path: Path) -> None:
     DOT). The guard used to sample the first 1,000 events and let a 1.25 GB v1 trace through;
     it counts the bytes as they are written, so with a cap below the trace's size it stops at
     the cap, and the atomic output leaves nothing behind."""
-    from inkworm.trace import TraceTooLarge, least_size, write_trace
+    from inkworm.tracefile import TraceTooLarge, least_size, write_trace
 
     names = [f"n{i}" if i < 500 else f"n{i}".ljust(200, "x") for i in range(2000)]
     trace = simulate(load_dot(_chain(tmp_path, names)), RunSpec(mode=Mode.NAIVE))
@@ -335,7 +335,7 @@ def test_the_quick_size_bound_never_overshoots(nodes: int, seed: int, mode: Mode
     simulator's shared sets and for sets read back from a file."""
     from inkworm.gen import sparse_cluster
     from inkworm.reader import read_trace_bytes
-    from inkworm.trace import least_size, write_trace
+    from inkworm.tracefile import least_size, write_trace
 
     trace = simulate(sparse_cluster(nodes, seed, 1.0), RunSpec(mode=mode))
     out = io.StringIO()

@@ -11,8 +11,8 @@ from inkworm import Mode, load_dot, parse_dot, simulate
 from inkworm.names import common_domain, shown, shown_names
 from inkworm.render.board import MIN_TEXT_1080, Board, RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
-from inkworm.render.video import load_run
 from inkworm.run import RunSpec
+from inkworm.runs import load_run
 
 HOSTS = GRAPHS / "prod_hosts.dot"
 

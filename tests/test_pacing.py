@@ -230,7 +230,7 @@ def test_every_cue_meets_the_reading_rule(case: str) -> None:
     characters), the last one too (the final hold included)."""
     from inkworm.gen import sparse_cluster
     from inkworm.render.compare import PairBoard, label_runs
-    from inkworm.render.video import load_run
+    from inkworm.runs import load_run
 
     if case == "compare":
         bowtie = load_dot(GRAPHS / "bowtie.dot")

@@ -19,7 +19,7 @@ from inkworm.render.panel import SPURIOUS_LINES, _spurious_rows, spurious_groups
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec
 from inkworm.topology import to_dot
-from inkworm.trace import write_trace
+from inkworm.tracefile import write_trace
 from inkworm.views import pair
 
 edges = st.lists(st.tuples(st.sampled_from("abcdefghij"), st.sampled_from("abcdefghij"))

@@ -18,17 +18,8 @@ from inkworm.costs import CODE_BYTES, Costs, costs, mapset_size, mapset_term
 from inkworm.etf import encode
 from inkworm.reader import read_trace_bytes
 from inkworm.run import Faults, RunSpec, Strategy
-from inkworm.trace import (
-    Call,
-    Connect,
-    Event,
-    ProbeEnd,
-    ProbeStart,
-    Result,
-    Return,
-    Trace,
-    write_trace,
-)
+from inkworm.trace import Call, Connect, Event, ProbeEnd, ProbeStart, Result, Return, Trace
+from inkworm.tracefile import write_trace
 from inkworm.views import describe, final_state, result_map, visit_order, walk
 
 PARALLEL = RunSpec(strategy=Strategy.PARALLEL)
@@ -280,7 +271,7 @@ def timed(trace: Trace) -> list[str]:
 
 
 def test_killing_a_running_node_crashes_the_worm_and_orphans_its_callees() -> None:
-    from inkworm.record import Fault
+    from inkworm.run import Fault
 
     trace = simulate(load_dot(GRAPHS / "bowtie.dot"), FIXED_PARALLEL,
                      faults=Faults(Fault("d", "e")))
@@ -313,7 +304,7 @@ FIVE = Topology.from_edges([("n0", "n1"), ("n0", "n2"), ("n2", "n3"), ("n1", "n4
 
 @pytest.mark.parametrize("tolerant", [False, True], ids=["crash", "tolerant"])
 def test_a_load_on_a_stopped_node_fails_and_is_not_called(tolerant: bool) -> None:
-    from inkworm.record import Fault
+    from inkworm.run import Fault
     from inkworm.worm import Latency
 
     trace = simulate(FIVE, FIXED_PARALLEL, Latency(skip=600),
@@ -331,7 +322,7 @@ def test_every_fault_the_recorder_injects_gives_a_valid_trace(graph: str) -> Non
     """Every kill (NODE after OTHER), and timeouts of 1 to 13 ms with or without a hung
     node, in both modes: check accepts each run. (With --tolerant, an orphan may still walk
     after the result, which check flags, as for the sequential worm.)"""
-    from inkworm.record import Fault
+    from inkworm.run import Fault
 
     topology = DIAMOND if graph == "diamond" else load_dot(GRAPHS / f"{graph}.dot")
     launch, others = topology.nodes[0], topology.nodes[1:]
@@ -503,7 +494,7 @@ def test_the_fold_counts_duplicate_probes_as_they_start() -> None:
 def test_a_failure_takes_everything_below_it_out_of_the_running_tree(mode: Mode) -> None:
     """Killing d as e starts: f's probe starts after d is gone (its call was on the way), below
     a caller no longer running; when b's call fails, and the launcher's, all of it leaves."""
-    from inkworm.record import Fault
+    from inkworm.run import Fault
 
     trace = simulate(load_dot(GRAPHS / "bowtie.dot"),
                      RunSpec(mode=mode, strategy=Strategy.PARALLEL),

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, check, load_dot, load_trace, simulate
-from inkworm.record import Fault, RecorderError, Recording, RecordOptions, observe, record
-from inkworm.run import Faults, RunSpec, Strategy
+from inkworm.record import RecorderError, Recording, RecordOptions, observe, record
+from inkworm.run import Fault, Faults, RunSpec, Strategy
 from inkworm.trace import Crash, Disconnect, Error, Kill, ProbeStart, Result, Source, Trace
 from inkworm.views import neighbor_lists, result_map, topology_diff, visit_order
 

@@ -188,7 +188,7 @@ def test_connections_between_any_nodes_and_clock_steps_render(tmp_path: Path) ->
     events[at + 1 : at + 1] = extra
     trace = Trace(base.header, [dataclasses.replace(e, seq=i) for i, e in enumerate(events)])
     assert [v.rule for v in check(trace)] == ["time"]
-    from inkworm.render.video import renderable
+    from inkworm.runs import renderable
 
     renderable(trace, topology, "odd.jsonl")  # the clock step is no reason to refuse
     out = render(topology, trace, tmp_path / "odd.png", "l", "png")

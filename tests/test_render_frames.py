@@ -212,8 +212,7 @@ def test_the_panel_reads_the_one_fold() -> None:
 def test_an_orphaned_branch_is_drawn_in_faded_ink_after_the_crash() -> None:
     """Killing b while d runs: the launcher fails at once, d's branch walks on (d-e, e-f) in
     the ghost layer, never the probe's full ink, and says so in its captions and legend."""
-    from inkworm.record import Fault
-    from inkworm.run import Faults
+    from inkworm.run import Fault, Faults
     from inkworm.trace import Crash
 
     topology = load_dot(GRAPHS / "bowtie.dot")

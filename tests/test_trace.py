@@ -25,7 +25,8 @@ from inkworm import (
 )
 from inkworm.reader import parse_trace
 from inkworm.run import RunSpec
-from inkworm.trace import Kind, ProbeStart, Source, event_to_json, write_trace
+from inkworm.trace import Kind, ProbeStart, Source
+from inkworm.tracefile import event_to_json, write_trace
 from inkworm.views import transcript
 
 BAD = sorted((CORPUS / "trace" / "bad").glob("*.jsonl"))

@@ -97,8 +97,7 @@ def test_every_node_a_trace_mentions_in_the_order_it_first_does() -> None:
     reading every event whole names, in the same order (simulated, parallel, recorded,
     read back from files)."""
     from inkworm.gen import sparse_cluster
-    from inkworm.record import Fault
-    from inkworm.run import Faults, Strategy
+    from inkworm.run import Fault, Faults, Strategy
 
     ring = load_dot(GRAPHS / "ring12.dot")
     traces = [simulate(sparse_cluster(200, seed=3), RunSpec(mode=Mode.FIXED)),

@@ -13,7 +13,8 @@ from inkworm.notebook import show
 from inkworm.reader import load_trace
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec, Strategy
 from inkworm.topology import Topology, load_dot, parse_dot, to_dot
-from inkworm.trace import Header, Kind, Source, Trace, save_trace
+from inkworm.trace import Header, Kind, Source, Trace
+from inkworm.tracefile import save_trace
 from inkworm.worm import Latency, simulate
 
 __all__ = [

@@ -55,7 +55,8 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
 
     from inkworm.render.board import RenderOptions
     from inkworm.render.timeline import Timing
-    from inkworm.render.video import load_run, render
+    from inkworm.render.video import render
+    from inkworm.runs import load_run
 
     spec = RunSpec(launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect))
     options = RenderOptions(timing=Timing(timing), duration=duration, layout=layout, seed=seed,

@@ -152,7 +152,7 @@ def render_failure(error: TraceAssertionError, target: Path) -> Path:
 
     from inkworm.render.board import Board, RenderOptions
     from inkworm.render.timeline import steps_from_trace, time_steps
-    from inkworm.render.video import renderable
+    from inkworm.runs import renderable
     from inkworm.views import renamed, topology_of
 
     trace = error.trace

@@ -22,7 +22,6 @@ from inkworm.errors import InputError, decode_text, gc_paused, open_input
 from inkworm.run import AutoConnect, EdgeOrder, Mode, Strategy
 from inkworm.trace import (
     EVENT_CLASSES,
-    MAX_TRACE_BYTES,
     OPTIONAL,
     READABLE,
     SCHEMA,
@@ -35,6 +34,7 @@ from inkworm.trace import (
     Source,
     Trace,
 )
+from inkworm.tracefile import MAX_TRACE_BYTES
 
 #: A trace line longer than this is refused before it is parsed (the longest line of a
 #: trace inkworm writes, a 200,000-edge result map, is ~5 MB).

@@ -38,7 +38,7 @@ from inkworm.collect import BUILTINS
 from inkworm.errors import InputError, ToolError, read_text
 from inkworm.output import leftover_prefix, sweep_leftovers
 from inkworm.reader import load_trace
-from inkworm.run import EdgeOrder, RunSpec
+from inkworm.run import EdgeOrder, Fault, RunSpec
 from inkworm.topology import Topology, locate
 from inkworm.trace import Trace
 
@@ -75,14 +75,6 @@ def probe_dir() -> Path:
 def elixir_available() -> bool:
     """True when ``elixir`` and ``epmd`` are on the PATH."""
     return shutil.which("elixir") is not None and shutil.which("epmd") is not None
-
-
-@dataclass(frozen=True)
-class Fault:
-    """Fault injection: stop ``victim`` right after ``after``'s probe starts."""
-
-    victim: str
-    after: str
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the recorder imports this module: one Fault, declared there
-    from inkworm.record import Fault
 
 
 class Mode(enum.Enum):
@@ -76,6 +72,14 @@ class RunSpec:
     strategy: Strategy = Strategy.SEQUENTIAL
     collect: tuple[str, ...] = ()
     """Collectors run on every probed node (``--collect``; :data:`inkworm.collect.BUILTINS`)."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Fault injection: stop ``victim`` right after ``after``'s probe starts."""
+
+    victim: str
+    after: str
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from inkworm.render.timeline import Step, StepKind, step_at
+from inkworm.render.steps import Step, StepKind, step_at
 from inkworm.trace import (
     Call,
-    Crash,
     Error,
     Event,
-    Kill,
     LoadBinary,
     Neighbors,
     ProbeEnd,
@@ -173,12 +171,11 @@ def parallel_steps(trace: Trace) -> tuple[list[Step], RunState]:
     state = RunState()
     waves = _Waves()
     shown: set[int] = set()
-    orphans: set[str] = set()
     for i, e in enumerate(events):
         if e.seq not in shown:
             atom = _atom(events, i, state, launch, mine, starts)
             if atom:
-                orphan = _orphan(e.probe, orphans)
+                orphan = e.probe is not None and state.is_orphan(e.node, e.probe)
                 if orphan:
                     atom = [replace(p, orphan=True, caption=f"orphaned: {p.caption}")
                             for p in atom]
@@ -187,7 +184,6 @@ def parallel_steps(trace: Trace) -> tuple[list[Step], RunState]:
                 waves.place(atom, orphan, span(e, atom), e, started)
                 for part in atom:
                     shown.update(part.seqs)
-        _orphaned(e, state, orphans)
         state.advance(e)
     _arrive(waves.waves)
     return [_told(w) for w in waves.waves], state
@@ -270,33 +266,6 @@ def _fan_out(events: Sequence[Event], i: int, own: list[int],
 def _children(events: Sequence[Event], own: list[int]) -> list[str]:
     """The probes a probe's calls start (``own``: its events)."""
     return [c.child for k in own if isinstance(c := events[k], Call) and c.child]
-
-
-def _orphan(probe: str | None, orphans: set[str]) -> bool:
-    """Whether ``probe`` or a probe that called it is cut off from the launcher."""
-    while probe:
-        if probe in orphans:
-            return True
-        probe = probe.rpartition(".")[0]
-    return False
-
-
-def _orphaned(e: Event, state: RunState, orphans: set[str]) -> None:
-    """Before ``e`` changes ``state``: the probes ``e`` cuts off from the launcher join
-    ``orphans`` (what a killed node's probes called, the callee of a call that gave up,
-    every probe still running when the worm failed); the probes an orphan starts are orphans
-    by their path."""
-    running = state.running
-    if isinstance(e, Kill):
-        for path, node in running.items():
-            if node == e.node:
-                orphans.update(p for p in running if p.startswith(path + "."))
-    elif isinstance(e, Error) and e.probe is not None:
-        child = state.children.get((e.probe, e.to))
-        if child in running:
-            orphans.add(child)
-    elif isinstance(e, Crash):
-        orphans.update(p for p in running if p != e.probe)
 
 
 def _told(wave: _Wave) -> Step:

@@ -10,7 +10,6 @@ section (``next_section``) and one ``play``.
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,16 +18,14 @@ from manim.constants import RendererType
 from manim.utils.family import extract_mobject_family_members
 
 from inkworm.ahead import Ahead
-from inkworm.reader import load_trace
 from inkworm.render.board import Board, RenderOptions, section_groups, timeline, title_seconds
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.timeline import Step
 from inkworm.render.writer import InkRenderer, Surface
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
-from inkworm.topology import Topology, load_dot
+from inkworm.runs import scene_run
+from inkworm.topology import Topology
 from inkworm.trace import Trace
-from inkworm.views import renamed
-from inkworm.worm import simulate
 
 __all__ = ["Board", "CompareScene", "InkAdvance", "InkCamera", "InkLayer", "InkScene",
            "RenderOptions", "Surface"]
@@ -125,8 +122,12 @@ class InkScene(Scene):
             kwargs["renderer"] = InkRenderer(kwargs["camera_class"],
                                              kwargs.get("skip_animations", False))
         super().__init__(**kwargs)
-        self.topology, self.trace = _resolve(type(self), topology, trace)
-        self.trace = renamed(self.trace, self.topology)  # names as the topology spells them
+        cls = type(self)
+        self.topology, self.trace = scene_run(
+            cls.graph, cls.trace_file, RunSpec(launch=cls.launch, mode=cls.mode,
+                                               edge_order=cls.edge_order,
+                                               auto_connect=cls.auto_connect),
+            topology, trace)
         self.render_options = options or type(self).options
         self.on_progress: Any = None
         self.board: Board | None = None
@@ -251,20 +252,3 @@ def title_card(title: str, subtitle: str, theme: str) -> tuple[Mobject, Mobject]
                          fill_color=P.rgb_hex(colours.background), fill_opacity=1,
                          stroke_width=0)
     return card, backdrop
-
-
-def _resolve(cls: type[InkScene], topology: Topology | None,
-             trace: Trace | None) -> tuple[Topology, Trace]:
-    """Topology and trace from the arguments, or from the scene class's attributes (relative
-    paths are read from the working folder, as every command reads them)."""
-    if topology is None and cls.graph:
-        topology = load_dot(Path(cls.graph))
-    if trace is None and cls.trace_file:
-        trace = load_trace(Path(cls.trace_file))
-    if topology is None:
-        raise ValueError("InkScene needs a topology (argument or class attribute 'graph')")
-    if trace is None:
-        trace = simulate(topology, RunSpec(launch=cls.launch, mode=cls.mode,
-                                           edge_order=cls.edge_order,
-                                           auto_connect=cls.auto_connect))
-    return topology, trace

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
-from inkworm.check import _Checker
+from inkworm.check.sequential import Checker
 from inkworm.trace import (
     Call,
     Collect,
@@ -80,8 +80,8 @@ def _parent(path: str) -> str | None:
     return path.rpartition(".")[0] or None
 
 
-class ParallelChecker(_Checker):
-    """:class:`~inkworm.check._Checker` with the nesting rules of a parallel worm."""
+class ParallelChecker(Checker):
+    """:class:`~inkworm.check.sequential.Checker` with the nesting rules of a parallel worm."""
 
     def __init__(self, trace: Trace) -> None:
         super().__init__(trace)

@@ -1,4 +1,4 @@
-"""Stage 4a: ordering invariants of a trace, checked in one pass over its events.
+"""The sequential worm's checker: ordering invariants of a trace, in one pass over its events.
 
 The rules are those of a sequential depth-first worm (the seed's probe): contiguous ``seq``;
 each probe's ``neighbors`` before its fold; the fold follows ``nodes()`` in order, skipping
@@ -15,9 +15,8 @@ imported from console logs (``source: log``) have no calls, so a probe start the
 
 from __future__ import annotations
 
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
-
+from inkworm.check.base import Base
+from inkworm.check.rules import RUNTIME, Probe, Violation
 from inkworm.trace import (
     EVENT_CLASSES,
     Call,
@@ -35,117 +34,23 @@ from inkworm.trace import (
     Result,
     Return,
     Skip,
-    Source,
     Trace,
 )
 from inkworm.views import RunState, event_nodes
 
-RULES = {
-    "seq": "seq counts 0, 1, 2, ... without gaps",
-    "time": "t_us never goes back",
-    "order": "events happen where and when a worm can record them",
-    "nesting": "calls and returns are properly nested; every call ends in a return or error",
-    "probed-twice": "no node is probed twice",
-    "call-start": "every call is followed by the callee's probe start, and every probe but "
-    "the launcher's starts after a call to it",
-    "load-before-call": "every call is preceded by load_binary from the same node",
-    "visited": "visited sets are passed on as the caller holds them",
-    "fold": "the fold follows nodes(), in order, after the nodes() call",
-    "skip": "only visited nodes are skipped",
-    "keys": "returned keys are what the callee's probe ended with",
-    "result": "the result equals what the probes reported",
-    "outcome": "one result or crash, on the launch node, last",
-    "connect": "a connection is reported once per side",
-    "foreign": "every node named is one the run started (the header's cluster, when given)",
-    "collect": "a probe reports its collectors at most once, right after its nodes() call",
-    "probe": "in a parallel trace, every event a probe writes names its probe, and every "
-    "call and return the probe it starts or answers for, by their paths",
-}
-"""The ordering rules :func:`check` verifies, by name."""
 
-_RUNTIME = (Connect, Disconnect, Kill)
-"""Events the runtime observes on a node, whatever its probe is doing."""
+class Checker(Base):
+    """The rules of a sequential depth-first worm (the seed's), in one pass over the events;
+    a strategy's checker builds on it (:mod:`~inkworm.check.parallel`)."""
 
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule, at one event."""
-
-    seq: int | None
-    line: int | None
-    node: str | None
-    message: str
-    rule: str = "order"
-    """Which rule (see :data:`RULES`)."""
-
-    def format(self, where: str | None = None) -> str:
-        loc = ":".join(str(p) for p in (where, self.line) if p)
-        at = f"seq {self.seq}" if self.seq is not None else "end of trace"
-        return f"{loc + ': ' if loc else ''}{at}: {self.message}"
-
-
-@dataclass
-class _Probe:
-    """What the checker knows about one node's probe."""
-
-    start_seq: int
-    received: AbstractSet[str]
-    added: set[str] = field(default_factory=set)
-    neighbors: tuple[str, ...] | None = None
-    fold: int = 0
-    loaded: str | None = None
-    pending: Call | None = None
-    failed: bool = False
-    end_keys: AbstractSet[str] | None = None
-    caller: str | None = None
-    collected: bool = False
-
-    def visited(self, node: str) -> set[str]:
-        return set(self.received) | self.added | {node}
-
-    def knows(self, node: str, other: str) -> bool:
-        return other == node or other in self.added or other in self.received
-
-
-def check(trace: Trace) -> list[Violation]:
-    """All violations in ``trace`` (empty when the trace is a valid worm run); a parallel
-    worm's trace by its own nesting rules (:mod:`inkworm.pcheck`)."""
-    if trace.header.parallel:
-        from inkworm.pcheck import ParallelChecker  # it builds on _Checker
-
-        return ParallelChecker(trace).run()
-    return _Checker(trace).run()
-
-
-class _Checker:
     def __init__(self, trace: Trace) -> None:
-        self.trace = trace
-        self.launch = trace.header.launch
-        self.from_log = trace.header.source is Source.LOG
-        self.violations: list[Violation] = []
-        self.probes: dict[str, _Probe] = {}
+        super().__init__(trace)
+        self.probes: dict[str, Probe] = {}
         self.awaiting: dict[str, Call] = {}
         self.state = RunState()
         """The run so far, from the one fold (:meth:`RunState.advance`)."""
         self.links: set[tuple[str, str]] = set()
         self.failed_calls: set[str] = set()
-        self.outcome: Event | None = None
-        cluster = trace.header.extra.get("cluster")
-        self.cluster: frozenset[str] | None = None
-        self.foreign: set[str] = set()
-        if cluster is not None:
-            if isinstance(cluster, list) and all(isinstance(n, str) for n in cluster):
-                self.cluster = frozenset(cluster)
-            else:
-                self.flag(None, "foreign", "header field 'cluster' must be a list of names")
-
-    def flag(self, e: Event | None, rule: str, message: str) -> None:
-        self.violations.append(
-            Violation(
-                e.seq if e else None, e.line if e else None, e.node if e else None, message, rule
-            )
-        )
-
     def run(self) -> list[Violation]:
         expected_seq, last_t = 0, None
         handlers = {cls: getattr(self, "on_" + kind.value) for kind, cls in EVENT_CLASSES.items()}
@@ -175,7 +80,7 @@ class _Checker:
                 e, "order", f"{e.kind.value} on {e.node} after the result (result must be last)"
             )
         elif (isinstance(self.outcome, Crash) and e.node == self.launch
-              and not isinstance(e, _RUNTIME)):  # an orphaned branch may still connect to it
+              and not isinstance(e, RUNTIME)):  # an orphaned branch may still connect to it
             self.flag(e, "order", f"launcher {e.node} records {e.kind.value} after its crash")
         if e.node in self.state.killed:
             self.flag(e, "order", f"{e.node} records {e.kind.value} after it was killed")
@@ -184,7 +89,7 @@ class _Checker:
     def nested(self, e: Event) -> None:
         """A caller records nothing between its call and the matching answer."""
         probe = self.probes.get(e.node)
-        if probe and probe.pending and not isinstance(e, _RUNTIME):
+        if probe and probe.pending and not isinstance(e, RUNTIME):
             callee = probe.pending.to
             answers = isinstance(e, Return) and e.callee == callee
             answers |= isinstance(e, Error) and e.to == callee
@@ -205,7 +110,7 @@ class _Checker:
                 self.flag(e, "foreign", f"{name} is not part of the run (not one of the "
                           f"{len(self.cluster)} nodes it started)")
 
-    def probing(self, e: Event, doing: str) -> _Probe | None:
+    def probing(self, e: Event, doing: str) -> Probe | None:
         probe = self.probes.get(e.node)
         if probe is None:
             self.flag(e, "order", f"{e.node} {doing} but no probe started there")
@@ -243,7 +148,7 @@ class _Checker:
             )
         if e.node in e.visited:
             self.flag(e, "visited", f"{e.node} is already in the visited set it received")
-        self.probes[e.node] = _Probe(e.seq, e.visited, caller=call.node if call else None)
+        self.probes[e.node] = Probe(e.seq, e.visited, caller=call.node if call else None)
 
     def on_neighbors(self, e: Neighbors) -> None:
         probe = self.probing(e, "calls nodes()")
@@ -253,7 +158,7 @@ class _Checker:
             self.flag(e, "fold", f"{e.node} calls nodes() twice in one probe")
         probe.neighbors = e.nodes
 
-    def fold_step(self, e: Event, target: str, doing: str) -> _Probe | None:
+    def fold_step(self, e: Event, target: str, doing: str) -> Probe | None:
         """Common rules for a step of the fold (skip or load_binary) on ``target``."""
         probe = self.probing(e, doing)
         if probe is None:
@@ -422,24 +327,6 @@ class _Checker:
                     f"{list(probe.neighbors)}",
                 )
 
-    def on_crash(self, e: Crash) -> None:
-        self.outcome_event(e)
-
-    def outcome_event(self, e: Event) -> None:
-        if e.node != self.launch:
-            self.flag(
-                e, "outcome", f"{e.kind.value} on {e.node}, not on the launch node {self.launch}"
-            )
-        if self.outcome is not None:
-            self.flag(
-                e,
-                "outcome",
-                f"second outcome: {e.kind.value} after {self.outcome.kind.value} at "
-                f"seq {self.outcome.seq}",
-            )
-            return
-        self.outcome = e
-
     def cut_off(self, node: str) -> bool:
         """Whether ``node``'s answer cannot reach the launcher: its call failed, or one of its
         callers was killed (an orphaned branch walks on, unheard)."""
@@ -453,13 +340,6 @@ class _Checker:
                 return True
             node = probe.caller
         return False
-
-    def ended(self) -> bool:
-        """Flag a trace without an outcome; whether it ended in a result (and so the checks
-        of a finished walk apply). Shared with the parallel checker."""
-        if self.outcome is None:
-            self.flag(None, "outcome", "truncated: the trace has neither a result nor a crash")
-        return isinstance(self.outcome, Result)
 
     def finish(self) -> None:
         if not self.ended():

@@ -20,7 +20,7 @@ returns, in T order among the answers (a failed load: right after the loads, and
 is not called); a caller that is not ``tolerant`` stops at the first (the targets after it get
 neither ``return`` nor ``error``) and raises in turn, up to the launcher's ``crash``, with the
 sequential model's reasons. ``tolerant`` records the error and goes on without that target.
-What fails (:class:`~inkworm.run.Faults`, as in :mod:`inkworm.faults`):
+What fails (:class:`~inkworm.run.Faults`, as in :mod:`inkworm.worm.faults`):
 
 * ``naive`` under ``dist_auto_connect never``: a probe not adjacent to the launcher raises at
   its greeting;
@@ -64,7 +64,7 @@ from inkworm.trace import (
     Return,
     Skip,
 )
-from inkworm.worm import (
+from inkworm.worm.model import (
     NEVER,
     NEVER_CONNECT_REASON,
     NOCONNECTION_REASON,
@@ -337,3 +337,9 @@ class ParallelRun:
         self.peers[victim] = []
         for p in list(self.running.pop(victim, [])):
             self.finish(p, t, None, NOCONNECTION_REASON, at_once=True)
+
+
+def run(peers: dict[str, list[str]], launch: str, mode: Mode, auto_connect: AutoConnect,
+        lat: Latency, faults: Faults | None) -> list[Event]:
+    """The parallel worm's events (:class:`ParallelRun`)."""
+    return ParallelRun(peers, launch, mode, auto_connect, lat, faults).run()

@@ -27,7 +27,7 @@ from inkworm.trace import (
     Return,
     Skip,
 )
-from inkworm.worm import (
+from inkworm.worm.model import (
     NEVER,
     NEVER_CONNECT_REASON,
     NOCONNECTION_REASON,
