@@ -23,7 +23,9 @@ import av
 import numpy as np
 
 from inkworm import Mode, load_dot, simulate
-from inkworm.render.board import Board, RenderOptions, timeline
+from inkworm.render.board import Board
+from inkworm.render.options import RenderOptions
+from inkworm.render.schedule import timeline
 from inkworm.run import RunSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,9 @@ from PIL import Image
 
 from inkworm import Mode, simulate
 from inkworm.gen import sparse_cluster
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
 from inkworm.render.camera import CORNERS, MAX_ZOOM, Viewport, zoom_for
+from inkworm.render.options import RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec
 
@@ -125,7 +126,7 @@ def test_tags_stay_inside_the_chip_with_either_camera(camera: str) -> None:
     left, top, right, bottom = b.world
     for _, step in b.schedule[::5]:
         b.advance(step.start + 1e-6)
-        for box, _ in b.tags.values():
+        for box, _ in b.tagging.tags.values():
             assert left <= box[0] and top <= box[1] and box[2] <= right and box[3] <= bottom
 
 

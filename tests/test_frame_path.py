@@ -18,8 +18,9 @@ import pytest
 from conftest import GRAPHS
 from inkworm import Mode, load_dot, simulate
 from inkworm.render import scene as scene_module
-from inkworm.render.board import RenderOptions, section_groups, timeline
+from inkworm.render.options import RenderOptions
 from inkworm.render.scene import InkScene
+from inkworm.render.schedule import section_groups, timeline
 from inkworm.render.video import render
 from inkworm.render.writer import InkFileWriter, InkRenderer, Surface
 from inkworm.run import RunSpec
@@ -355,7 +356,7 @@ def test_a_band_converts_to_the_bytes_of_the_whole_frame() -> None:
     from av.video.reformatter import VideoReformatter
 
     from inkworm.render.board import Board
-    from inkworm.render.writer import patched, yuv420p
+    from inkworm.render.yuv import patched, yuv420p
 
     topology, trace = triangle()
     board = Board(trace, topology, timeline(trace, RenderOptions(), FPS), RenderOptions(),

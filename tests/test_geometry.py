@@ -13,7 +13,7 @@ from inkworm.gen import sparse_cluster
 from inkworm.layout import layout
 from inkworm.render.geometry import _Grid, build, min_distance, route, route_all, stretch
 from inkworm.render.mould import LIGHT
-from inkworm.render.raster import Region, channel_regions, well_regions
+from inkworm.render.regions import Region, channel_regions, well_regions
 from inkworm.topology import Topology
 
 CLUSTERS = {

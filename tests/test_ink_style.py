@@ -16,10 +16,12 @@ from PIL import Image
 
 from conftest import GRAPHS
 from inkworm import Mode, load_dot, simulate
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
 from inkworm.render.mould import LIGHT
+from inkworm.render.options import RenderOptions
 from inkworm.render.painter import CALL_TRAVEL, Painter
-from inkworm.render.raster import Chip, Region
+from inkworm.render.raster import Chip
+from inkworm.render.regions import Region
 from inkworm.render.timeline import Step, StepKind, steps_from_trace, time_steps
 from inkworm.run import RunSpec
 

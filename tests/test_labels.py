@@ -12,8 +12,9 @@ import pytest
 from conftest import GRAPHS
 from inkworm import Mode, load_dot, simulate
 from inkworm.gen import sparse_cluster
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
 from inkworm.render.labels import Box, short_names
+from inkworm.render.options import RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec, Strategy
 from inkworm.topology import Topology
@@ -85,19 +86,19 @@ def run(request: pytest.FixtureRequest) -> tuple[str, Topology, Board]:
 
 
 def changed(board: Board, last: dict[str, tuple[Box, int]]) -> bool:
-    return board.tags != last
+    return board.tagging.tags != last
 
 
 def redrawn(board: Board) -> np.ndarray:
     """The top layer with every tag shown drawn afresh, in order, over the chip's own."""
     from inkworm.render import hud
 
-    top = board._top.copy()
-    for node, (box, size) in board.tags.items():
-        if board.tagger.far(node, box):
-            patch, left, upper, _ = board._leaders[(node, box)]
+    top = board.tagging.top.copy()
+    for node, (box, size) in board.tagging.tags.items():
+        if board.tagging.tagger.far(node, box):
+            patch, left, upper, _ = board.tagging.leaders[(node, box)]
             hud.blit(top, patch, left, upper)
-        hud.blit(top, hud.tag(board.names[node], board._tag_sizes[size]), box[0], box[1])
+        hud.blit(top, hud.tag(board.tagging.names[node], board.tagging.sizes[size]), box[0], box[1])
     return top
 
 
@@ -110,7 +111,7 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
     last: dict[str, tuple[Box, int]] = {}
     for _, step in board.schedule:
         board.advance(step.start + 1e-6)
-        boxes = {node: box for node, (box, _) in board.tags.items()}
+        boxes = {node: box for node, (box, _) in board.tagging.tags.items()}
         for box in boxes.values():
             x0, y0, x1, y1 = box
             assert left <= x0 and top <= y0 and x1 <= right and y1 <= bottom, box
@@ -124,7 +125,7 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
                 two[3] <= one[1], f"tags of {a} and {b} overlap"
         # the story's nodes: the launcher, the node probed, every node the caption names
         story = {board.launch, step.node, step.peer} - {None}
-        story |= set(board._named.findall(step.caption))
+        story |= set(board.tagging.named.findall(step.caption))
         assert story <= set(boxes), (name, step.caption, story - set(boxes))
         stack = board.state_after(step.seqs[-1]).stack
         stacked += len(stack)
@@ -133,13 +134,13 @@ def test_tags_stay_clear_and_name_the_story(run: tuple[str, Topology, Board]) ->
         if changed(board, last):
             # redrawing only the tags that changed is redrawing them all
             assert np.array_equal(board.chip.top, redrawn(board)), (name, step.caption)
-            last = dict(board.tags)
+            last = dict(board.tagging.tags)
     assert checked >= 10
     # the whole call stack too, at every size (300 nodes: a stack up to 140 deep, in the
     # larger chip the camera follows)
     assert unnamed == 0, (unnamed, stacked)
     if len(topology.nodes) <= 10:
-        assert board.all_tagged  # a small cluster keeps every name
+        assert board.tagging.all_tagged  # a small cluster keeps every name
 
 
 def test_a_tag_that_stays_under_one_that_moves_is_redrawn() -> None:
@@ -150,13 +151,13 @@ def test_a_tag_that_stays_under_one_that_moves_is_redrawn() -> None:
     trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
                   1080)
-    tagger = board.tagger
+    tagger = board.tagging.tagger
     a = next(n for n in topology.nodes
              if any(tagger.far(n, box) and (box[2] - box[0]) > 20
                     for _, box, _, _ in tagger.candidates(n)))
     _, far, size, _ = max((c for c in tagger.candidates(a) if tagger.far(a, c[1])),
                           key=lambda c: c[3])  # the longest line
-    footprint = board._footprint(a, far)
+    footprint = board.tagging._footprint(a, far)
     leader = footprint[(far[3] - far[1]) * (far[2] - far[0]):]  # past the pill's box
     xs, ys = leader % board.chip.g.width, leader // board.chip.g.width
     cx, cy = (far[0] + far[2]) / 2, (far[1] + far[3]) / 2
@@ -167,19 +168,19 @@ def test_a_tag_that_stays_under_one_that_moves_is_redrawn() -> None:
     x, y = int(xs[end] + (cx - xs[end]) * 0.3), int(ys[end] + (cy - ys[end]) * 0.3)
     over = (x - w // 2, y - h // 2, x - w // 2 + w, y - h // 2 + h)
     assert not (over[0] < far[2] and far[0] < over[2] and over[1] < far[3] and far[1] < over[3])
-    board._set_tags({a: (far, size), b: (over, 3)})
+    board.tagging.set({a: (far, size), b: (over, 3)})
     assert np.array_equal(board.chip.top, redrawn(board))
     # the same places, a third tag elsewhere, the two in the other order: a's line over b
     c = next(n for n in reversed(topology.nodes) if n not in (a, b))
-    board._set_tags({b: (over, 3), c: tagger.candidates(c)[0][1:3], a: (far, size)})
+    board.tagging.set({b: (over, 3), c: tagger.candidates(c)[0][1:3], a: (far, size)})
     assert np.array_equal(board.chip.top, redrawn(board))
-    board._set_tags({a: (far, size), b: (over, 3)})
+    board.tagging.set({a: (far, size), b: (over, 3)})
     moved = (over[0] + 2 * w, over[1], over[2] + 2 * w, over[3])
-    board._set_tags({a: (far, size), b: (moved, 3)})
+    board.tagging.set({a: (far, size), b: (moved, 3)})
     assert np.array_equal(board.chip.top, redrawn(board))
 
 
 def hud_size(board: Board, node: str, size: int) -> tuple[int, int]:
     from inkworm.render import hud
 
-    return hud.tag_size(board.names[node], board._tag_sizes[size])
+    return hud.tag_size(board.tagging.names[node], board.tagging.sizes[size])

@@ -9,7 +9,8 @@ import pytest
 from conftest import GRAPHS
 from inkworm import Mode, load_dot, parse_dot, simulate
 from inkworm.names import common_domain, shown, shown_names
-from inkworm.render.board import MIN_TEXT_1080, Board, RenderOptions
+from inkworm.render.board import MIN_TEXT_1080, Board
+from inkworm.render.options import RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec
 from inkworm.runs import load_run
@@ -80,8 +81,8 @@ def test_the_panel_stays_in_the_frame_and_readable(width: int, height: int) -> N
 def test_captions_panels_and_legend_stay_in_the_action_safe_area(compare: bool) -> None:
     """Inside the middle 90 % of a 1080p frame, where no player's controls lie: two-line
     captions sat in its bottom 2 %, the panel and the legend ran to its right edge."""
-    from inkworm.render.board import SAFE
     from inkworm.render.compare import PairBoard, label_runs
+    from inkworm.render.options import SAFE
 
     width, height = 1920, 1080
     topology, trace = load_run(str(HOSTS), RunSpec(mode=Mode.NAIVE))
@@ -121,5 +122,5 @@ def test_the_map_panel_shows_names_whole_and_tags_in_one_size() -> None:
     assert trace.outcome is not None and trace.outcome.kind.value == "result"
     assert names_fit(trace.outcome.map, board.panel_size, board.f.panel[2])  # type: ignore[attr-defined]
     assert board.panel_size >= MIN_TEXT_1080
-    assert board.all_tagged
-    assert len({board._tag_sizes[size] for _, size in board.tags.values()}) == 1
+    assert board.tagging.all_tagged
+    assert len({board.tagging.sizes[size] for _, size in board.tagging.tags.values()}) == 1

@@ -16,7 +16,7 @@ import pytest
 from conftest import GRAPHS, ROOT
 from inkworm import AutoConnect, Mode, load_dot, load_trace, simulate
 from inkworm.costs import costs
-from inkworm.render.board import RenderOptions
+from inkworm.render.options import RenderOptions
 from inkworm.render.subtitles import caption_cues, chapter_cues, to_vtt, video_length
 from inkworm.render.timeline import (
     KEY_KINDS,

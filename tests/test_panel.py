@@ -14,7 +14,8 @@ from conftest import inkworm_run as inkworm
 from inkworm import Mode, load_dot, simulate
 from inkworm.gen import sparse_cluster
 from inkworm.render import hud
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
+from inkworm.render.options import RenderOptions
 from inkworm.render.panel import SPURIOUS_LINES, _spurious_rows, spurious_groups
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.run import RunSpec
@@ -147,7 +148,8 @@ def test_the_panel_shows_the_state_of_the_step_on_screen(nodes: int) -> None:
     every caption, and between captions never more than PANEL_EVERY behind, frame by frame."""
     import bisect
 
-    from inkworm.render.board import PANEL_EVERY, caption_schedule, timeline
+    from inkworm.render.options import PANEL_EVERY
+    from inkworm.render.schedule import caption_schedule, timeline
     from inkworm.views import states_at
 
     topology = sparse_cluster(nodes, seed=3)

@@ -15,7 +15,8 @@ from PIL import Image
 from conftest import GRAPHS, ROOT
 from conftest import inkworm_run as inkworm
 from inkworm import Mode, load_dot, simulate
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
+from inkworm.render.options import RenderOptions
 from inkworm.render.subtitles import video_length
 from inkworm.render.timeline import steps_from_trace, time_steps
 from inkworm.render.video import render

@@ -15,7 +15,8 @@ from PIL import Image
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, Mode, Topology, load_dot, simulate
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
+from inkworm.render.options import RenderOptions
 from inkworm.render.timeline import Step, StepKind, steps_from_trace, time_steps
 from inkworm.run import RunSpec, Strategy
 
@@ -129,7 +130,8 @@ def test_golden_frames(moment: str, style: str, regen_golden: bool, tmp_path: Pa
 FRAME_DIGEST = """
 import hashlib, sys
 from inkworm import Mode, RunSpec, load_dot, simulate
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
+from inkworm.render.options import RenderOptions
 from inkworm.render.timeline import steps_from_trace, time_steps
 topology = load_dot(sys.argv[1])
 trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
@@ -298,9 +300,9 @@ def test_the_chip_at_a_step_end_is_the_same_however_it_got_there(strategy: str) 
     """Frame by frame (steps drawn under way, then ended) or straight to the step's end (the
     steps between drawn ended only, their transients never drawn): the same layers."""
     from inkworm.gen import sparse_cluster
-    from inkworm.render.board import timeline
     from inkworm.render.painter import Painter
     from inkworm.render.raster import Chip
+    from inkworm.render.schedule import timeline
 
     # the 12-ring with chords in parallel: 40 probes, 28 of them duplicates
     topology = sparse_cluster(40, seed=6, extra=0.4) if strategy == "sequential" else \

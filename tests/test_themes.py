@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 from conftest import GRAPHS
 from inkworm import Mode, load_dot, simulate
 from inkworm.render import palette as P
-from inkworm.render.board import Board, RenderOptions
+from inkworm.render.board import Board
+from inkworm.render.options import RenderOptions
 from inkworm.render.timeline import StepKind, steps_from_trace, time_steps
 from inkworm.run import AutoConnect, RunSpec, Strategy
 from inkworm.trace import Trace

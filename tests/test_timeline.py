@@ -9,7 +9,7 @@ import pytest
 
 from conftest import GRAPHS
 from inkworm import AutoConnect, EdgeOrder, Mode, Topology, load_dot, load_trace, simulate
-from inkworm.render.board import caption_schedule, section_groups
+from inkworm.render.schedule import caption_schedule, section_groups
 from inkworm.render.timeline import (
     IDLE_MAX,
     StepKind,

@@ -33,58 +33,14 @@ this reads characters, not the tokens of :func:`inkworm.dotscan.tokens`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from inkworm.dotast import Block, DotGraph, EdgeStmt, NodeStmt, RawAttrs, Stmt
 from inkworm.dotscan import html_end
 from inkworm.errors import InputError
 
-RawAttrs = dict[str, str | None]
-"""Attributes as written: raw IDs (quotes kept), ``None`` for a name without ``= value``."""
-
-
-@dataclass(frozen=True, slots=True)
-class NodeStmt:
-    """``a [attrs]``: the node's raw ID, its port cut off as pydot's ``Node`` does."""
-
-    name: str
-    attrs: RawAttrs
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """A subgraph, ``subgraph s { ... }`` or ``{ ... }``, with its statements."""
-
-    name: str
-    """Raw ID, ``""`` when anonymous."""
-    body: tuple[Stmt, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class EdgeStmt:
-    """One edge of an edge statement (a chain ``a -- b -- c`` is two), ends as written: a raw
-    ``node_id`` (port kept) or a block."""
-
-    tail: str | Block
-    head: str | Block
-    attrs: RawAttrs
-
-
-Stmt = NodeStmt | Block | EdgeStmt
-
-
-@dataclass(frozen=True, slots=True)
-class DotGraph:
-    """One ``graph``/``digraph`` of a file."""
-
-    kind: Literal["graph", "digraph"]
-    name: str
-    """Raw ID, ``""`` when anonymous."""
-    attrs: RawAttrs
-    """The graph's own ``name = value`` statements (a subgraph's are not kept)."""
-    body: tuple[Stmt, ...]
-
+__all__ = ["Block", "DotGraph", "EdgeStmt", "NodeStmt", "RawAttrs", "Stmt", "parse"]
 
 _BLANK = re.compile(r"(?:[ \t\r\n]*(?://[^\n]*|#[^\n]*|/\*.*?\*/))*[ \t\r\n]*", re.DOTALL)
 _SKIPPED = frozenset(" \t\r\n/#")

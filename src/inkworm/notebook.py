@@ -53,7 +53,7 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     """
     from IPython.display import Image, Video
 
-    from inkworm.render.board import RenderOptions
+    from inkworm.render.options import RenderOptions
     from inkworm.render.timeline import Timing
     from inkworm.render.video import render
     from inkworm.runs import load_run

@@ -150,7 +150,8 @@ def render_failure(error: TraceAssertionError, target: Path) -> Path:
     """A PNG of the chip when the offending event happened, that step highlighted."""
     from PIL import Image
 
-    from inkworm.render.board import Board, RenderOptions
+    from inkworm.render.board import Board
+    from inkworm.render.options import RenderOptions
     from inkworm.render.timeline import steps_from_trace, time_steps
     from inkworm.runs import renderable
     from inkworm.views import renamed, topology_of

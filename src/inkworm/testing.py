@@ -15,22 +15,18 @@ The pytest plugin (:mod:`inkworm.pytest_plugin`) adds fixtures, snapshot updatin
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
+from inkworm.assertion import TraceAssertionError, edges_text, probe_starts
 from inkworm.check import RULES, check
-from inkworm.errors import InputError, printable, read_text
 from inkworm.run import EdgeOrder, Mode, RunSpec
+from inkworm.snapshots import assert_matches_snapshot, snapshot_of
 from inkworm.topology import Topology
-from inkworm.trace import Event, ProbeStart, Trace
+from inkworm.trace import Event, Trace
 from inkworm.views import (
     NameMatcher,
     describe,
-    dfs_tree,
-    map_edges,
     result_map,
     topology_diff,
     topology_of,
@@ -42,28 +38,25 @@ Pattern = Mapping[str, str]
 """An event pattern: ``{"kind": "probe_start", "node": "d"}``; other keys match the event's
 fields (``to``, ``from``, ``peer``, ``neighbor``)."""
 
+__all__ = [
+    "TraceAssertionError",
+    "assert_all_reached",
+    "assert_calls_nested",
+    "assert_happens_before",
+    "assert_load_before_call",
+    "assert_matches_snapshot",
+    "assert_no_node_probed_twice",
+    "assert_no_spurious_edges",
+    "assert_result_equals",
+    "assert_rules",
+    "assert_spurious_edges",
+    "assert_valid",
+    "assert_valid_dfs",
+    "assert_visit_order",
+    "find",
+    "snapshot_of",
+]
 
-class TraceAssertionError(AssertionError):
-    """A trace assertion failed; ``seq`` is the first offending event (None: the whole run)."""
-
-    def __init__(self, message: str, trace: Trace, seq: int | None = None) -> None:
-        context = _context(trace, seq) if seq is not None else ""
-        # node names come from input: no control character of theirs reaches a terminal
-        super().__init__("\n".join(printable(line) for line in (message + context).split("\n")))
-        self.trace = trace
-        self.seq = seq
-
-
-def _context(trace: Trace, seq: int, around: int = 2) -> str:
-    index = next((i for i, e in enumerate(trace.events) if e.seq == seq), None)
-    if index is None:
-        return ""
-    lines = ["", "", "  around it:"]
-    for i in range(max(index - around, 0), min(index + around + 1, len(trace.events))):
-        e = trace.events[i]
-        mark = ">" if i == index else " "
-        lines.append(f"  {mark} seq {e.seq:>4}  {describe(e)}")
-    return "\n".join(lines)
 
 
 def _nodes(order: str | Sequence[str]) -> list[str]:
@@ -75,10 +68,6 @@ def _nodes(order: str | Sequence[str]) -> list[str]:
 def _topology(trace: Trace, topology: Topology | None) -> Topology:
     near = Path(trace.path) if trace.path else None
     return topology if topology is not None else topology_of(trace, near)
-
-
-def _starts(trace: Trace) -> list[ProbeStart]:
-    return [e for e in trace.events if isinstance(e, ProbeStart)]
 
 
 # --- visit order ------------------------------------------------------------------------------
@@ -94,7 +83,7 @@ def _named(names: Iterable[str], wanted: Sequence[str]) -> list[str]:
 def assert_visit_order(trace: Trace, expected: str | Sequence[str]) -> None:
     """The nodes are visited exactly in this order (``"a b c"`` or ``["a", "b", "c"]``)."""
     __tracebackhide__ = True  # pytest shows the story, not this helper
-    want, starts = _nodes(expected), _starts(trace)
+    want, starts = _nodes(expected), probe_starts(trace)
     got = _named((e.node for e in starts), want)
     if got == want:
         return
@@ -128,7 +117,7 @@ def assert_valid_dfs(trace: Trace, topology: Topology | None = None,
         raise ValueError(f"neighbor_order must be 'any' or 'connection', not {neighbor_order!r}")
     topo = _topology(trace, topology)
     match = NameMatcher(topo.nodes)
-    starts = _starts(trace)
+    starts = probe_starts(trace)
     order = [match(e.node) or e.node for e in starts]
     launch = match(trace.header.launch) or trace.header.launch
     if starts and order[0] != launch:
@@ -219,10 +208,6 @@ def _edges(pairs: Iterable[Iterable[str]]) -> set[tuple[str, str]]:
     return out
 
 
-def _fmt(edges: Iterable[tuple[str, str]]) -> str:
-    return ", ".join(f"{a}\u2013{b}" for a, b in sorted(edges)) or "none"
-
-
 def assert_spurious_edges(trace: Trace, expected: Iterable[Iterable[str]],
                           topology: Topology | None = None) -> None:
     """The edges the worm reported that the topology lacks are exactly ``expected``."""
@@ -235,12 +220,12 @@ def assert_spurious_edges(trace: Trace, expected: Iterable[Iterable[str]],
     extra, lost = got - want, want - got
     parts = []
     if extra:
-        parts.append(f"unexpected spurious edge(s) {_fmt(extra)}")
+        parts.append(f"unexpected spurious edge(s) {edges_text(extra)}")
     if lost:
-        parts.append(f"expected spurious edge(s) {_fmt(lost)} did not appear")
+        parts.append(f"expected spurious edge(s) {edges_text(lost)} did not appear")
     seq = _first_connect(trace, extra or lost)
-    raise TraceAssertionError(
-        "; ".join(parts) + f"\n  expected: {_fmt(want)}\n  actual:   {_fmt(got)}", trace, seq)
+    raise TraceAssertionError("; ".join(parts) + f"\n  expected: {edges_text(want)}\n  actual:   "
+                              f"{edges_text(got)}", trace, seq)
 
 
 def _first_connect(trace: Trace, edges: set[tuple[str, str]]) -> int | None:
@@ -271,9 +256,9 @@ def assert_result_equals(trace: Trace, topology: Topology | None = None) -> None
         return
     lines = ["the worm's map differs from the topology:"]
     if diff.spurious:
-        lines.append(f"  spurious edges: {_fmt(diff.spurious)}")
+        lines.append(f"  spurious edges: {edges_text(diff.spurious)}")
     if diff.missing:
-        lines.append(f"  missing edges:  {_fmt(diff.missing)}")
+        lines.append(f"  missing edges:  {edges_text(diff.missing)}")
     if diff.unreached:
         lines.append(f"  unreached:      {' '.join(diff.unreached)}")
     raise TraceAssertionError("\n".join(lines), trace, _first_connect(trace, set(diff.spurious)))
@@ -285,7 +270,7 @@ def assert_all_reached(trace: Trace, topology: Topology | None = None) -> None:
     topo = _topology(trace, topology)
     diff = topology_diff(trace, topo)
     if diff.unreached:
-        last = _starts(trace)
+        last = probe_starts(trace)
         raise TraceAssertionError(
             f"{len(diff.unreached)} node(s) never reached: {' '.join(diff.unreached)}", trace,
             last[-1].seq if last else None)
@@ -329,99 +314,3 @@ def assert_load_before_call(trace: Trace) -> None:
 def assert_calls_nested(trace: Trace) -> None:
     __tracebackhide__ = True  # pytest shows the story, not this helper
     assert_rules(trace, "nesting")
-
-
-# --- ordering snapshots -----------------------------------------------------------------------
-
-
-def snapshot_of(trace: Trace) -> dict[str, Any]:
-    """What an ordering snapshot keeps: visit order, DFS tree and result."""
-    result = result_map(trace.events)
-    outcome = trace.outcome
-    return {
-        "launch": trace.header.launch,
-        "mode": trace.header.mode.value,
-        "visit_order": visit_order(trace.events),
-        "dfs_tree": [list(e) for e in dfs_tree(trace.events)],
-        "result": None if result is None else {k: list(v) for k, v in sorted(result.items())},
-        "outcome": outcome.kind.value if outcome else "truncated",
-    }
-
-
-def assert_matches_snapshot(trace: Trace, path: str | os.PathLike[str],
-                            update: bool = False) -> bool:
-    """The trace's ordering equals the stored snapshot. A missing snapshot (or ``update``)
-    is written instead; returns True when it wrote one."""
-    __tracebackhide__ = True  # pytest shows the story, not this helper
-    from inkworm.output import atomic_text
-
-    target = Path(path)
-    now = snapshot_of(trace)
-    if update or not os.path.lexists(target):
-        with atomic_text(target, inputs=(trace.path,)) as out:
-            out.write(json.dumps(now, indent=2, ensure_ascii=False) + "\n")
-        return True
-    stored = _read_snapshot(target)
-    if {k: stored.get(k) for k in now} == now:  # keys of another tool's are ignored
-        return False
-    lines = [f"the run no longer matches the snapshot {target}:"]
-    seq = None
-    if stored.get("visit_order") != now["visit_order"]:
-        lines.append(f"  visit order was: {' '.join(stored.get('visit_order', []))}")
-        lines.append(f"             now: {' '.join(now['visit_order'])}")
-        old = stored.get("visit_order", [])
-        diverge = next((i for i, (a, b) in enumerate(zip(old, now["visit_order"],
-                                                          strict=False)) if a != b),
-                       min(len(old), len(now["visit_order"])))
-        starts = _starts(trace)
-        seq = starts[min(diverge, len(starts) - 1)].seq if starts else None
-    if stored.get("dfs_tree") != now["dfs_tree"]:
-        was = {tuple(e) for e in stored.get("dfs_tree", [])}
-        cur = {tuple(e) for e in now["dfs_tree"]}
-        lines.append(f"  DFS tree: calls gone {_arrows(was - cur)}; new {_arrows(cur - was)}")
-    if stored.get("result") != now["result"]:
-        old_map, new_map = stored.get("result") or {}, now["result"] or {}
-        was_edges, cur_edges = map_edges(old_map), map_edges(new_map)
-        if was_edges != cur_edges:
-            lines.append(f"  result: edges gone {_fmt(was_edges - cur_edges)}; "
-                         f"new {_fmt(cur_edges - was_edges)}")
-        else:
-            moved = sorted(n for n in set(old_map) | set(new_map)
-                           if old_map.get(n) != new_map.get(n))
-            lines.append(f"  result: same edges, nodes() order changed on {' '.join(moved)}")
-    for key in ("launch", "mode", "outcome"):
-        if stored.get(key) != now[key]:
-            lines.append(f"  {key}: was {stored.get(key)}, now {now[key]}")
-    lines.append("  (update the snapshot if the change is intended)")
-    raise TraceAssertionError("\n".join(lines), trace, seq)
-
-
-def _is_names(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(x, str) for x in value)
-
-
-def _read_snapshot(target: Path) -> dict[str, Any]:
-    """A stored ordering snapshot, its shape checked; :class:`InputError` (one line) if not."""
-    try:
-        stored = json.loads(read_text(target, "snapshot"))
-    except RecursionError:
-        raise InputError("snapshot is JSON nested too deeply; rewrite it with --update",
-                         target) from None
-    except ValueError as err:
-        raise InputError(f"snapshot is not JSON ({err}); rewrite it with --update",
-                         target) from None
-    result = stored.get("result") if isinstance(stored, dict) else None
-    shaped = (isinstance(stored, dict) and _is_names(stored.get("visit_order"))
-              and isinstance(stored.get("dfs_tree"), list)
-              and all(_is_names(e) and len(e) == 2 for e in stored["dfs_tree"])
-              and (result is None or (isinstance(result, dict)
-                                      and all(_is_names(v) for v in result.values()))))
-    if not shaped:
-        raise InputError("not an inkworm ordering snapshot (visit_order, dfs_tree, result); "
-                         "rewrite it with --update", target)
-    snapshot: dict[str, Any] = stored
-    return snapshot
-
-
-def _arrows(edges: Iterable[tuple[str, ...]]) -> str:
-    return ", ".join(f"{a}->{b}" for a, b in sorted(edges)) or "none"

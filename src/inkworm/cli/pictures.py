@@ -87,7 +87,7 @@ def picture_options(func: F) -> F:
 def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
     """Load the run (and the one it is compared with) and build the render options from the
     shared picture options: ``(topology, trace, options, compare)``."""
-    from inkworm.render.board import RenderOptions
+    from inkworm.render.options import RenderOptions
     from inkworm.render.timeline import Story, Timing
     from inkworm.runs import load_run
 

@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from inkworm.render import palette as P
-from inkworm.render.raster import Chip, Tracked
+from inkworm.render.raster import Chip
 from inkworm.render.timeline import Step
+from inkworm.render.tracked import Tracked
 
 FOLLOW_ABOVE = 40
 """Clusters with more nodes than this are followed by the camera (``--camera auto``)."""

@@ -22,11 +22,14 @@ from inkworm.errors import InputError
 from inkworm.layout import Positions, layout
 from inkworm.render import hud
 from inkworm.render import palette as P
-from inkworm.render.board import SAFE, Board, Frame, RenderOptions, legend_items
+from inkworm.render.board import Board
+from inkworm.render.frame import Frame
 from inkworm.render.geometry import min_distance, stretch
-from inkworm.render.raster import Tracked
+from inkworm.render.legend import legend_items
+from inkworm.render.options import SAFE, RenderOptions
 from inkworm.render.subtitles import Cue, caption_cues, video_length
 from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
+from inkworm.render.tracked import Tracked
 from inkworm.run import AutoConnect
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Result, Trace

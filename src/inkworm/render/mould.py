@@ -1,6 +1,6 @@
 """The chip of ``--style ink`` as a moulded object: a height map, lit from the top left.
 
-The flat chip (:func:`inkworm.render.raster._paint_smooth`) is relit from one height map drawn
+The flat chip (:func:`inkworm.render.substrate.paint_smooth`) is relit from one height map drawn
 with PIL: the plate raised from the table, channels engraved in it, wells recessed as pools, the
 launcher's inlet port drilled deeper. Slopes of the map facing the light get a highlight, the
 others a shadow; a groove's floor gets the shadow its upper-left rim casts; the plate a faint

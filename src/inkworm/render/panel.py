@@ -16,10 +16,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from inkworm import collect
+from inkworm.fold import RunState
 from inkworm.render import hud
 from inkworm.render import palette as P
+from inkworm.render.fronts import counted
 from inkworm.render.palette import Theme
-from inkworm.views import Edge
+from inkworm.topology import Topology
+from inkworm.trace import Result, Trace
+from inkworm.views import DERIVED, Edge, NameMatcher, pair
 
 MAP_LINES = 9
 """Up to this many nodes, the map is one line a node."""
@@ -230,3 +235,107 @@ def growth_chart(series: tuple[int, ...], visits: int, most: int, theme: Theme, 
         draw.line(points, fill=(*warn, 255), width=max(1, round(size / 8)))
     chart = hud.TextBlock(np.asarray(image, dtype=np.uint8))
     return hud.stack([label, chart])
+
+
+def walk_lines(state: RunState, theme: Theme, parallel: bool) -> tuple[tuple[hud.Span, ...], ...]:
+    """The panel during the walk: the visited set and the call stack; a parallel run has no
+    one stack: its running probes, and its duplicate work (:func:`_fronts_lines`)."""
+    if parallel:
+        return _fronts_lines(state, theme)
+    visited, stack = state.visited, state.stack
+    return (
+        hud.plain(f"visited ({len(visited)})", theme.text_dim),
+        *[hud.plain(row, theme.text) for row in _rows(visited, " ", 24, 3)],
+        hud.plain(""),
+        hud.plain(f"call stack (depth {len(stack)})", theme.text_dim),
+        *[hud.plain(row, theme.text) for row in _rows(stack, " \u2192 ", 24, 3)],
+    )
+
+
+def _fronts_lines(state: RunState, t: Theme) -> tuple[tuple[hud.Span, ...], ...]:
+    """A parallel run's panel: what was visited (and how many probes landed on a node
+    already visited), and the probes running now: the fronts (at work), then those
+    waiting for their calls' answers, each node once with its count."""
+    twice = state.duplicates
+    paths = list(state.running)
+    waiting = {p.rpartition(".")[0] for p in paths if "." in p}
+    fronts = counted([state.running[p] for p in paths if p not in waiting], "\u00d7{}")
+    parents = counted([state.running[p] for p in paths if p in waiting], "\u00d7{}")
+    return (
+        hud.plain(f"visited ({len(state.visited)})", t.text_dim),
+        *[hud.plain(row, t.text) for row in _rows(state.visited, " ", 24, 3)],
+        *([hud.plain(f"+ {twice} duplicate probe{'s' if twice > 1 else ''}", t.text)]
+          if twice else []),
+        hud.plain(""),
+        hud.plain(f"running probes ({len(paths)})", t.text_dim),
+        *[hud.plain(row, t.text) for row in _rows(fronts, " ", 24, 3)],
+        *([hud.plain(_waiting(parents, sum(p in waiting for p in paths)), t.text_dim)]
+          if parents else []),
+    )
+
+
+def with_chart(lines: tuple[tuple[hud.Span, ...], ...], series: tuple[int, ...],
+               growth: tuple[int, ...], theme: Theme) -> Callable[[int, int, bool],
+                                                                 hud.TextBlock]:
+    """The panel's lines with the growth chart (``series`` so far, of the run's ``growth``)
+    under them (condensed: without it)."""
+    visits, most = len(growth), growth[-1]  # (a count only grows)
+
+    def build(size: int, room: int, condensed: bool) -> hud.TextBlock:
+        text = hud.render_lines(lines, size, max_width=room)
+        if condensed:
+            return text
+        gap = hud.render_lines((hud.plain(""),), size)
+        return hud.stack([text, gap, growth_chart(series, visits, most, theme, size, room)])
+
+    return build
+
+
+def result_panel(outcome: Result, trace: Trace, topology: Topology, spurious: Sequence[Edge],
+                 growth: tuple[int, ...] | None,
+                 theme: Theme) -> Callable[[int, int, bool], hud.TextBlock]:
+    """The result panel: the map, the ``spurious`` edges (topology names), what the
+    collectors found, and for a large run the growth chart in full."""
+    match = NameMatcher(topology.nodes)
+    extra = list(spurious)
+    counted_edges = set(extra)
+
+    def real(a: str, b: str) -> bool:
+        return pair(match(a) or a, match(b) or b) not in counted_edges
+
+    found = collect.lines(collect.collected(trace.events))
+    # no DOT file: the topology was read off this very run, so no "true topology" claim
+    derived = ("log" if trace.header.source.value == "log" else "trace") \
+        if topology.name == DERIVED else None
+
+    def build(size: int, width: int, condensed: bool) -> hud.TextBlock:
+        block = result_block(outcome.node, outcome.map, extra, real, theme, size, width,
+                             found, derived_from=derived, condensed=condensed)
+        if growth is None or condensed:
+            return block
+        gap = hud.render_lines((hud.plain(""),), size)  # the hairball, grown in full
+        chart = growth_chart(growth, len(growth), growth[-1], theme, size, width)
+        return hud.stack([block, gap, chart])
+
+    return build
+
+
+def _rows(items: Sequence[str], sep: str, width: int, max_rows: int) -> list[str]:
+    """``items`` joined and wrapped at ``width`` characters; the oldest rows elided."""
+    rows, row = [], ""
+    for item in items:
+        if row and len(row) + len(sep) + len(item) > width:
+            rows.append(row + sep.rstrip())
+            row = item
+        else:
+            row = f"{row}{sep}{item}" if row else item
+    rows.append(row or "—")
+    if len(rows) > max_rows:
+        rows = ["…", *rows[-(max_rows - 1):]]
+    return rows
+
+
+def _waiting(nodes: Sequence[str], probes: int) -> str:
+    """The probes waiting for their calls' answers: named on one line, else counted."""
+    named = " ".join(["waiting:", *nodes])
+    return named if len(named) <= 24 else f"{probes} waiting for answers"

@@ -20,8 +20,8 @@ from typing import Any
 
 from inkworm.errors import InputError, ToolError
 from inkworm.output import atomic_path
-from inkworm.render.board import RenderOptions
 from inkworm.render.compare import Run
+from inkworm.render.options import RenderOptions
 from inkworm.render.palette import THEMES, rgb_hex
 from inkworm.render.timeline import Step, StepKind, duration_notice, slide_groups
 from inkworm.render.video import manim_work

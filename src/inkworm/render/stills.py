@@ -22,8 +22,10 @@ from numpy.typing import NDArray
 from inkworm.errors import InputError
 from inkworm.output import Inputs, atomic_path
 from inkworm.render import palette as P
-from inkworm.render.board import Board, RenderOptions, timeline
+from inkworm.render.board import Board
 from inkworm.render.compare import PairBoard, Run
+from inkworm.render.options import RenderOptions
+from inkworm.render.schedule import timeline
 from inkworm.render.timeline import Step
 from inkworm.topology import Topology
 from inkworm.trace import SCHEMA, FieldType, Kind, Trace

@@ -23,15 +23,11 @@ from inkworm.output import (
     made_parents,
     sweep_leftovers,
 )
-from inkworm.render.board import (
-    Board,
-    Frame,
-    RenderOptions,
-    measure_tags,
-    timeline,
-    title_seconds,
-)
+from inkworm.render.board import Board
 from inkworm.render.compare import PairBoard, Run
+from inkworm.render.frame import Frame, measure_tags
+from inkworm.render.options import RenderOptions, title_seconds
+from inkworm.render.schedule import timeline
 from inkworm.render.subtitles import after_title, caption_cues, chapter_cues, embed, write_vtt
 from inkworm.render.timeline import duration_notice
 from inkworm.topology import Topology
