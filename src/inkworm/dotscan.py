@@ -126,6 +126,18 @@ def _name(kind: str, raw: str) -> str:
     return raw[1:-1].replace('\\"', '"') if kind == "string" else raw
 
 
+def _new_name(names: set[str], name: str, at: int, text: str, where: str) -> bool:
+    """Count ``name`` (a node named at offset ``at``) once; whether it was new. Past
+    :data:`MAX_NODES` names, :class:`InputError`."""
+    if name in names:
+        return False
+    names.add(name)
+    if len(names) > MAX_NODES:
+        raise InputError(f"more than {MAX_NODES:,} nodes, more than inkworm reads", where,
+                         *_line_col(text, at))
+    return True
+
+
 def prescan(text: str, where: str, *, runs: bool = True) -> Scan:
     """Scan DOT text (see the module doc); raise :class:`InputError` at the first limit
     passed. Runs of plain statements are counted at once unless ``runs`` is false (token by
@@ -163,13 +175,8 @@ def prescan(text: str, where: str, *, runs: bool = True) -> Scan:
         if pending is not None:
             name, at = pending
             pending = None
-            if name not in names:
-                names.add(name)
-                if len(names) > MAX_NODES:
-                    raise InputError(f"more than {MAX_NODES:,} nodes, more than inkworm "
-                                     "reads", where, *_line_col(text, at))
-                if not name and empty_at is None:
-                    empty_at = _line_col(text, at)[0]
+            if _new_name(names, name, at, text, where) and not name and empty_at is None:
+                empty_at = _line_col(text, at)[0]
         if kind in ("id", "string", "html"):
             if skip_next:
                 skip_next = False

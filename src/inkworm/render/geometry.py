@@ -167,25 +167,7 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     chord = p2 - p0
     length = np.hypot(chord[:, 0], chord[:, 1])
     length[length == 0] = 1.0
-    # straight when no other well is within ``clearance`` of the segment: exact distances to
-    # the wells near points along it, ``clearance`` apart (a well that near the segment is
-    # within 1.12 ``clearance`` of one of them)
-    grid = _Grid(pts, 1.2 * clearance)
-    steps = np.maximum(np.ceil(length / clearance), 1).astype(np.int64) + 1
-    edge = np.repeat(np.arange(len(uv)), steps)
-    nth = np.arange(int(steps.sum())) - np.repeat(np.cumsum(steps) - steps, steps)
-    along = p0[edge] + (nth / (steps[edge] - 1))[:, None] * chord[edge]
-    probe, well = grid.near(along)
-    edge = edge[probe]
-    other = (well != uv[edge, 0]) & (well != uv[edge, 1])
-    well, edge = well[other], edge[other]
-    ab = chord[edge]
-    rel = pts[well] - p0[edge]
-    dot_ab = np.einsum("ij,ij->i", ab, ab)
-    t = np.clip(np.einsum("ij,ij->i", rel, ab) / np.where(dot_ab == 0, 1.0, dot_ab), 0.0, 1.0)
-    away = rel - t[:, None] * ab
-    gap = np.full(len(uv), np.inf)
-    np.minimum.at(gap, edge, np.hypot(away[:, 0], away[:, 1]))
+    gap = _straight_gaps(pts, uv, p0, chord, length, clearance)
     out: list[NDArray[np.float64]] = [np.array([p0[i], p2[i]]) for i in range(len(uv))]
     bent = np.flatnonzero(gap < clearance)
     if not bent.size:
@@ -206,17 +188,7 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     normal = np.stack([-chord[which, 1], chord[which, 0]], axis=1) / length[which, None]
     control = (a + b) / 2 + (bends[block % nb] * length[which])[:, None] * normal
     curves = (1 - tt) ** 2 * a + 2 * (1 - tt) * tt * control + tt**2 * b
-    # each point's nearest well that is not one of the channel's own two; past
-    # ``clearance`` only whether it is (a bend clears), so wells further are not looked at
-    point, well = _Grid(pts, clearance).near(curves)
-    mine = which[point]
-    other = (well != uv[mine, 0]) & (well != uv[mine, 1])
-    point, well = point[other], well[other]
-    nearest = np.full(len(curves), np.inf)
-    np.minimum.at(nearest, point, np.hypot(curves[point, 0] - pts[well, 0],
-                                           curves[point, 1] - pts[well, 1]))
-    nearest[nearest > clearance] = np.inf
-    gaps = np.minimum.reduceat(nearest, starts) - clearance
+    gaps = _bend_gaps(pts, uv, which, curves, starts, clearance)
     inside = np.ones(len(sizes), dtype=bool)
     if bounds is not None:  # a bend that leaves the chip does not clear
         left, top, right, bottom = bounds
@@ -237,6 +209,52 @@ def route_all(pts: NDArray[np.float64], pairs: list[tuple[int, int]], clearance:
     for i, line in zip(bent[kept], np.split(points, np.cumsum(count)[:-1]), strict=True):
         out[i] = line
     return out
+
+
+def _straight_gaps(pts: NDArray[np.float64], uv: NDArray[np.int64], p0: NDArray[np.float64],
+                   chord: NDArray[np.float64], length: NDArray[np.float64],
+                   clearance: float) -> NDArray[np.float64]:
+    """Each pair's straight segment's distance to the nearest other well (``inf`` past
+    ``clearance``, where no well is looked at)."""
+    # straight when no other well is within ``clearance`` of the segment: exact distances to
+    # the wells near points along it, ``clearance`` apart (a well that near the segment is
+    # within 1.12 ``clearance`` of one of them)
+    grid = _Grid(pts, 1.2 * clearance)
+    steps = np.maximum(np.ceil(length / clearance), 1).astype(np.int64) + 1
+    edge = np.repeat(np.arange(len(uv)), steps)
+    nth = np.arange(int(steps.sum())) - np.repeat(np.cumsum(steps) - steps, steps)
+    along = p0[edge] + (nth / (steps[edge] - 1))[:, None] * chord[edge]
+    probe, well = grid.near(along)
+    edge = edge[probe]
+    other = (well != uv[edge, 0]) & (well != uv[edge, 1])
+    well, edge = well[other], edge[other]
+    ab = chord[edge]
+    rel = pts[well] - p0[edge]
+    dot_ab = np.einsum("ij,ij->i", ab, ab)
+    t = np.clip(np.einsum("ij,ij->i", rel, ab) / np.where(dot_ab == 0, 1.0, dot_ab), 0.0, 1.0)
+    away = rel - t[:, None] * ab
+    gap = np.full(len(uv), np.inf)
+    np.minimum.at(gap, edge, np.hypot(away[:, 0], away[:, 1]))
+    return gap
+
+
+def _bend_gaps(pts: NDArray[np.float64], uv: NDArray[np.int64], which: NDArray[np.int64],
+               curves: NDArray[np.float64], starts: NDArray[np.int64],
+               clearance: float) -> NDArray[np.float64]:
+    """Each bend's (a block of ``curves`` from each of ``starts``, of channel ``which``) gap
+    to the nearest well that is not one of its channel's own two, less ``clearance`` (past
+    ``clearance`` only whether a well is that near matters, so wells further are not looked
+    at)."""
+    point, well = _Grid(pts, clearance).near(curves)
+    mine = which[point]
+    other = (well != uv[mine, 0]) & (well != uv[mine, 1])
+    point, well = point[other], well[other]
+    nearest = np.full(len(curves), np.inf)
+    np.minimum.at(nearest, point, np.hypot(curves[point, 0] - pts[well, 0],
+                                           curves[point, 1] - pts[well, 1]))
+    nearest[nearest > clearance] = np.inf
+    gaps: NDArray[np.float64] = np.minimum.reduceat(nearest, starts) - clearance
+    return gaps
 
 
 class _Grid:

@@ -72,22 +72,10 @@ def mould(rgba: NDArray[np.uint8], g: Geometry, box: tuple[float, float, float, 
     # a slope facing the light is lit; scaled by the wall's width, so any resolution looks alike
     toward = np.float32(LIGHT[0]), np.float32(LIGHT[1])
     light = np.clip((gx * toward[0] + gy * toward[1]) * np.float32(-wall * 1.6), -1.0, 1.0)
-    # the floor of a groove in the shadow of its upper-left rim
-    shift = max(1, round(wall * 0.9))
-    cast = depth.copy()
-    cast[shift:, shift:] -= depth[:-shift, :-shift]
-    np.clip(cast, 0.0, 1.0, out=cast)
-    cast[depth <= 0.3] = 0.0
-    light -= 0.35 * cast
-    rng = np.random.default_rng(seed_of(g))
-    grain = rng.normal(0.0, 1.0, (max(h // 3, 1), max(w // 3, 1))).astype(np.float32)
-    grain_img = Image.fromarray(np.clip(grain * 40 + 128, 0, 255).astype(np.uint8), "L")
-    frost = np.asarray(grain_img.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
-    frost -= 128
-    frost *= (1 - depth) * np.float32(0.012 / 40)
-    light += frost
+    light -= 0.35 * _cast(depth, wall)
+    light += _frost(g, depth)
     light *= inside
-    del gx, gy, cast, frost, grain, depth, height, inside
+    del gx, gy, depth, height, inside
     # the colours, a band of rows at a time: whole, their float temporaries took 1.3 GB at 4K
     out = rgba.copy()
     for y0 in range(0, h, BAND):
@@ -104,6 +92,29 @@ def mould(rgba: NDArray[np.uint8], g: Geometry, box: tuple[float, float, float, 
             hole_rgb * (1 + 0.6 * np.minimum(lighter, 0)) * drilled
         out[window][..., :3] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+def _cast(depth: NDArray[np.float32], wall: float) -> NDArray[np.float32]:
+    """The shadow on a groove's floor that its upper-left rim casts."""
+    shift = max(1, round(wall * 0.9))
+    cast = depth.copy()
+    cast[shift:, shift:] -= depth[:-shift, :-shift]
+    np.clip(cast, 0.0, 1.0, out=cast)
+    cast[depth <= 0.3] = 0.0
+    return cast
+
+
+def _frost(g: Geometry, depth: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The substrate's frosted grain (seeded by the chip: the same chip, the same grain),
+    faint, and none on a groove's floor."""
+    w, h = g.width, g.height
+    rng = np.random.default_rng(seed_of(g))
+    grain = rng.normal(0.0, 1.0, (max(h // 3, 1), max(w // 3, 1))).astype(np.float32)
+    grain_img = Image.fromarray(np.clip(grain * 40 + 128, 0, 255).astype(np.uint8), "L")
+    frost = np.asarray(grain_img.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+    frost -= 128
+    frost *= (1 - depth) * np.float32(0.012 / 40)
+    return frost
 
 
 def _lit(rgb: NDArray[np.float32], lighter: NDArray[np.float32]) -> NDArray[np.float32]:

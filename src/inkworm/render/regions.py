@@ -51,6 +51,41 @@ def channel_regions(lines: list[NDArray[np.float64]], half: float, width: int, h
     sided = sided or [False] * len(lines)
     if not lines:
         return []
+    flat, first, n_pts, a, d, owner, seg_len, cum, totals = _segments(lines)
+    k, x, y, t, dist = _candidates(a, d, seg_len, half, width, height)
+    k, x, y, t, dist = _nearest(owner, k, x, y, t, dist, width, height)
+    c = owner[k]
+    px, py = x + 0.5, y + 0.5
+    best_s = cum[k] + t * seg_len[k]
+    cover = np.clip(half - dist + 0.5, 0.0, 1.0)
+    if clear:
+        for end in (flat[first], flat[first + n_pts - 1]):
+            cover *= np.clip(np.hypot(px - end[c, 0], py - end[c, 1]) - clear + 0.5, 0.0, 1.0)
+    side = np.zeros(len(k))
+    wants = np.array(sided, dtype=bool)[c]
+    if wants.any():  # the light's side of the nearest segment: its normal to the top left
+        nx, ny = -d[k, 1] / seg_len[k], d[k, 0] / seg_len[k]
+        lit = nx * LIGHT[0] + ny * LIGHT[1]
+        cross = (px - a[k, 0]) * nx + (py - a[k, 1]) * ny
+        side = np.where(wants, np.sign(cross) * lit, 0.0)
+    keep = cover > 0
+    c, x, y, dist, best_s, cover, side = (v[keep] for v in (c, x, y, dist, best_s, cover, side))
+    bounds = np.searchsorted(c, np.arange(len(lines) + 1))
+    out = []
+    for i in range(len(lines)):
+        part = slice(bounds[i], bounds[i + 1])
+        out.append(Region((y[part] * width + x[part]).astype(np.int64),
+                          (best_s[part] / totals[i]).astype(np.float32),
+                          cover[part].astype(np.float32), float(totals[i]),
+                          (dist[part] / max(half, 0.5)).astype(np.float32),
+                          side[part].astype(np.float32) if sided[i] else None))
+    return out
+
+
+def _segments(lines: list[NDArray[np.float64]]) -> tuple[NDArray[Any], ...]:
+    """Every line's segments, flat: the points, each line's first point and point count, the
+    segments' starts and vectors, their line, length and arc length from their line's start,
+    and each line's length."""
     n_pts = np.array([len(line) for line in lines], dtype=np.int64)
     flat = np.concatenate(lines).astype(np.float64)
     first = np.concatenate([[0], np.cumsum(n_pts)[:-1]])
@@ -69,6 +104,13 @@ def channel_regions(lines: list[NDArray[np.float64]], half: float, width: int, h
         cum[at : at + count] = run[:-1]
         totals[c] = float(run[-1]) or 1.0
         at += count
+    return flat, first, n_pts, a, d, owner, seg_len, cum, totals
+
+
+def _candidates(a: NDArray[np.float64], d: NDArray[np.float64], seg_len: NDArray[np.float64],
+                half: float, width: int, height: int) -> tuple[NDArray[Any], ...]:
+    """(segment, x, y, position along it, distance) of every pixel whose centre is nearer
+    than ``half + 0.5`` to a segment: each segment's rows, each cut to its strip."""
     live = seg_len > 0
     # a pixel kept has its centre nearer than ``reach`` to its nearest segment: a segment's
     # candidates are the rows of its box grown by ``reach`` (in the frame), each cut to the
@@ -104,7 +146,14 @@ def channel_regions(lines: list[NDArray[np.float64]], half: float, width: int, h
     dist = np.hypot(px - (ax + t * dx), py - (ay + t * dy))
     near = dist < half + 0.5  # a pixel kept has its nearest segment this near
     k, x, y, t, dist = k[near], x[near], y[near], t[near], dist[near]
-    # each (line, pixel) once: its nearest segment, the first of equally near ones
+    return k, x, y, t, dist
+
+
+def _nearest(owner: NDArray[np.int64], k: NDArray[Any], x: NDArray[Any], y: NDArray[Any],
+             t: NDArray[Any], dist: NDArray[Any], width: int,
+             height: int) -> tuple[NDArray[Any], ...]:
+    """Of the candidate pairs, each (line, pixel) once: with its nearest segment, the first of
+    equally near ones."""
     key = owner[k] * (width * height) + y * width + x
     # a stable sort keeps each key's pairs in segment order (they were made in it), and
     # timsort runs through the keys' long sorted stretches (the rows of a segment)
@@ -118,33 +167,7 @@ def channel_regions(lines: list[NDArray[np.float64]], half: float, width: int, h
     lowest = np.ones(len(hit), dtype=bool)  # of those, the first (the lowest segment)
     lowest[1:] = number[hit[1:]] != number[hit[:-1]]
     pick = order[hit[lowest]]
-    k, x, y, t, dist = k[pick], x[pick], y[pick], t[pick], dist[pick]
-    c = owner[k]
-    px, py = x + 0.5, y + 0.5
-    best_s = cum[k] + t * seg_len[k]
-    cover = np.clip(half - dist + 0.5, 0.0, 1.0)
-    if clear:
-        for end in (flat[first], flat[first + n_pts - 1]):
-            cover *= np.clip(np.hypot(px - end[c, 0], py - end[c, 1]) - clear + 0.5, 0.0, 1.0)
-    side = np.zeros(len(k))
-    wants = np.array(sided, dtype=bool)[c]
-    if wants.any():  # the light's side of the nearest segment: its normal to the top left
-        nx, ny = -d[k, 1] / seg_len[k], d[k, 0] / seg_len[k]
-        lit = nx * LIGHT[0] + ny * LIGHT[1]
-        cross = (px - a[k, 0]) * nx + (py - a[k, 1]) * ny
-        side = np.where(wants, np.sign(cross) * lit, 0.0)
-    keep = cover > 0
-    c, x, y, dist, best_s, cover, side = (v[keep] for v in (c, x, y, dist, best_s, cover, side))
-    bounds = np.searchsorted(c, np.arange(len(lines) + 1))
-    out = []
-    for i in range(len(lines)):
-        part = slice(bounds[i], bounds[i + 1])
-        out.append(Region((y[part] * width + x[part]).astype(np.int64),
-                          (best_s[part] / totals[i]).astype(np.float32),
-                          cover[part].astype(np.float32), float(totals[i]),
-                          (dist[part] / max(half, 0.5)).astype(np.float32),
-                          side[part].astype(np.float32) if sided[i] else None))
-    return out
+    return k[pick], x[pick], y[pick], t[pick], dist[pick]
 
 
 def well_regions(centers: list[tuple[float, float]], radius: float, width: int,

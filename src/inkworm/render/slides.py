@@ -9,6 +9,7 @@ files to manim-slides through its asset cache.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inkworm.errors import InputError, ToolError
 from inkworm.output import atomic_path
@@ -29,6 +30,9 @@ from inkworm.safe import html_text, with_csp
 from inkworm.topology import Topology
 from inkworm.trace import Trace
 from inkworm.views import topology_diff, visit_order
+
+if TYPE_CHECKING:  # manim is imported only by a command that draws
+    from inkworm.render.scene import CompareScene, InkScene
 
 REVEAL_VERSION = "6.0.1"
 """The reveal.js release manim-slides 5.7.0 templates for."""
@@ -191,19 +195,39 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
     ``compare``: two runs side by side (the first is ``topology``/``trace``), one slide per
     aligned visit. ``notice``: told, in one line, when ``--duration`` cannot be kept."""
     from manim import tempconfig
-    from manim_slides.config import PresentationConfig
-    from manim_slides.convert import RevealJS
-    from manim_slides.slide import Slide
-    from pydantic_extra_types.color import Color
-
-    from inkworm.render.compare import PairBoard, slide_cuts
-    from inkworm.render.scene import CompareScene, InkScene
-    from inkworm.render.scene import title_card as card_and_backdrop
 
     if Path(out).suffix.lower() != ".html":
         raise InputError(f"{out}: a deck is one HTML file: name it .html")
     prime_reveal_cache()
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
+    ink_slides, pair_slides = _deck_scenes()
+    options = options or RenderOptions()
+    with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
+        if options.transparent:  # the slide shows through: VP9 with alpha, as browsers play
+            settings.update({"transparent": True, "format": "webm"})
+        with tempconfig(settings):
+            scene: InkScene = (
+                ink_slides(topology, trace, options, output_folder=work / "slides")
+                if compare is None else
+                pair_slides(*compare, options, output_folder=work / "slides"))
+            scene.on_progress = progress
+            scene.render()
+        said = duration_notice(scene.board.steps if scene.board else [], options.duration,
+                               options.story)
+        if said and notice:
+            notice(said)
+        _write_deck(work, type(scene).__name__, options, trace, target)
+    return Path(out)
+
+
+@functools.cache
+def _deck() -> type[Any]:
+    """The deck's part of a slides scene: a title slide, one slide per visit ending on its
+    key event, each with speaker notes, the map held on the last (a manim-slides ``Slide``;
+    made once: manim-slides is imported only by a command that makes a deck)."""
+    from manim_slides.slide import Slide
+
+    from inkworm.render.scene import title_card as card_and_backdrop
 
     class Deck(Slide):
         """The ink scene as a deck: a title slide, one slide per visit ending on its key
@@ -255,10 +279,21 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
             self.next_slide("result", notes=self.final_notes())
             self.wait(board.hold)
 
-    class InkSlides(Deck, InkScene):
+    return Deck
+
+
+@functools.cache
+def _deck_scenes() -> tuple[type[InkScene], type[CompareScene]]:
+    """The deck's scene classes, a run's and a comparison's."""
+    from inkworm.render.compare import PairBoard, slide_cuts
+    from inkworm.render.scene import CompareScene, InkScene
+
+    Deck = _deck()
+
+    class InkSlides(Deck, InkScene):  # type: ignore[misc,valid-type]
         """A run as a deck."""
 
-    class PairSlides(Deck, CompareScene):
+    class PairSlides(Deck, CompareScene):  # type: ignore[misc,valid-type]
         """Two runs side by side as a deck: one slide per aligned visit."""
 
         def title_text(self) -> tuple[tuple[str, str], str]:
@@ -272,33 +307,28 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
             assert isinstance(self.board, PairBoard)
             return slide_cuts(self.board)
 
-    options = options or RenderOptions()
-    with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
-        if options.transparent:  # the slide shows through: VP9 with alpha, as browsers play
-            settings.update({"transparent": True, "format": "webm"})
-        with tempconfig(settings):
-            scene: InkScene = (
-                InkSlides(topology, trace, options, output_folder=work / "slides")
-                if compare is None else
-                PairSlides(*compare, options, output_folder=work / "slides"))
-            scene.on_progress = progress
-            scene.render()
-        said = duration_notice(scene.board.steps if scene.board else [], options.duration,
-                               options.story)
-        if said and notice:
-            notice(said)
-        config = PresentationConfig.from_file(work / "slides" / f"{type(scene).__name__}.json")
-        for slide in config.slides:
-            slide.notes = html_text(slide.notes)  # our template writes them as they are
-        # the slide's own colour (a transparent deck's videos show it)
-        config.background_color = Color(rgb_hex(THEMES[options.theme].background))
-        deck = work / "deck.html"
-        RevealJS.model_validate({
-            "presentation_configs": [config], "one_file": True, "offline": True,
-            "title": html_text(options.title or f"inkworm: {trace.header.graph or 'cluster'}"),
-            "template": deck_template(),
-        }).convert_to(deck)
-        with atomic_path(target, suffix=target.suffix) as tmp:
-            Path(tmp).write_text(with_csp(deck.read_text(encoding="utf-8"),
-                                          [speaker_view_script()]), encoding="utf-8")
-    return Path(out)
+    return InkSlides, PairSlides
+
+
+def _write_deck(work: Path, scene: str, options: RenderOptions, trace: Trace,
+                target: Path) -> None:
+    """The rendered slides of ``scene`` into one offline HTML file at ``target`` (atomically),
+    its notes as plain text, under a Content-Security-Policy."""
+    from manim_slides.config import PresentationConfig
+    from manim_slides.convert import RevealJS
+    from pydantic_extra_types.color import Color
+
+    config = PresentationConfig.from_file(work / "slides" / f"{scene}.json")
+    for slide in config.slides:
+        slide.notes = html_text(slide.notes)  # our template writes them as they are
+    # the slide's own colour (a transparent deck's videos show it)
+    config.background_color = Color(rgb_hex(THEMES[options.theme].background))
+    deck = work / "deck.html"
+    RevealJS.model_validate({
+        "presentation_configs": [config], "one_file": True, "offline": True,
+        "title": html_text(options.title or f"inkworm: {trace.header.graph or 'cluster'}"),
+        "template": deck_template(),
+    }).convert_to(deck)
+    with atomic_path(target, suffix=target.suffix) as tmp:
+        Path(tmp).write_text(with_csp(deck.read_text(encoding="utf-8"),
+                                      [speaker_view_script()]), encoding="utf-8")

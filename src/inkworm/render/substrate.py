@@ -5,6 +5,7 @@ flat (``schematic``) or for the moulded look (:mod:`~inkworm.render.mould` light
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,13 +33,7 @@ def paint_smooth(g: Geometry, box: tuple[float, float, float, float], transparen
         cr.set_source_rgba(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, alpha / 255)
 
     def rounded(x0: float, y0: float, x1: float, y1: float, r: float) -> None:
-        r = max(min(r, (x1 - x0) / 2, (y1 - y0) / 2), 0.0)
-        cr.new_sub_path()
-        cr.arc(x1 - r, y0 + r, r, -math.pi / 2, 0)
-        cr.arc(x1 - r, y1 - r, r, 0, math.pi / 2)
-        cr.arc(x0 + r, y1 - r, r, math.pi / 2, math.pi)
-        cr.arc(x0 + r, y0 + r, r, math.pi, 3 * math.pi / 2)
-        cr.close_path()
+        _rounded(cr, x0, y0, x1, y1, r)
 
     if not transparent:
         paint(background)
@@ -74,9 +69,25 @@ def paint_smooth(g: Geometry, box: tuple[float, float, float, float], transparen
             cr.arc(x, y, radius, 0, 2 * math.pi)
         paint(colour)
         cr.fill()
+    return _rgba(surface, g.width, g.height, transparent)
+
+
+def _rounded(cr: Any, x0: float, y0: float, x1: float, y1: float, r: float) -> None:
+    """A rounded rectangle's path on cairo context ``cr``."""
+    r = max(min(r, (x1 - x0) / 2, (y1 - y0) / 2), 0.0)
+    cr.new_sub_path()
+    cr.arc(x1 - r, y0 + r, r, -math.pi / 2, 0)
+    cr.arc(x1 - r, y1 - r, r, 0, math.pi / 2)
+    cr.arc(x0 + r, y1 - r, r, math.pi / 2, math.pi)
+    cr.arc(x0 + r, y0 + r, r, math.pi, 3 * math.pi / 2)
+    cr.close_path()
+
+
+def _rgba(surface: Any, width: int, height: int, transparent: bool) -> NDArray[np.uint8]:
+    """A cairo ARGB32 surface as an RGBA array (straight alpha when ``transparent``)."""
     surface.flush()
-    bgra = np.ndarray((g.height, surface.get_stride() // 4, 4), np.uint8,
-                      surface.get_data())[:, :g.width]
+    bgra = np.ndarray((height, surface.get_stride() // 4, 4), np.uint8,
+                      surface.get_data())[:, :width]
     out = bgra[..., [2, 1, 0, 3]]  # RGBA, premultiplied (a copy)
     if transparent:  # straight alpha, as the chip's layers are composited
         alpha = out[..., 3:4].astype(np.float32)

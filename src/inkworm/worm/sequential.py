@@ -51,13 +51,8 @@ class _Frame:
     i: int = 0
 
 
-def _run(
-    peers: dict[str, list[str]],
-    launch: str,
-    mode: Mode,
-    auto_connect: AutoConnect,
-    lat: Latency,
-) -> list[Event]:
+def _run(peers: dict[str, list[str]], launch: str, mode: Mode, auto_connect: AutoConnect,
+         lat: Latency) -> list[Event]:
     """The seed's recursion as a loop over an explicit stack (no depth limit)."""
     events: list[Event] = []
     emit = events.append
@@ -83,10 +78,7 @@ def _run(
                     events += _propagate_failure(stack, len(events), t, lat,
                                                  NEVER_CONNECT_REASON)
                     return events
-                t += lat.connect
-                for a, b in ((node, launch), (launch, node)):
-                    peers[a].append(b)
-                    emit(Connect(seq=len(events), t_us=t, node=a, peer=b))
+                t = _greet(peers, node, launch, t + lat.connect, events)
             neighbors = frame.neighbors = snapshots[node] = tuple(peers[node])
             emit(Neighbors(seq=len(events), t_us=t, node=node, nodes=neighbors))
             t += lat.nodes
@@ -119,6 +111,16 @@ def _run(
     emit(Result(seq=len(events), t_us=t, node=launch,
                 map={n: snapshots[n] for n in order}))
     return events
+
+
+def _greet(peers: dict[str, list[str]], node: str, launch: str, t: int,
+           events: list[Event]) -> int:
+    """A naive probe's greeting reaches the launcher's group leader: ``node`` and the
+    launcher connect, each appending the other to its ``nodes()``."""
+    for a, b in ((node, launch), (launch, node)):
+        peers[a].append(b)
+        events.append(Connect(seq=len(events), t_us=t, node=a, peer=b))
+    return t
 
 
 def _propagate_failure(stack: list[_Frame], seq: int, t: int, lat: Latency,
