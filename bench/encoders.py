@@ -24,12 +24,12 @@ import numpy as np
 
 from inkworm import Mode, load_dot, simulate
 from inkworm.render.board import Board
+from inkworm.render.choices import Quality
 from inkworm.render.options import RenderOptions
 from inkworm.render.schedule import timeline
 from inkworm.run import RunSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZES = {"l": (854, 480, 15), "h": (1920, 1080, 60), "k": (3840, 2160, 60)}
 X264 = "libx264"
 HELD = {"crf": "23", "bf": "0"}
 """Frames encoded only when they change: no B-frames (an MP4 of them ends at its last
@@ -73,7 +73,8 @@ CANDIDATES: list[tuple[str, dict[str, str], bool]] = [
 
 def frames(quality: str, seconds: float | None) -> tuple[list[tuple[int, np.ndarray]], int, int]:
     """The bowtie's changed frames as (pts, YUV 4:2:0 planes), and the number of slots."""
-    width, height, fps = SIZES[quality]
+    preset = Quality(quality).preset
+    width, height, fps = preset.width, preset.height, round(preset.fps)
     topology = load_dot(ROOT / "graphs/bowtie.dot")
     trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     options = RenderOptions()

@@ -29,8 +29,8 @@ from manim.scene import scene_file_writer
 from inkworm import Mode, load_dot, simulate
 from inkworm.render import raster, writer
 from inkworm.render.board import Board
+from inkworm.render.choices import Quality
 from inkworm.render.scene import InkCamera, InkScene
-from inkworm.render.video import QUALITIES
 from inkworm.run import RunSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,9 +69,9 @@ def main() -> int:
     topology = load_dot(ROOT / "graphs/bowtie.dot")
     trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
     with tempfile.TemporaryDirectory(prefix="inkworm-bench-frames-") as work:
-        settings = {"quality": QUALITIES[quality], "media_dir": work, "disable_caching": True,
-                    "verbosity": "WARNING", "progress_bar": "none", "output_file": "render",
-                    "max_inflight_encoders": 2}
+        settings = {"quality": Quality(quality).preset.manim, "media_dir": work,
+                    "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none",
+                    "output_file": "render", "max_inflight_encoders": 2}
         with tempconfig(settings):
             wall0, main0 = time.perf_counter(), time.thread_time()
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)

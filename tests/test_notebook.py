@@ -44,3 +44,21 @@ def test_a_notebook_shows_the_run(tmp_path: Path) -> None:
     assert "<video" in html and "data:video/mp4;base64," in html
     assert not [o for o in (*png, *mp4) if o.output_type == "stream"]  # quiet
     assert any("<video" in o.get("data", {}).get("text/html", "") for o in magic), magic
+
+
+def test_show_takes_every_picture_option_of_render() -> None:
+    """``inkworm.show`` names each option of ``inkworm render`` that makes the picture as the
+    command line does (the README says it takes them); only what writes other files (the
+    subtitles, chapters, stills' moments and sheet) or chooses a path is the command's own."""
+    import inspect
+
+    import inkworm
+    from inkworm.cli import cli
+
+    command_only = {"output", "subtitles", "chapters", "embed_subtitles", "at", "sheet", "cols"}
+    named = {"fmt": "format", "layout_name": "layout", "compare_path": "compare",
+             "input_path": "source"}
+    options = {named.get(p.name, p.name) for p in cli.commands["render"].params
+               if p.name and p.name not in command_only}
+    taken = set(inspect.signature(inkworm.show).parameters)
+    assert options - taken == set()

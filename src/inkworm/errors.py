@@ -53,6 +53,8 @@ def terminal_safe(text: str) -> str:
 class InputError(Exception):
     """Input that inkworm cannot use: says what is wrong and where (file, line, column)."""
 
+    exit_code = 2
+
     def __init__(
         self,
         message: str,

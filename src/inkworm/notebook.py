@@ -14,13 +14,13 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec
-
-Format = Literal["mp4", "webm", "gif", "png"]
-Quality = Literal["l", "m", "h", "k"]
+from inkworm.errors import InputError
+from inkworm.render.choices import Format, pick
+from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec, Strategy
 
 _MIME = {"mp4": "video/mp4", "webm": "video/webm"}
 
@@ -41,32 +41,52 @@ def _quiet(verbose: bool) -> Iterator[None]:
 
 
 def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | None = None,
-         edge_order: str = "dot", auto_connect: str = "always", graph: str | None = None,
-         format: Format = "mp4", quality: Quality = "l", timing: str = "uniform",
-         duration: float | None = None, layout: str = "auto", seed: int = 0,
-         transparent: bool = False, output: str | os.PathLike[str] | None = None,
-         verbose: bool = False) -> Any:
-    """Render ``source`` (a DOT file or a trace) and return an IPython display object.
+         edge_order: str = "dot", auto_connect: str = "always", strategy: str = "sequential",
+         collect: str = "", graph: str | None = None, format: str = "mp4",
+         quality: str | None = None, pace: float = 1.0, timing: str = "uniform",
+         duration: float | None = None, camera: str = "auto", story: str | None = None,
+         layout: str = "auto", seed: int = 0, transparent: bool = False, theme: str = "dark",
+         style: str = "ink", captions: str = "burned", title: str | None = None,
+         compare: str | os.PathLike[str] | None = None, compare_mode: str | None = None,
+         output: str | os.PathLike[str] | None = None, verbose: bool = False) -> Any:
+    """Render ``source`` (a DOT file or a trace) and return an IPython display object: every
+    option of ``inkworm render`` that makes a picture, by its command-line name (``quality``:
+    ``l`` for a video, ``h`` for a still, as the command's default).
 
     ``output`` also keeps the file there; by default it is rendered in a temporary folder and
-    embedded in the notebook.
+    embedded in the notebook. ``format="mov"`` (ProRes, for video editors) is refused: no
+    notebook plays it.
     """
     from IPython.display import Image, Video
 
-    from inkworm.render.options import RenderOptions
-    from inkworm.render.timeline import Timing
+    from inkworm.collect import parse_names
+    from inkworm.render.compare import label_runs
+    from inkworm.render.options import named_options
+    from inkworm.render.outputs import OUTPUTS
     from inkworm.render.video import render
     from inkworm.runs import load_run
 
-    spec = RunSpec(launch, Mode(mode), EdgeOrder(edge_order), AutoConnect(auto_connect))
-    options = RenderOptions(timing=Timing(timing), duration=duration, layout=layout, seed=seed,
-                            transparent=transparent)
+    chosen = pick(Format, format, "format")
+    if chosen is Format.MOV:
+        raise InputError("format mov: a notebook cannot play ProRes; show mp4 or webm, or "
+                         "write the .mov with output= and open it in an editor")
+    spec = RunSpec(launch, pick(Mode, mode, "mode"), pick(EdgeOrder, edge_order, "edge order"),
+                   pick(AutoConnect, auto_connect, "auto-connect"),
+                   pick(Strategy, strategy, "strategy"), parse_names(collect))
+    options = named_options(timing=timing, duration=duration, pace=pace, layout=layout,
+                            seed=seed, transparent=transparent, theme=theme, style=style,
+                            camera=camera, story=story, captions=captions, title=title)
     with _quiet(verbose), tempfile.TemporaryDirectory(prefix="inkworm-show-") as work:
         topology, trace = load_run(str(source), spec, graph)
-        target = Path(output) if output is not None else Path(work) / f"run.{format}"
-        render(topology, trace, target, quality, format, options,
-               inputs=(source, graph, topology.path))  # never over what it read
+        runs = None
+        if compare is not None:
+            other = replace(spec, mode=pick(Mode, compare_mode, "mode")) if compare_mode \
+                else spec
+            runs = label_runs((topology, trace), load_run(str(compare), other))
+        target = Path(output) if output is not None else Path(work) / f"run.{chosen}"
+        render(topology, trace, target, quality or OUTPUTS[chosen].quality,
+               chosen, options, inputs=(source, graph, topology.path, compare), compare=runs)
         data = target.read_bytes()
-    if format in _MIME:
-        return Video(data=data, embed=True, mimetype=_MIME[format])  # type: ignore[no-untyped-call]
-    return Image(data=data, format=format)  # type: ignore[no-untyped-call]
+    if chosen in _MIME:
+        return Video(data=data, embed=True, mimetype=_MIME[chosen])  # type: ignore[no-untyped-call]
+    return Image(data=data, format=chosen.value)  # type: ignore[no-untyped-call]

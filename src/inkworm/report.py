@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from inkworm import collect, views
 from inkworm.costs import cost_lines, costs
+from inkworm.run import Strategy
 from inkworm.topology import Topology
 from inkworm.trace import Crash, Trace
 
@@ -24,7 +25,7 @@ def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
         f"run: launch {h.launch}, mode {h.mode.value}, source {h.source.value}, "
         f"{len(trace.events)} events",
         "visit order: " + " ".join(views.visit_order(trace.events)),
-        ("call tree: " if h.parallel else "dfs tree: ")
+        f"{(h.strategy or Strategy.SEQUENTIAL).tree}: "
         + ", ".join(f"{a}->{b}" for a, b in views.dfs_tree(trace.events)),
     ]
     if outcome is None:

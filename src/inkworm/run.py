@@ -59,6 +59,16 @@ class Strategy(enum.Enum):
     """The seed's ``:erpc.multicall`` idea: every unvisited neighbour at once, each sent the
     visited set at fan-out; a node two branches reach at once is probed twice."""
 
+    @property
+    def probes(self) -> str:
+        """How a title names the strategy's probe."""
+        return {"sequential": "probe", "parallel": "probes in parallel"}[self.value]
+
+    @property
+    def tree(self) -> str:
+        """What the calls of a run form (a summary's line)."""
+        return {"sequential": "dfs tree", "parallel": "call tree"}[self.value]
+
 
 @dataclass(frozen=True)
 class RunSpec:

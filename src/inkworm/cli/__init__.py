@@ -91,17 +91,12 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         echo_err(f"inkworm: {err.format_message()}")
-        code = 2
-    except InputError as err:
+        code = InputError.exit_code  # a usage error is bad input too
+    except (InputError, ToolError) as err:  # each says its exit code
         if debug:
             raise
         echo_err(f"inkworm: {err}")
-        code = 2
-    except ToolError as err:
-        if debug:
-            raise
-        echo_err(f"inkworm: {err}")
-        code = ToolError.exit_code
+        code = err.exit_code
     except BrokenPipeError:
         code = 0
     except Exception as err:  # a bug in inkworm: say so, in one line

@@ -171,3 +171,33 @@ def worm_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
+
+
+def fault_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The fault options simulate and record share (declared once: one meaning, one range),
+    handed to the command as one ``faults: Faults | None`` (``None``: a run without faults)."""
+    from inkworm.run import Fault, Faults
+
+    @functools.wraps(func)
+    def with_faults(*args: Any, kill: str | None, after: str | None, tolerant: bool,
+                    timeout_ms: int | None, **kwargs: Any) -> Any:
+        if (kill is None) != (after is None):
+            raise click.UsageError("--kill and --after go together")
+        faults = Faults(kill=Fault(kill, after) if kill and after else None,
+                        tolerant=tolerant, timeout_ms=timeout_ms)
+        return func(*args, faults=faults if faults != Faults() else None, **kwargs)
+
+    decorators = [
+        click.option("--kill", metavar="NODE",
+                     help="Stop NODE during the run (fault injection)..."),
+        click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts."),
+        click.option("--tolerant", is_flag=True,
+                     help="Record failed calls and keep going (partial map) instead of "
+                          "crashing."),
+        click.option("--timeout", "timeout_ms", type=click.IntRange(min=1, max=2**32 - 1),
+                     help="erpc timeout per call, in ms (default: infinity, as the seed)."),
+    ]
+    command: Callable[..., Any] = with_faults
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,14 @@ from inkworm.cli.common import (
 )
 from inkworm.layout import LAYOUTS
 from inkworm.output import check_target
+from inkworm.render.choices import Camera, Format, Quality, Style, Theme, values
+from inkworm.render.outputs import OUTPUTS
+from inkworm.render.pacing import Story
+from inkworm.render.steps import Timing
+
+if TYPE_CHECKING:  # the commands import what draws only when they run
+    from inkworm.render.compare import Run
+    from inkworm.render.options import RenderOptions
 from inkworm.run import Mode
 from inkworm.topology import Topology
 from inkworm.trace import Trace
@@ -34,22 +42,22 @@ def picture_options(func: F) -> F:
         click.option("--graph", metavar="DOT",
                      help="The topology of a trace INPUT (default: the DOT file its header "
                           "names, beside it; else derived from the trace)."),
-        click.option("-q", "--quality", type=click.Choice(["l", "m", "h", "k"]),
-                     help="480p15, 720p30, 1080p60, 2160p60 (default: l for a video, h for "
-                          "a still and for slides)."),
+        click.option("-q", "--quality", type=click.Choice(values(Quality)),
+                     help=", ".join(q.preset.label for q in Quality) + " (default: l for a video, "
+                          "h for a still and for slides)."),
         click.option("--pace", type=Finite(min=0.1, max=10), default=1.0, show_default=True,
                      help="Reading pace: 2 = twice as slow, 0.5 = brisk. No caption is on "
                           "screen for less than max(1.5 s, 0.3 s a word, 1 s per 17 "
                           "characters) times this."),
-        click.option("--timing", type=click.Choice(["uniform", "measured"]), default="uniform",
+        click.option("--timing", type=click.Choice([t.value for t in Timing]), default="uniform",
                      show_default=True, help="Equal steps, or proportional to t_us."),
         click.option("--duration", type=Finite(min=0.5, max=3600), metavar="SECONDS",
                      help="Fit the whole run in this many seconds (0.5 to 3600)."),
-        click.option("--camera", type=click.Choice(["auto", "follow", "whole"]),
+        click.option("--camera", type=click.Choice(values(Camera)),
                      default="auto", show_default=True,
                      help="follow: a close view that follows the ink, with a minimap of the "
                           "chip (auto: above 40 nodes); whole: the whole chip throughout."),
-        click.option("--story", type=click.Choice(["full", "visits", "key"]),
+        click.option("--story", type=click.Choice([s.value for s in Story]),
                      help="How much is told: every step (full), captions summarising the "
                           "walk (visits, 60 s), or the key moments (key, 30 s). Default: "
                           "full up to 40 visits, visits beyond."),
@@ -61,9 +69,9 @@ def picture_options(func: F) -> F:
         click.option("--transparent", is_flag=True,
                      help="No background outside the chip (text on plates: legible on any "
                           "slide)."),
-        click.option("--theme", type=click.Choice(["dark", "light"]), default="dark",
+        click.option("--theme", type=click.Choice(values(Theme)), default="dark",
                      show_default=True, help="The slide around the chip: dark or light."),
-        click.option("--style", type=click.Choice(["ink", "schematic"]), default="ink",
+        click.option("--style", type=click.Choice(values(Style)), default="ink",
                      show_default=True,
                      help="ink: dye in a moulded chip; schematic: flat fills."),
         click.option("--captions", type=click.Choice(["burned", "none"]),
@@ -84,27 +92,25 @@ def picture_options(func: F) -> F:
     return func
 
 
-def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, Any, Any]:
+def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, RenderOptions, tuple[Run, Run] | None]:
     """Load the run (and the one it is compared with) and build the render options from the
     shared picture options: ``(topology, trace, options, compare)``."""
-    from inkworm.render.options import RenderOptions
-    from inkworm.render.timeline import Story, Timing
+    from inkworm.render.options import named_options
     from inkworm.runs import load_run
 
     topology, trace = load_run(kw["input_path"], kw["spec"], kw["graph"])
     warn_ignored_run_options(trace.path is not None)  # a trace read from a file
     warn_dot(topology)
-    options = RenderOptions(timing=Timing(kw["timing"]), duration=kw["duration"],
-                            pace=kw["pace"],
+    options = named_options(timing=kw["timing"], duration=kw["duration"], pace=kw["pace"],
                             layout=kw["layout_name"], seed=kw["seed"],
                             transparent=kw["transparent"], theme=kw["theme"],
-                            style=kw["style"], camera=kw["camera"],
-                            story=Story(kw["story"]) if kw["story"] else None,
-                            captions=kw["captions"] != "none", title=kw["title"] or None)
+                            style=kw["style"], camera=kw["camera"], story=kw["story"],
+                            captions=kw["captions"] or "burned", title=kw["title"])
     return topology, trace, options, _compared(kw, topology, trace)
 
 
-def _compared(kw: dict[str, Any], topology: Topology, trace: Trace) -> Any:
+def _compared(kw: dict[str, Any], topology: Topology,
+              trace: Trace) -> tuple[Run, Run] | None:
     """The two runs of ``--compare``, labelled (``None`` without it)."""
     from inkworm.render.compare import label_runs
     from inkworm.runs import load_run
@@ -131,7 +137,7 @@ def _inputs(kw: dict[str, Any], topology: Topology) -> tuple[str | None, ...]:
 
 @click.command()
 @picture_options
-@click.option("--format", "fmt", type=click.Choice(["mp4", "webm", "mov", "gif", "png"]),
+@click.option("--format", "fmt", type=click.Choice([f.value for f in OUTPUTS]),
               help="Default: from -o's extension, else mp4. webm and mov keep alpha with "
                    "--transparent (VP9; ProRes 4444); png: the last frame, 1080p unless -q.")
 @click.option("-o", "--output", metavar="FILE",
@@ -178,7 +184,7 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
                            compare=compare, sheet=sheet, cols=cols):
             echo_err(f"wrote {path}")
         return
-    quality = kw["quality"] or ("h" if fmt == "png" else "l")  # a still is a slide's picture
+    quality = kw["quality"] or OUTPUTS[Format(fmt)].quality  # a still is a slide's picture
     done = run(topology, trace, target, quality, fmt, options,
                progress=print_progress, inputs=_inputs(kw, topology),
                subtitles=subtitles, chapters=chapters, embed_subtitles=embed_subtitles,

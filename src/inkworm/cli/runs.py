@@ -14,6 +14,7 @@ from inkworm.cli.common import (
     check_output,
     echo_err,
     emit,
+    fault_options,
     parse_latency,
     usage,
     warn_dot,
@@ -22,7 +23,7 @@ from inkworm.cli.common import (
 from inkworm.output import check_target
 from inkworm.record import DEFAULT_DEADLINE_S
 from inkworm.report import observed_topology
-from inkworm.run import RunSpec
+from inkworm.run import Faults, RunSpec
 from inkworm.topology import load_dot, to_dot
 from inkworm.tracefile import write_trace
 
@@ -32,30 +33,20 @@ from inkworm.tracefile import write_trace
 @worm_options
 @click.option("--latency", default="", metavar="NAME=US,...", callback=parse_latency,
               help="Latency model, e.g. call=400,load=1200 (see inkworm.worm.Latency).")
-@click.option("--kill", metavar="NODE", help="Stop NODE during the run (fault injection)...")
-@click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
-@click.option("--tolerant", is_flag=True,
-              help="Record failed calls and keep going (partial map) instead of crashing.")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1, max=2**32 - 1),
-              help="erpc timeout per call, in ms (default: infinity, as the seed).")
+@fault_options
 @click.option("--hang", metavar="NODE", help="NODE's probe stalls for good once started "
               "(with --timeout).")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
-def simulate(graph: str, spec: RunSpec, latency: Any, kill: str | None, after: str | None,
-             tolerant: bool, timeout_ms: int | None, hang: str | None,
-             output: str | None) -> None:
+def simulate(graph: str, spec: RunSpec, latency: Any, faults: Faults | None,
+             hang: str | None, output: str | None) -> None:
     """Simulate the worm on a DOT GRAPH and write its trace (JSON Lines); --kill, --after,
     --tolerant and --timeout as for record."""
-    from inkworm.run import Fault, Faults
     from inkworm.worm import simulate as run
 
-    if (kill is None) != (after is None):
-        raise click.UsageError("--kill and --after go together")
-    if hang is not None and timeout_ms is None:
-        raise click.UsageError("--hang goes with --timeout (else the worm waits for ever)")
-    faults = (Faults(kill=Fault(kill, after) if kill and after else None, tolerant=tolerant,
-                     timeout_ms=timeout_ms, hang=hang)
-              if kill or tolerant or timeout_ms or hang else None)
+    if hang is not None:
+        if faults is None or faults.timeout_ms is None:
+            raise click.UsageError("--hang goes with --timeout (else the worm waits for ever)")
+        faults = dataclasses.replace(faults, hang=hang)
     check_output(output, graph)
     topology = load_dot(graph)
     warn_dot(topology)
@@ -66,38 +57,29 @@ def simulate(graph: str, spec: RunSpec, latency: Any, kill: str | None, after: s
 @click.command()
 @click.argument("graph")
 @worm_options
-@click.option("--kill", metavar="NODE", help="Stop NODE during the run (fault injection)...")
-@click.option("--after", metavar="OTHER", help="...right after OTHER's probe starts.")
+@fault_options
 @click.option("--delay", "delays", multiple=True, metavar="NODE=MS",
               help="Sleep MS after NODE's probe starts (repeatable).")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(min=0, max=2**32 - 1),
-              help="erpc timeout per call, in ms (default: infinity, as the seed).")
 @click.option("--deadline", "deadline_s", type=Finite(min=0.001, max=(2**32 - 1) / 1000),
               default=DEFAULT_DEADLINE_S, show_default=True, metavar="SECONDS",
               help="Stop waiting for the worm after this long; the trace is written without "
                    "an outcome and says why (meta.stopped), exit code 1.")
-@click.option("--tolerant", is_flag=True,
-              help="Record failed calls and keep going (partial map) instead of crashing.")
 @click.option("--collector", metavar="FILE.exs",
               help="Your own collectors (opt-in): an Elixir file whose value is a list of "
                    "{\"name\", fn -> value end}; each runs on every probed node.")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
-def record(graph: str, spec: RunSpec, kill: str | None, after: str | None,
-           delays: tuple[str, ...], timeout_ms: int | None, deadline_s: float, tolerant: bool,
-           collector: str | None, output: str | None) -> None:
+def record(graph: str, spec: RunSpec, faults: Faults | None, delays: tuple[str, ...],
+           deadline_s: float, collector: str | None, output: str | None) -> None:
     """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
     from inkworm.record import RecordOptions, parse_delays, validate
     from inkworm.record import record as run
-    from inkworm.run import Fault
 
-    if (kill is None) != (after is None):
-        raise click.UsageError("--kill and --after go together")
     topology = load_dot(graph)
     warn_dot(topology)
+    faults = faults or Faults()
     options = RecordOptions(
-        **dataclasses.asdict(spec), timeout_ms=timeout_ms, tolerant=tolerant,
-        delays_ms=usage(parse_delays, delays), deadline_s=deadline_s,
-        fault=Fault(kill, after) if kill and after else None,
+        **dataclasses.asdict(spec), timeout_ms=faults.timeout_ms, tolerant=faults.tolerant,
+        delays_ms=usage(parse_delays, delays), deadline_s=deadline_s, fault=faults.kill,
         collector=Path(collector) if collector else None,
     )
     validate(topology, options)  # every option, and -o, before a single process starts

@@ -25,7 +25,7 @@ from inkworm.render.options import (
     RenderOptions,
 )
 from inkworm.render.painter import Painter
-from inkworm.render.panel import names_fit, result_panel, walk_lines, with_chart
+from inkworm.render.panel import PANELS, names_fit, result_panel, with_chart
 from inkworm.render.plan import plan_chip
 from inkworm.render.raster import Chip
 from inkworm.render.schedule import caption_schedule
@@ -35,7 +35,7 @@ from inkworm.render.timeline import (
     Step,
     StepKind,
 )
-from inkworm.run import AutoConnect
+from inkworm.run import AutoConnect, Strategy
 from inkworm.topology import Topology
 from inkworm.trace import Result, Trace
 from inkworm.views import (
@@ -140,7 +140,7 @@ class Board:
         source = {"beam": "recorded on a real BEAM", "simulated": "simulated",
                   "log": "from a console log"}[h.source.value]
         never = "  ·  dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
-        probe = "probes in parallel" if h.parallel else "probe"
+        probe = (h.strategy or Strategy.SEQUENTIAL).probes
         title = self.title or (f"{h.graph or 'cluster'}  ·  {h.mode.value} {probe}{never}  ·  "
                                f"launched from {h.launch}  ·  {source}")
         t = self.theme
@@ -327,8 +327,8 @@ class Board:
 
     def _panel_lines(self, step: Step) -> tuple[tuple[hud.Span, ...], ...]:
         """The walk's panel after ``step`` (captions only move forward)."""
-        return walk_lines(self.state_after(step.seqs[-1]), self.theme,
-                          parallel=self.trace.header.parallel)
+        strategy = self.trace.header.strategy or Strategy.SEQUENTIAL
+        return PANELS[strategy](self.state_after(step.seqs[-1]), self.theme)
 
     def highlight(self, step: Step) -> None:
         """Mark ``step`` on the chip (glowing rings on its wells) and in the caption."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from inkworm.errors import InputError
 from inkworm.layout import LAYOUTS
-from inkworm.render import palette as P
+from inkworm.render.choices import Camera, Captions, Style, Theme, pick
 from inkworm.render.pacing import Story, reading_time
 from inkworm.render.steps import Timing
 
@@ -17,10 +17,6 @@ captions, the panel and the legend stay inside it, where no player's controls li
 PANEL_EVERY = 0.2
 """Between two captions, the panel follows the steps at most this often (seconds)."""
 
-CAMERAS = ("auto", "follow", "whole")
-"""``--camera``: see :mod:`inkworm.render.camera`."""
-STYLES = ("ink", "schematic")
-"""``--style``: how the ink is drawn (:class:`~inkworm.render.raster.Chip`)."""
 
 
 def title_seconds(options: RenderOptions) -> float:
@@ -46,13 +42,13 @@ class RenderOptions:
     """Visits closer than this share a section (and a play)."""
     hold: float = 4.0
     """Seconds the final frame (the map) is held."""
-    theme: str = "dark"
+    theme: Theme = Theme.DARK
     """The slide around the chip: ``dark`` or ``light`` (:data:`~inkworm.render.palette.THEMES`)."""
-    style: str = "ink"
+    style: Style = Style.INK
     """How the ink is drawn: ``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
-    camera: str = "auto"
+    camera: Camera = Camera.AUTO
     """``follow`` the ink in a larger chip with a minimap, or show the ``whole`` chip;
-    ``auto``: follow above 40 nodes."""
+    ``auto``: follow above 40 nodes. (A plain string of a choice's value is taken too.)"""
     story: Story | None = None
     """How much is told (:class:`~inkworm.render.timeline.Story`); ``None``: every step up
     to 40 visits, summarised visits beyond."""
@@ -69,12 +65,8 @@ class RenderOptions:
             raise InputError(f"duration must be 0.5 to 3600 seconds, got {self.duration!r}")
         if type(self.seed) is not int or not 0 <= self.seed < 2**32:
             raise InputError(f"seed must be an integer from 0 to 2^32 - 1, got {self.seed!r}")
-        if self.theme not in P.THEMES:
-            raise InputError(f"unknown theme {self.theme!r} (one of {', '.join(P.THEMES)})")
-        if self.camera not in CAMERAS:
-            raise InputError(f"unknown camera {self.camera!r} (one of {', '.join(CAMERAS)})")
-        if self.style not in STYLES:
-            raise InputError(f"unknown style {self.style!r} (one of {', '.join(STYLES)})")
+        for name, choice in (("theme", Theme), ("camera", Camera), ("style", Style)):
+            object.__setattr__(self, name, pick(choice, getattr(self, name), name))
         if self.layout not in LAYOUTS:
             raise InputError(f"unknown layout {self.layout!r} (one of {', '.join(LAYOUTS)})")
         for name in ("pace", "min_section", "hold"):
@@ -86,3 +78,19 @@ class RenderOptions:
 def _seconds(value: object, least: float) -> bool:
     """A finite number from ``least`` to an hour (nan and inf are refused)."""
     return isinstance(value, int | float) and least <= value <= 3600
+
+
+def named_options(*, timing: str = "uniform", duration: float | None = None, pace: float = 1.0,
+                  layout: str = "auto", seed: int = 0, transparent: bool = False,
+                  theme: str = "dark", style: str = "ink", camera: str = "auto",
+                  story: str | None = None, captions: str = "burned",
+                  title: str | None = None) -> RenderOptions:
+    """:class:`RenderOptions` from the picture options as the command line names them (and
+    ``inkworm.show`` takes them): one place that turns those names into options."""
+    return RenderOptions(timing=pick(Timing, timing, "timing"), duration=duration, pace=pace,
+                         layout=layout, seed=seed, transparent=transparent,
+                         theme=pick(Theme, theme, "theme"), style=pick(Style, style, "style"),
+                         camera=pick(Camera, camera, "camera"),
+                         story=pick(Story, story, "story") if story else None,
+                         captions=pick(Captions, captions, "captions") is Captions.BURNED,
+                         title=title or None)

@@ -22,6 +22,7 @@ from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.fronts import counted
 from inkworm.render.palette import Theme
+from inkworm.run import Strategy
 from inkworm.topology import Topology
 from inkworm.trace import Result, Trace
 from inkworm.views import DERIVED, Edge, NameMatcher, pair
@@ -237,11 +238,8 @@ def growth_chart(series: tuple[int, ...], visits: int, most: int, theme: Theme, 
     return hud.stack([label, chart])
 
 
-def walk_lines(state: RunState, theme: Theme, parallel: bool) -> tuple[tuple[hud.Span, ...], ...]:
-    """The panel during the walk: the visited set and the call stack; a parallel run has no
-    one stack: its running probes, and its duplicate work (:func:`_fronts_lines`)."""
-    if parallel:
-        return _fronts_lines(state, theme)
+def walk_lines(state: RunState, theme: Theme) -> tuple[tuple[hud.Span, ...], ...]:
+    """A sequential run's panel during the walk: the visited set and the call stack."""
     visited, stack = state.visited, state.stack
     return (
         hud.plain(f"visited ({len(visited)})", theme.text_dim),
@@ -252,10 +250,10 @@ def walk_lines(state: RunState, theme: Theme, parallel: bool) -> tuple[tuple[hud
     )
 
 
-def _fronts_lines(state: RunState, t: Theme) -> tuple[tuple[hud.Span, ...], ...]:
-    """A parallel run's panel: what was visited (and how many probes landed on a node
-    already visited), and the probes running now: the fronts (at work), then those
-    waiting for their calls' answers, each node once with its count."""
+def fronts_lines(state: RunState, t: Theme) -> tuple[tuple[hud.Span, ...], ...]:
+    """A parallel run's panel (it has no one stack): what was visited (and how many probes
+    landed on a node already visited), and the probes running now: the fronts (at work),
+    then those waiting for their calls' answers, each node once with its count."""
     twice = state.duplicates
     paths = list(state.running)
     waiting = {p.rpartition(".")[0] for p in paths if "." in p}
@@ -272,6 +270,16 @@ def _fronts_lines(state: RunState, t: Theme) -> tuple[tuple[hud.Span, ...], ...]
         *([hud.plain(_waiting(parents, sum(p in waiting for p in paths)), t.text_dim)]
           if parents else []),
     )
+
+
+Lines = tuple[tuple[hud.Span, ...], ...]
+"""A panel's lines of text, each of coloured spans."""
+
+PANELS: dict[Strategy, Callable[[RunState, Theme], Lines]] = {
+    Strategy.SEQUENTIAL: walk_lines,
+    Strategy.PARALLEL: fronts_lines,
+}
+"""Each strategy's panel during the walk, from the run's state."""
 
 
 def with_chart(lines: tuple[tuple[hud.Span, ...], ...], series: tuple[int, ...],

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from inkworm.layout import Positions, layout
 from inkworm.render.camera import FOLLOW_ABOVE, zoom_for
+from inkworm.render.choices import Camera
 from inkworm.render.frame import Frame
 from inkworm.render.geometry import Geometry, build, stretch
 from inkworm.render.options import RenderOptions
@@ -42,8 +43,8 @@ def plan_chip(topology: Topology, steps: Sequence[Step], options: RenderOptions,
     kept = [_unetch(s, truth) for s in steps]
     etched = [(s.node, s.peer) for s in kept if s.kind is StepKind.ETCH and s.peer]
     edges = [*topology.edges, *etched]
-    follow = options.camera == "follow" or (options.camera == "auto" and
-                                             len(topology.nodes) > FOLLOW_ABOVE)
+    follow = options.camera is Camera.FOLLOW or (options.camera is Camera.AUTO and
+                                                 len(topology.nodes) > FOLLOW_ABOVE)
     zoom = zoom_for(len(topology.nodes)) if follow else 1.0
     x0, y0, x1, y1 = (round(v) for v in f.chip)
     size = (x1 - x0, y1 - y0)

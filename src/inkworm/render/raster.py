@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from inkworm.ahead import Ahead
 from inkworm.render import palette as P
+from inkworm.render.choices import Style, values
 from inkworm.render.geometry import Geometry
 from inkworm.render.mould import mould, port_fitting
 from inkworm.render.regions import Region, chip_regions, etch_relief, smoothstep
@@ -31,7 +32,6 @@ LAYERS = ("etch", "cut", "tint", "ink", "ghost", "leak", "dup", "dye", "front", 
           "pulse", "glow", "grey", "clot")
 
 
-STYLES = ("ink", "schematic")
 ROUND = 2.2
 """``ink``: how far (in channel widths) the front at the centre line leads the front at the
 walls (the parabolic, Poiseuille profile of flow in a channel)."""
@@ -50,12 +50,12 @@ class Chip(Tracked):
                  extra_channels: Iterable[tuple[str, str]] = (),
                  background: P.RGB = P.BACKGROUND, shadow: P.RGB = P.SHADOW,
                  style: str = "ink") -> None:
-        if style not in STYLES:
-            raise ValueError(f"unknown style {style!r} (one of {', '.join(STYLES)})")
+        if style not in values(Style):
+            raise ValueError(f"unknown style {style!r} (one of {', '.join(values(Style))})")
         self.g = geometry
         self.style = style
         """``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
-        self.ink = style == "ink"
+        self.ink = style == Style.INK
         w, h = geometry.width, geometry.height
         extra = set(extra_channels)
         # the channels' and wells' pixels (numpy, mostly without the GIL) in a thread while

@@ -23,15 +23,13 @@ from inkworm.errors import InputError
 from inkworm.output import Inputs, atomic_path
 from inkworm.render import palette as P
 from inkworm.render.board import Board
+from inkworm.render.choices import Quality, pick
 from inkworm.render.compare import PairBoard, Run
 from inkworm.render.options import RenderOptions
 from inkworm.render.schedule import timeline
 from inkworm.render.timeline import Step
 from inkworm.topology import Topology
 from inkworm.trace import SCHEMA, FieldType, Kind, Trace
-
-SIZES = {"l": (854, 480), "m": (1280, 720), "h": (1920, 1080), "k": (3840, 2160)}
-"""Frame size of each quality (as manim's presets)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,8 @@ def stills(topology: Topology, trace: Trace, specs: Sequence[Moment],
     grid closest to 16:9). ``compare``: the frames of two runs
     side by side (the first is ``topology``/``trace``)."""
     options = options or RenderOptions()
-    width, height = SIZES[quality]
+    preset = pick(Quality, quality, "quality").preset
+    width, height = preset.width, preset.height
     target = Path(out)
     frames = (still(topology, trace, moment, options, width, height, compare)
               for moment in specs)

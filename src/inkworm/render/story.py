@@ -5,12 +5,12 @@ and cut into slides. A parallel run's concurrent events are grouped into waves
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from inkworm.render.fronts import parallel_steps
 from inkworm.render.steps import Step, StepKind, step_at
-from inkworm.run import Mode
+from inkworm.run import Mode, Strategy
 from inkworm.trace import Trace
 from inkworm.views import RunState
 
@@ -18,10 +18,7 @@ from inkworm.views import RunState
 def steps_from_trace(trace: Trace) -> list[Step]:
     """The visual steps of a run, in trace order (untimed); a parallel run's concurrent
     events grouped into waves (:func:`inkworm.render.fronts.parallel_steps`)."""
-    if trace.header.parallel:
-        steps, state = parallel_steps(trace)
-    else:
-        steps, state = _sequential_steps(trace)
+    steps, state = STEPS[trace.header.strategy or Strategy.SEQUENTIAL](trace)
     return _told(trace, steps, state)
 
 
@@ -44,6 +41,13 @@ def _sequential_steps(trace: Trace) -> tuple[list[Step], RunState]:
             state.advance(e)
         i += used
     return steps, state
+
+
+STEPS: dict[Strategy, Callable[[Trace], tuple[list[Step], RunState]]] = {
+    Strategy.SEQUENTIAL: _sequential_steps,
+    Strategy.PARALLEL: parallel_steps,
+}
+"""Each strategy's steps of a run, and the run's state at its end."""
 
 
 def _told(trace: Trace, steps: list[Step], state: RunState) -> list[Step]:
