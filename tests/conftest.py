@@ -27,6 +27,17 @@ def inkworm_run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
                           text=True, check=False, cwd=cwd)
 
 
+def inkworm_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``inkworm ARGS`` run in this process (:func:`inkworm.cli.main`): its exit code,
+    stdout and stderr."""
+    from inkworm.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A page of a fresh headless chromium at 960x540."""

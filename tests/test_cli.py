@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, GRAPHS
+from conftest import inkworm_main as inkworm
 from inkworm import parse_dot, simulate
-from inkworm.cli import main
 from inkworm.views import visit_order
-
-
-def inkworm(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def test_simulate_naive_prints_the_spurious_edges(capsys: pytest.CaptureFixture[str],

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from conftest import GRAPHS
+from conftest import inkworm_run as run
 from inkworm import check, load_dot, simulate
 from inkworm.collect import BUILTINS, collected, lines, stand_in
 from inkworm.record import RecordOptions, record
@@ -23,11 +22,6 @@ from inkworm.views import neighbor_lists, result_map, topology_diff, visit_order
 
 BOWTIE = load_dot(GRAPHS / "bowtie.dot")
 beam = pytest.mark.skipif(shutil.which("elixir") is None, reason="elixir is not installed")
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inkworm", *args], capture_output=True,
-                          text=True, check=False)
 
 
 def test_each_probe_reports_its_collectors_right_after_nodes() -> None:

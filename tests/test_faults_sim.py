@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import GRAPHS
+from conftest import inkworm_main as inkworm
 from inkworm import check, load_dot, simulate
-from inkworm.cli import main
 from inkworm.run import AutoConnect, Fault, Faults, Mode, RunSpec
 from inkworm.trace import Crash, Disconnect, Error, Kill, ProbeEnd, ProbeStart, Result, Trace
 from inkworm.views import result_map, topology_diff, transcript, visit_order
@@ -34,13 +34,6 @@ def assert_valid(trace: Trace) -> None:
 
 def errors(trace: Trace) -> list[tuple[str, str, str]]:
     return [(e.node, e.to, e.reason) for e in trace.events if isinstance(e, Error)]
-
-
-def inkworm(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def test_killing_the_running_node_crashes_the_worm_with_no_map() -> None:

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CORPUS, GRAPHS
+from conftest import inkworm_main as run_cli
 from inkworm import Mode, load_dot, load_trace, save_trace, simulate
 from inkworm.cli import main
 from inkworm.output import atomic_text
@@ -150,13 +151,6 @@ def test_dot_export_is_stable_with_backslashes() -> None:
 
 
 # --- outputs never destroy anything ------------------------------------------------------------
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def refused(capsys: pytest.CaptureFixture[str], expect: str, *args: str) -> None:

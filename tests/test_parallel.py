@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import GRAPHS
+from conftest import inkworm_main as inkworm
 from inkworm import AutoConnect, EdgeOrder, Mode, Topology, check, load_dot, simulate
-from inkworm.cli import main
 from inkworm.costs import CODE_BYTES, Costs, costs, mapset_size, mapset_term
 from inkworm.etf import encode
 from inkworm.reader import read_trace_bytes
@@ -539,13 +539,6 @@ def test_costs_of_a_trace_read_back_are_the_same() -> None:
 
 
 # --- the command line ----------------------------------------------------------------------
-
-def inkworm(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
-
 
 def test_simulate_and_check_parallel(capsys: pytest.CaptureFixture[str],
                                      tmp_path: Path) -> None:

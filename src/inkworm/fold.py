@@ -220,7 +220,14 @@ the state holds; a call only in a parallel run)."""
 
 
 def walk(events: Iterable[Event] | Trace) -> Iterator[tuple[Event, RunState]]:
-    """The one fold over a run: each event with the (live) run state after it."""
+    """The one fold over a run: each event with the (live) run state after it.
+
+    >>> from inkworm.topology import parse_dot
+    >>> from inkworm.worm import simulate
+    >>> trace = simulate(parse_dot("graph { a -- b; b -- c }"))
+    >>> [list(state.stack) for e, state in walk(trace) if e.kind.value == "probe_start"]
+    [['a'], ['a', 'b'], ['a', 'b', 'c']]
+    """
     stream = events.events if isinstance(events, Trace) else events
     state = RunState()
     for e in stream:

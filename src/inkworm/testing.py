@@ -81,7 +81,18 @@ def _named(names: Iterable[str], wanted: Sequence[str]) -> list[str]:
 
 
 def assert_visit_order(trace: Trace, expected: str | Sequence[str]) -> None:
-    """The nodes are visited exactly in this order (``"a b c"`` or ``["a", "b", "c"]``)."""
+    """The nodes are visited exactly in this order (``"a b c"`` or ``["a", "b", "c"]``).
+
+    >>> from inkworm.topology import parse_dot
+    >>> from inkworm.worm import simulate
+    >>> trace = simulate(parse_dot("graph { a -- b; b -- c; a -- c; "
+    ...                          "b -- d; d -- e; e -- f; f -- d }"))
+    >>> assert_visit_order(trace, "a b c d e f")
+    >>> assert_visit_order(trace, "a c b d e f")
+    Traceback (most recent call last):
+    ...
+    inkworm.assertion.TraceAssertionError: ...
+    """
     __tracebackhide__ = True  # pytest shows the story, not this helper
     want, starts = _nodes(expected), probe_starts(trace)
     got = _named((e.node for e in starts), want)

@@ -24,5 +24,17 @@ CHECKERS: dict[Strategy, type[Checker]] = {
 
 def check(trace: Trace) -> list[Violation]:
     """All violations in ``trace`` (empty when the trace is a valid worm run), by the rules of
-    the strategy its header names."""
+    the strategy its header names.
+
+    >>> from dataclasses import replace
+    >>> from inkworm.topology import parse_dot
+    >>> from inkworm.worm import simulate
+    >>> trace = simulate(parse_dot("graph { a -- b; b -- c; a -- c; "
+    ...                          "b -- d; d -- e; e -- f; f -- d }"))
+    >>> check(trace)
+    []
+    >>> cut = replace(trace, events=trace.events[:-1])  # no result: a truncated run
+    >>> [v.rule for v in check(cut)]
+    ['outcome']
+    """
     return CHECKERS[trace.header.strategy or Strategy.SEQUENTIAL](trace).run()

@@ -84,7 +84,19 @@ ENGINES: dict[Strategy, Engine] = {
 def simulate(topology: Topology, spec: RunSpec | None = None,
              latency: Latency | None = None, faults: Faults | None = None) -> Trace:
     """Run the worm model on ``topology`` as ``spec`` says (with ``faults``, if any), and
-    return its trace."""
+    return its trace.
+
+    >>> from inkworm.topology import parse_dot
+    >>> from inkworm.views import connections, visit_order
+    >>> bowtie = parse_dot("graph { a -- b; b -- c; a -- c; b -- d; d -- e; e -- f; f -- d }")
+    >>> naive = simulate(bowtie, RunSpec(mode=Mode.NAIVE))
+    >>> visit_order(naive)
+    ['a', 'b', 'c', 'd', 'e', 'f']
+    >>> connections(naive)  # what the measurement made: every node not next to a
+    [('a', 'd'), ('a', 'e'), ('a', 'f')]
+    >>> connections(simulate(bowtie, RunSpec(mode=Mode.FIXED)))
+    []
+    """
     spec = spec or RunSpec()
     mode, edge_order, auto_connect = spec.mode, spec.edge_order, spec.auto_connect
     launch = spec.launch if spec.launch is not None else topology.nodes[0]
