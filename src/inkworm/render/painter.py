@@ -72,14 +72,7 @@ class Painter:
             travel = min(p / CALL_TRAVEL, 1.0)
             reach = travel if step.ok else min(travel, 0.55)
             filling = max(p - CALL_TRAVEL, 0.0) / (1 - CALL_TRAVEL) if step.ok else 0.0
-            if chip.ink:  # dye pushed down the channel: no bolus, the front is the dye's
-                chip.spread(node, peer, reach, settle=filling, layer=ink)
-            else:
-                chip.flow(ink, node, peer, reach)
-                if p < 1.0 and travel < 1.0:
-                    chip.front(node, peer, reach)
-                else:
-                    chip.clear_front(node, peer)
+            chip.look.call(chip, node, peer, reach, filling, ink, p < 1.0 and travel < 1.0)
             if step.ok and p > CALL_TRAVEL and step.duplicate:  # a second ink meets the first
                 chip.bloom(peer, filling * DUPLICATE_REACH, inlet=node, layer="dup")
             elif step.ok and p > CALL_TRAVEL:  # the callee's well fills from the caller's side
@@ -96,11 +89,7 @@ class Painter:
                 chip.ring(peer, 0.0 if p >= 1.0 else
                           _pulse(min(max((bounce - 0.3) / 0.4, 0), 1)), "pulse_rim")
         elif step.kind is StepKind.RETURN and peer is not None:
-            # the answer mixes into the whole channel: a soft, diffuse front
-            if chip.ink:
-                chip.mix(node, peer, p)
-            else:
-                chip.flow("dye", node, peer, p, soft_px=14.0)
+            chip.look.answer(chip, node, peer, p)  # a soft, diffuse front
         elif step.kind is StepKind.ETCH and peer is not None:
             if step.emphasis:  # both wells pulse while the channel is etched
                 for well in (node, peer):

@@ -19,9 +19,8 @@ from inkworm.ahead import Ahead
 from inkworm.render import palette as P
 from inkworm.render.choices import Style, values
 from inkworm.render.geometry import Geometry
-from inkworm.render.mould import mould, port_fitting
+from inkworm.render.looks import LOOKS
 from inkworm.render.regions import Region, chip_regions, etch_relief, smoothstep
-from inkworm.render.substrate import paint_smooth, paint_static
 from inkworm.render.tracked import Tracked, distinct
 
 F32 = NDArray[np.float32]
@@ -53,25 +52,18 @@ class Chip(Tracked):
         if style not in values(Style):
             raise ValueError(f"unknown style {style!r} (one of {', '.join(values(Style))})")
         self.g = geometry
-        self.style = style
-        """``ink`` (dye in a moulded chip) or ``schematic`` (flat fills)."""
-        self.ink = style == Style.INK
+        self.look = LOOKS[Style(style)]
+        """How the chip looks (:mod:`~inkworm.render.looks`)."""
         w, h = geometry.width, geometry.height
         extra = set(extra_channels)
         # the channels' and wells' pixels (numpy, mostly without the GIL) in a thread while
         # the chip is painted and moulded: about 0.1 s less of a 1,000-node chip's set-up
         regions = Ahead(lambda: chip_regions(geometry, extra), "inkworm-regions")
         try:
-            if self.ink:  # relit as a moulded chip, so antialiased by cairo (0.2 s less here)
-                self.base = mould(paint_smooth(geometry, chip_box, transparent, extra,
-                                                background, shadow),
-                                  geometry, chip_box, launch, extra)
-            else:  # the schematic stays the drawing from before the ink style, pixel for pixel
-                self.base = paint_static(geometry, chip_box, launch, transparent, extra,
-                                          background, shadow)
-            self.top = port_fitting(geometry, launch) if self.ink else np.zeros_like(self.base)
-            """Static overlay above the ink (the inlet port's fitting, well tags), straight
-            alpha."""
+            self.base, self.top = self.look.substrate(geometry, chip_box, launch, transparent,
+                                                      extra, background, shadow)
+            """(:attr:`top`: the static overlay above the ink, the inlet port's fitting and
+            the well tags, straight alpha.)"""
         finally:
             regions.join()
         self.frame = self.base.copy()
@@ -90,7 +82,7 @@ class Chip(Tracked):
         self.relief: dict[str, F32] = {}
         """``ink``: per layer, a lightness shift of its colour per pixel (-1 black .. 1 white):
         the bevel of an etched channel's cut."""
-        if self.ink and self.walls:
+        if self.look.relief and self.walls:
             self.relief = etch_relief(self.channels, self.walls, w * h)
         self._grain: dict[tuple[str, str], F32] = {}
         self._dirty: list[I64] = []
@@ -218,29 +210,7 @@ class Chip(Tracked):
         in ``ink`` from where the channel from ``inlet`` enters (from the port at the centre
         without one), with a soft edge that diffuses wider as it goes."""
         region = self.wells[node]
-        if not self.ink:
-            core = np.float32(1.0) - np.float32(0.22) * region.param  # denser at the centre
-            alpha = (region.cover * smoothstep((progress * 1.15 - region.param) / 0.18) * core
-                     * strength).astype(np.float32)
-            self._put(layer, region.idx, alpha, reset=False)
-            return
-        if inlet is None:
-            dist = region.param
-        else:
-            cx, cy = self.g.centers[node]
-            line = self.g.route(node, inlet) if self.g.has_channel(node, inlet) else \
-                np.array([(cx, cy), self.g.centers[inlet]])
-            way = np.asarray(line[1], dtype=np.float64) - (cx, cy)
-            way = way / (float(np.hypot(*way)) or 1.0)
-            r = self.g.radius
-            xs = (region.idx % self.g.width + 0.5 - cx) / r
-            ys = (region.idx // self.g.width + 0.5 - cy) / r
-            dist = np.hypot(xs - way[0], ys - way[1]) / 2  # 0 at the inlet, 1 across
-        edge = 0.12 + 0.3 * progress
-        reach = progress * 1.3
-        fill = smoothstep((reach - dist) / edge + 0.5)
-        dense = 1.0 - 0.3 * dist * (1 - progress)  # densest where the ink comes in
-        alpha = (region.cover * fill * dense * strength).astype(np.float32)
+        alpha = self.look.bloom(self, region, node, progress, strength, inlet)
         self._put(layer, region.idx, alpha, reset=False)
 
     def ring(self, node: str, pulse: float, layer: str = "front") -> None:
@@ -256,12 +226,7 @@ class Chip(Tracked):
         inner, backwards = self.channel(a, b)
         s = 1.0 - walls.param if (key != (a, b)) else walls.param
         reach = smoothstep((progress - s) * max(walls.length, 1.0) / 3.0 + 0.5)
-        if self.ink:  # a cut's sides, solid (its bevel is the layer's relief)
-            self._put("etch", walls.idx, walls.cover * reach, reset=False)
-        else:  # dashed warning walls
-            dash = (np.floor(walls.param * walls.length / max(4.0, 2.2 * self.g.channel))
-                    % 2) == 0
-            self._put("etch", walls.idx, walls.cover * reach * (0.3 + 0.7 * dash), reset=False)
+        self._put("etch", walls.idx, self.look.walls(self, walls, reach), reset=False)
         s_in = 1.0 - inner.param if backwards else inner.param
         reach_in = smoothstep((progress - s_in) * max(inner.length, 1.0) / 3.0 + 0.5)
         self._put("cut", inner.idx, inner.cover * reach_in, reset=False)
@@ -344,17 +309,8 @@ class Chip(Tracked):
                 continue
             alpha = (self.layers[name][idx] * opacity)[:, None]
             paint = np.asarray(rgb, dtype=np.float32)
-            if not self.ink:
-                color = color * (1 - alpha) + paint * alpha
-            elif name in P.MULTIPLY:  # dye stains what is below it
-                color = color * (1 - alpha + alpha * (paint * np.float32(1 / 255)))
-            else:
-                if name in self.relief:
-                    shift = self.relief[name][idx][:, None]
-                    lit = paint + np.where(shift > 0, shift * (255 - paint), shift * paint)
-                    color = color * (1 - alpha) + lit * alpha
-                    continue
-                color = color * (1 - alpha) + paint * alpha
+            shift = self.relief[name][idx][:, None] if name in self.relief else None
+            color = self.look.lay(color, alpha, paint, name, shift)
         under = np.clip(color + 0.5, 0, 255).astype(np.uint8)
         self._under[idx] = under
         self._over_top(idx, under)
