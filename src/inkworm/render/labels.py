@@ -184,18 +184,18 @@ class Labels:
         return gap > self.g.radius * 0.8 + 0.9 * (y1 - y0)
 
     def place(self, order: Sequence[str], near: Collection[str] = (), *,
-              every: bool = False) -> dict[str, tuple[Box, int]]:
+              every: bool = False, size: int | None = None) -> dict[str, tuple[Box, int]]:
         """Tags for ``order`` (most important first), each where it is free; a node with no
         free place left is skipped (it is not in the result). Nodes in ``near`` only take
         places close to their well (no long leader lines for them). ``every``: all of
         ``order`` or none of them (the first node with no place ends the search, and the
-        result is what was placed until then)."""
+        result is what was placed until then). ``size``: tags of that size index only."""
         self.taken[...] = False
         out: dict[str, tuple[Box, int]] = {}
         for node in order:
             limits = (NEAR, len(REACH)) if node in near else (len(REACH),)
             for limit in limits:  # near first; far (with a leader line) when nothing near
-                found = self._free(node, limit)
+                found = self._free(node, limit, size)
                 if found is not None:
                     out[node] = found
                     break
@@ -204,10 +204,11 @@ class Labels:
                     return out
         return out
 
-    def _free(self, node: str, limit: int) -> tuple[Box, int] | None:
-        """The best free place for ``node``'s tag within ``limit`` distances, now taken."""
+    def _free(self, node: str, limit: int, size: int | None = None) -> tuple[Box, int] | None:
+        """The best free place for ``node``'s tag within ``limit`` distances (of ``size``
+        only, when given), now taken."""
         for _, box, size_index, reach_index in self.candidates(node):
-            if reach_index >= limit:
+            if reach_index >= limit or (size is not None and size_index != size):
                 continue
             x0, y0, x1, y1 = box
             if not self.taken[y0:y1, x0:x1].any():

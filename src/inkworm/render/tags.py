@@ -86,7 +86,7 @@ class Tags:
         order = [self.launch, step.node, step.peer or "", *named, *reversed(state.stack)]
         wanted = [n for n in dict.fromkeys(order) if n in self.chip.g.centers]
         primary = {self.launch, step.node, step.peer, *named}
-        self.set(self.tagger.place(wanted, near=[n for n in wanted if n not in primary]))
+        self.set(one_size(self.tagger, wanted, [n for n in wanted if n not in primary]))
 
     def set(self, tags: dict[str, tuple[Box, int]]) -> None:
         """Draw ``tags`` on the chip's top layer (a leader line to a tag set away from its
@@ -193,6 +193,22 @@ class Tags:
                 (max(min(left, x0), 0), max(min(upper, y0), 0),
                  min(max(right, x1), self.chip.g.width), min(max(lower, y1),
                                                           self.chip.g.height)))
+
+
+def one_size(tagger: Labels, wanted: list[str], near: list[str]) -> dict[str, tuple[Box, int]]:
+    """The tags of ``wanted`` in one size (mixed sizes read as a tag cloud): the largest at
+    which every tag the placer finds room for in any size still has room; mixed only when no
+    one size keeps them all (a deep call stack in a crowded chip)."""
+    mixed = tagger.place(wanted, near=near)
+    sizes = {size for _, size in mixed.values()}
+    if len(sizes) <= 1:
+        return mixed
+    kept = set(mixed)
+    for size in range(max(sizes) + 1):
+        one = tagger.place(wanted, near=near, size=size)
+        if kept <= set(one):
+            return one
+    return tagger.place(wanted, near=near)  # (the placer's state as the mixed placement's)
 
 
 def _box_pixels(box: Box, width: int, height: int) -> NDArray[np.int64]:
