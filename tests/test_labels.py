@@ -184,3 +184,16 @@ def hud_size(board: Board, node: str, size: int) -> tuple[int, int]:
     from inkworm.render import hud
 
     return hud.tag_size(board.tagging.names[node], board.tagging.sizes[size])
+
+
+def test_a_large_runs_end_tags_its_story_in_one_size() -> None:
+    """300 nodes, the map on screen: the tags the story wants fit in one size, so they are in
+    one (they were in three, a tag cloud)."""
+    topology = sparse_cluster(300, seed=0)
+    trace = simulate(topology, RunSpec(mode=Mode.NAIVE))
+    board = Board(trace, topology, time_steps(steps_from_trace(trace)), RenderOptions(), 1920,
+                  1080)
+    board.finish()
+    tags = board.tagging.tags
+    assert len(tags) > 3 and board.launch in tags
+    assert len({size for _, size in tags.values()}) == 1
