@@ -199,8 +199,8 @@ def make_deck(topology: Topology, trace: Trace, out: str | os.PathLike[str],
     if Path(out).suffix.lower() != ".html":
         raise InputError(f"{out}: a deck is one HTML file: name it .html")
     prime_reveal_cache()
+    ink_slides, pair_slides = _deck_scenes()  # (importing manim-slides sets its log level)
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
-    ink_slides, pair_slides = _deck_scenes()
     options = options or RenderOptions()
     with manim_work(out, quality, ".inkworm-slides-") as (work, target, settings):
         if options.transparent:  # the slide shows through: VP9 with alpha, as browsers play
