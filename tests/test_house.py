@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "importlog", "gen", "layout", "costs", "collect", "inputs"),
     # the model and what reads a run: the worm, the checker, the fold
     ("fold", "worm", "check", "views", "names", "report", "record", "assertion", "snapshots",
-     "testing"),
+     "testing", "exports"),
     # a run ready to draw
     ("runs",),
     # the picture, then the outputs made of it

@@ -1,5 +1,5 @@
 """Commands that read a run or a topology: ``check``, ``summary``, ``dot``, ``gen``,
-``import-log``."""
+``import-log``, ``export``."""
 
 from __future__ import annotations
 
@@ -162,3 +162,34 @@ def summary(input_path: str, spec: RunSpec, graph: str | None) -> None:
             topology = None if named.name == views.DERIVED else named
     for line in summary_lines(trace, topology):
         echo(line)
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT")
+@worm_options
+@click.option("--to", "target", type=click.Choice(["shiviz", "perfetto"]), required=True,
+              help="shiviz: a log with vector clocks (ShiViz's space-time diagram); perfetto: "
+                   "Chrome trace events JSON (ui.perfetto.dev, chrome://tracing).")
+@click.option("-o", "--output", metavar="FILE", help="Write here (default: stdout).")
+def export(input_path: str, spec: RunSpec, target: str, output: str | None) -> None:
+    """Export a trace (or a DOT file, simulated first) for ShiViz or Perfetto."""
+    import json
+
+    from inkworm.exports import SHIVIZ_REGEX, perfetto, shiviz_lines
+    from inkworm.worm import simulate as run
+
+    check_output(output, input_path)
+    loaded = load_input(input_path)
+    if isinstance(loaded, Topology):
+        warn_dot(loaded)
+        trace = run(loaded, spec)
+    else:
+        warn_ignored_run_options(True)
+        trace = loaded
+    if target == "shiviz":
+        emit(lambda out: out.writelines(line + "\n" for line in shiviz_lines(trace)), output,
+             (input_path,))
+        echo_err(f"ShiViz: paste the log, and as its regular expression: {SHIVIZ_REGEX}")
+    else:
+        emit(lambda out: json.dump(perfetto(trace), out, ensure_ascii=False), output,
+             (input_path,))
