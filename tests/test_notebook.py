@@ -25,6 +25,7 @@ CELLS = [
     "from manim import *\nfrom inkworm.render.scene import InkScene\nfrom inkworm import Mode",
     "%%manim -ql -v WARNING --progress_bar none Bowtie\n\n"
     "class Bowtie(InkScene):\n    graph = 'bowtie.dot'\n    mode = Mode.NAIVE\n",
+    'inkworm.show("bowtie.dot", mode="naive", format="html")',  # the viewer, in a frame
 ]
 
 
@@ -36,7 +37,7 @@ def test_a_notebook_shows_the_run(tmp_path: Path) -> None:
                            ip=str(tmp_path / "kernel"))
     NotebookClient(notebook, km=kernel, timeout=600,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    png, mp4, _, magic = (cell.outputs for cell in notebook.cells)
+    png, mp4, _, magic, viewer = (cell.outputs for cell in notebook.cells)
     assert [o.output_type for o in png] == ["execute_result"]
     assert png[0].data["image/png"]  # base64 of the last frame
     assert [o.output_type for o in mp4] == ["execute_result"]
@@ -44,6 +45,8 @@ def test_a_notebook_shows_the_run(tmp_path: Path) -> None:
     assert "<video" in html and "data:video/mp4;base64," in html
     assert not [o for o in (*png, *mp4) if o.output_type == "stream"]  # quiet
     assert any("<video" in o.get("data", {}).get("text/html", "") for o in magic), magic
+    page = viewer[0].data["text/html"]
+    assert page.startswith("<iframe srcdoc=") and "Content-Security-Policy" in page
 
 
 def test_show_takes_every_picture_option_of_render() -> None:

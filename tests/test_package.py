@@ -40,6 +40,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "inkworm/probe/local_cluster.exs" in names
     assert "inkworm/probe/local_cluster/peers.exs" in names
     assert "inkworm/render/reveal/dist/reveal.js" in names
+    assert "inkworm/render/viewer.html" in names  # inkworm view's page
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"

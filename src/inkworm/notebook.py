@@ -55,7 +55,8 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
 
     ``output`` also keeps the file there; by default it is rendered in a temporary folder and
     embedded in the notebook. ``format="mov"`` (ProRes, for video editors) is refused: no
-    notebook plays it.
+    notebook plays it. ``format="html"``: the viewer (``inkworm view``) in the cell, to step
+    through.
     """
     from IPython.display import Image, Video
 
@@ -66,6 +67,9 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     from inkworm.render.video import render
     from inkworm.runs import load_run
 
+    if format == "html":  # the viewer, stepped through in the cell
+        return _viewer(source, mode, launch, edge_order, auto_connect, strategy, collect, graph,
+                       layout, seed, theme, verbose)
     chosen = pick(Format, format, "format")
     if chosen is Format.MOV:
         raise InputError("format mov: a notebook cannot play ProRes; show mp4 or webm, or "
@@ -90,3 +94,32 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     if chosen in _MIME:
         return Video(data=data, embed=True, mimetype=_MIME[chosen])  # type: ignore[no-untyped-call]
     return Image(data=data, format=chosen.value)  # type: ignore[no-untyped-call]
+
+
+def _viewer(source: str | os.PathLike[str], mode: str, launch: str | None, edge_order: str,
+            auto_connect: str, strategy: str, collect: str, graph: str | None, layout: str,
+            seed: int, theme: str, verbose: bool) -> Any:
+    """The viewer's page in an isolated frame of the cell (its own document, its own policy)."""
+    from inkworm.collect import parse_names
+    from inkworm.render.viewer import view_html
+    from inkworm.runs import load_run
+    from inkworm.safe import html_text
+
+    spec = RunSpec(launch, pick(Mode, mode, "mode"), pick(EdgeOrder, edge_order, "edge order"),
+                   pick(AutoConnect, auto_connect, "auto-connect"),
+                   pick(Strategy, strategy, "strategy"), parse_names(collect))
+    with _quiet(verbose):
+        topology, trace = load_run(str(source), spec, graph)
+        page = view_html(topology, trace, theme, layout, seed)
+    return Framed(f'<iframe srcdoc="{html_text(page)}" style="width:100%;height:720px;'
+                  'border:0"></iframe>')
+
+
+class Framed:
+    """HTML Jupyter shows as it is (the viewer in a frame of its own)."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+    def _repr_html_(self) -> str:
+        return self.html

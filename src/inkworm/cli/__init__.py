@@ -38,6 +38,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 for command in (runs.simulate, runs.record, runs.cluster, pictures.render, pictures.slides,
+                pictures.view,
                 inspect.check_cmd, inspect.import_log_cmd, inspect.gen, inspect.dot,
                 inspect.summary, inspect.export):
     cli.add_command(command)

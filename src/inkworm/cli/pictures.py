@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -29,7 +30,7 @@ from inkworm.render.steps import Timing
 if TYPE_CHECKING:  # the commands import what draws only when they run
     from inkworm.render.compare import Run
     from inkworm.render.options import RenderOptions
-from inkworm.run import Mode
+from inkworm.run import Mode, RunSpec
 from inkworm.topology import Topology
 from inkworm.trace import Trace
 
@@ -212,3 +213,38 @@ def slides(output: str | None, **kw: Any) -> None:
                      progress=with_stop_points(print_progress), compare=compare,
                      notice=lambda line: echo_err(f"note: {line}"))
     echo_err(f"wrote {done}")
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT")
+@worm_options
+@click.option("--graph", metavar="DOT",
+              help="The topology of a trace INPUT (default: the DOT file its header names, "
+                   "beside it; else derived from the trace).")
+@click.option("--theme", type=click.Choice(values(Theme)), default="dark", show_default=True,
+              help="The page around the chip: dark or light.")
+@click.option("--layout", "layout_name", type=click.Choice(list(LAYOUTS)), default="auto",
+              show_default=True, help="auto: DOT pos, else neato (sfdp for large graphs).")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Layout seed (0 to 2^32 - 1).")
+@click.option("-o", "--output", metavar="FILE.html", help="Write here (default: INPUT's name "
+              "with .html, in renders/).")
+def view(input_path: str, spec: RunSpec, graph: str | None, theme: str, layout_name: str,
+         seed: int, output: str | None) -> None:
+    """A page to step through INPUT (a DOT file, simulated, or a trace): the chip, the panel
+    and space-time lanes, event by event (space, arrows, Shift+arrows, Home/End, +/-)."""
+    from inkworm.output import atomic_text
+    from inkworm.render.viewer import view_html
+    from inkworm.runs import load_run
+
+    check_output(output, input_path, graph)
+    if output is not None and not output.lower().endswith(".html"):
+        raise click.UsageError(f"{output}: the viewer is one HTML file: name it .html")
+    topology, trace = load_run(input_path, spec, graph)
+    warn_ignored_run_options(trace.path is not None)
+    warn_dot(topology)
+    page = view_html(topology, trace, theme, layout_name, seed)
+    target = output or str(Path("renders") / (Path(input_path).stem + ".html"))
+    with atomic_text(target, (input_path, graph, topology.path)) as stream:
+        stream.write(page)
+    echo_err(f"wrote {target}")
