@@ -121,6 +121,7 @@ def view_data(topology: Topology, trace: Trace, layout_name: str = "auto",
         "title": f"{trace.header.graph or 'cluster'} · {trace.header.mode.value} probe · "
                  f"launched from {trace.header.launch} · {trace.header.source.value}",
         "launch": trace.header.launch,
+        "stack": "running probes" if trace.header.parallel else "call stack",
         "chip": _chip(topology, trace, layout_name, seed),
         "events": events, "states": _states(trace), "arrows": _arrows(trace),
         "order": list(dict.fromkeys(e.node for e in trace.events if isinstance(e, ProbeStart))),
