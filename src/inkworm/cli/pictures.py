@@ -26,13 +26,25 @@ from inkworm.render.choices import Camera, Format, Quality, Style, Theme, values
 from inkworm.render.outputs import OUTPUTS
 from inkworm.render.pacing import Story
 from inkworm.render.steps import Timing
+from inkworm.run import Mode, RunSpec
+from inkworm.topology import Topology
+from inkworm.trace import Trace
 
 if TYPE_CHECKING:  # the commands import what draws only when they run
     from inkworm.render.compare import Run
     from inkworm.render.options import RenderOptions
-from inkworm.run import Mode, RunSpec
-from inkworm.topology import Topology
-from inkworm.trace import Trace
+
+GRAPH = click.option("--graph", metavar="DOT",
+                     help="The topology of a trace INPUT (default: the DOT file its header "
+                          "names, beside it; else derived from the trace).")
+LAYOUT = click.option("--layout", "layout_name", type=click.Choice(list(LAYOUTS)),
+                      default="auto", show_default=True,
+                      help="auto: DOT pos, else neato (sfdp for large graphs).")
+LAYOUT_SEED = click.option("--seed", type=SEED, default=0, show_default=True,
+                           help="Layout seed (0 to 2^32 - 1).")
+THEME = click.option("--theme", type=click.Choice(values(Theme)), default="dark",
+                     show_default=True, help="The slide around the chip: dark or light.")
+"""Options every command that draws a run declares alike (render, slides, view)."""
 
 
 def picture_options(func: F) -> F:
@@ -40,9 +52,7 @@ def picture_options(func: F) -> F:
     decorators: list[Callable[[Any], Any]] = [
         click.argument("input_path", metavar="INPUT"),
         worm_options,
-        click.option("--graph", metavar="DOT",
-                     help="The topology of a trace INPUT (default: the DOT file its header "
-                          "names, beside it; else derived from the trace)."),
+        GRAPH,
         click.option("-q", "--quality", type=click.Choice(values(Quality)),
                      help=", ".join(q.preset.label for q in Quality) + " (default: l for a video, "
                           "h for a still and for slides)."),
@@ -62,16 +72,12 @@ def picture_options(func: F) -> F:
                      help="How much is told: every step (full), captions summarising the "
                           "walk (visits, 60 s), or the key moments (key, 30 s). Default: "
                           "full up to 40 visits, visits beyond."),
-        click.option("--layout", "layout_name", type=click.Choice(list(LAYOUTS)),
-                     default="auto", show_default=True,
-                     help="auto: DOT pos, else neato (sfdp for large graphs)."),
-        click.option("--seed", type=SEED, default=0, show_default=True,
-                     help="Layout seed (0 to 2^32 - 1)."),
+        LAYOUT,
+        LAYOUT_SEED,
         click.option("--transparent", is_flag=True,
                      help="No background outside the chip (text on plates: legible on any "
                           "slide)."),
-        click.option("--theme", type=click.Choice(values(Theme)), default="dark",
-                     show_default=True, help="The slide around the chip: dark or light."),
+        THEME,
         click.option("--style", type=click.Choice(values(Style)), default="ink",
                      show_default=True,
                      help="ink: dye in a moulded chip; schematic: flat fills."),
@@ -218,15 +224,10 @@ def slides(output: str | None, **kw: Any) -> None:
 @click.command()
 @click.argument("input_path", metavar="INPUT")
 @worm_options
-@click.option("--graph", metavar="DOT",
-              help="The topology of a trace INPUT (default: the DOT file its header names, "
-                   "beside it; else derived from the trace).")
-@click.option("--theme", type=click.Choice(values(Theme)), default="dark", show_default=True,
-              help="The page around the chip: dark or light.")
-@click.option("--layout", "layout_name", type=click.Choice(list(LAYOUTS)), default="auto",
-              show_default=True, help="auto: DOT pos, else neato (sfdp for large graphs).")
-@click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Layout seed (0 to 2^32 - 1).")
+@GRAPH
+@THEME
+@LAYOUT
+@LAYOUT_SEED
 @click.option("-o", "--output", metavar="FILE.html", help="Write here (default: INPUT's name "
               "with .html, in renders/).")
 def view(input_path: str, spec: RunSpec, graph: str | None, theme: str, layout_name: str,
