@@ -33,7 +33,7 @@ def test_the_format_is_what_the_name_says(fmt: str | None, output: str | None,
 @pytest.mark.parametrize(("fmt", "output", "transparent", "said"), [
     ("mp4", "x.png", False, "--format mp4 would write MP4 into a file named .png"),
     (None, "x.avi", False, "no format has the extension .avi"),
-    (None, "x.html", False, "a deck is 'inkworm slides -o FILE.html'"),
+    (None, "x.html", False, "a page is 'inkworm view' (or render --format html)"),
     (None, "x.mp4", True, "--format webm (VP9, plays in browsers and reveal.js) or --format mov"),
     ("gif", None, True, "gif has none"),
 ])

@@ -157,3 +157,19 @@ def test_the_light_theme_is_a_white_page(tmp_path: Path, page: Any) -> None:
     _open(page, out)
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == \
         "rgb(255, 255, 255)"
+
+
+def test_render_to_an_html_file_writes_the_viewer_and_refuses_a_videos_options(
+        tmp_path: Path) -> None:
+    """``render -o x.html`` (or ``--format html``) is the viewer's page; an option only a video
+    takes is one line and exit 2, with nothing written."""
+    page = tmp_path / "x.html"
+    proc = inkworm_run("render", str(GRAPHS / "bowtie.dot"), "--mode", "naive", "-o", str(page))
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text(encoding="utf-8")
+    assert '<script type="application/json" id="run">' in html and "Content-Security-Policy" in html
+    refused = tmp_path / "y.html"
+    proc = inkworm_run("render", str(GRAPHS / "bowtie.dot"), "--format", "html", "--pace", "2",
+                       "-o", str(refused))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "--pace does not apply to --format html" in proc.stderr and not refused.exists()

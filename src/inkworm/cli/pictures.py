@@ -144,9 +144,10 @@ def _inputs(kw: dict[str, Any], topology: Topology) -> tuple[str | None, ...]:
 
 @click.command()
 @picture_options
-@click.option("--format", "fmt", type=click.Choice([f.value for f in OUTPUTS]),
+@click.option("--format", "fmt", type=click.Choice([*(f.value for f in OUTPUTS), "html"]),
               help="Default: from -o's extension, else mp4. webm and mov keep alpha with "
-                   "--transparent (VP9; ProRes 4444); png: the last frame, 1080p unless -q.")
+                   "--transparent (VP9; ProRes 4444); png: the last frame, 1080p unless -q; "
+                   "html: the page to step through (inkworm view).")
 @click.option("-o", "--output", metavar="FILE",
               help="Output file (default: renders/<input>-<mode>.<format>).")
 @click.option("--subtitles", metavar="FILE.vtt",
@@ -170,6 +171,12 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
     from inkworm.render.video import render as run
 
     check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
+    if fmt == "html" or (fmt is None and output is not None
+                         and output.lower().endswith(".html")):
+        _only_view_options()
+        _write_view(kw["input_path"], kw["spec"], kw["graph"], kw["theme"], kw["layout_name"],
+                    kw["seed"], output)
+        return
     fmt = output_format(fmt, output, kw["transparent"])
     unburned = embed_subtitles and kw["captions"] is None
     if unburned:
@@ -234,11 +241,36 @@ def view(input_path: str, spec: RunSpec, graph: str | None, theme: str, layout_n
          seed: int, output: str | None) -> None:
     """A page to step through INPUT (a DOT file, simulated, or a trace): the chip, the panel
     and space-time lanes, event by event (space, arrows, Shift+arrows, Home/End, +/-)."""
+    check_output(output, input_path, graph)
+    _write_view(input_path, spec, graph, theme, layout_name, seed, output)
+
+
+VIEW_OPTIONS = {"input_path", "launch", "mode", "edge_order", "auto_connect", "strategy",
+                "collect", "graph", "theme", "layout_name", "seed", "fmt", "output"}
+"""What ``render --format html`` takes: the options of ``inkworm view``."""
+
+
+def _only_view_options() -> None:
+    """``render --format html`` makes the viewer: an option given that it cannot honour
+    (a video's: quality, pace, subtitles, ...) is one line, not silence."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        if param.name and param.name not in VIEW_OPTIONS and \
+                ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+            flag = param.opts[-1] if param.opts else param.name
+            raise click.UsageError(f"{flag} does not apply to --format html (the viewer: "
+                                   "inkworm view takes --theme, --layout, --seed)")
+
+
+def _write_view(input_path: str, spec: RunSpec, graph: str | None, theme: str,
+                layout_name: str, seed: int, output: str | None) -> None:
+    """The viewer's page of INPUT, written atomically."""
     from inkworm.output import atomic_text
     from inkworm.render.viewer import view_html
     from inkworm.runs import load_run
 
-    check_output(output, input_path, graph)
     if output is not None and not output.lower().endswith(".html"):
         raise click.UsageError(f"{output}: the viewer is one HTML file: name it .html")
     topology, trace = load_run(input_path, spec, graph)

@@ -51,7 +51,8 @@ def output_format(fmt: str | None, output: str | os.PathLike[str] | None,
     if fmt is not None:
         pick(Format, fmt, "format")
     if suffix == "html":
-        raise InputError(f"{output}: render writes {', '.join(_FORMATS)}; a deck is "
+        raise InputError(f"{output}: a video writes {', '.join(_FORMATS)}; a page is "
+                         "'inkworm view' (or render --format html), a deck is "
                          "'inkworm slides -o FILE.html'")
     if suffix and suffix not in _FORMATS:
         raise InputError(f"{output}: no format has the extension .{suffix} (render writes "
