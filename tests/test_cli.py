@@ -67,7 +67,7 @@ def test_every_enumerated_option_lists_its_choices(capsys: pytest.CaptureFixture
     code, out, _ = inkworm(capsys, "render", "--help")
     assert code == 0
     flat = " ".join(out.split())
-    for listed in ("[auto|neato|sfdp|spring|circular]", "[mp4|webm|mov|gif|png]",
+    for listed in ("[auto|neato|sfdp|spring|circular]", "[mp4|webm|mov|gif|png|html]",
                    "[full|visits|key]", "[l|m|h|k]"):
         assert listed in flat, listed
 
