@@ -22,8 +22,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from inkworm.trace import Call, Connect, Event, ProbeEnd, ProbeStart, Return, Trace
-from inkworm.views import describe
+from inkworm.trace import Connect, Event, ProbeEnd, ProbeStart, Trace
+from inkworm.views import describe, messages
 
 SHIVIZ_REGEX = r'(?<host>\S+) "(?<event>.*)" (?<clock>\{.*\})'
 """What to paste into ShiViz's "log parsing regular expression" field (JavaScript syntax)."""
@@ -42,39 +42,22 @@ def _text(e: Event, made: bool) -> str:
     return f"MEASUREMENT {text}" if made else text
 
 
-def _key(e: Event, node: str) -> str:
-    """The probe an event belongs to: its path (a parallel run) or its node."""
-    return e.probe if e.probe is not None else node
-
-
-def _made(trace: Trace) -> Iterator[tuple[Event, bool]]:
-    """Each event, and whether it is a connection the run made (a ``connect`` is one: the
-    cluster's own were there before the run; each side reports it, both are marked)."""
-    for e in trace.events:
-        yield e, isinstance(e, Connect)
-
-
 def shiviz_lines(trace: Trace) -> Iterator[str]:
     """The run as ShiViz log lines, one an event (:data:`SHIVIZ_REGEX` parses each)."""
+    heard = {receive: send for send, receive, _ in messages(trace.events)}
+    sends = set(heard.values())
     clocks: dict[str, dict[str, int]] = {}
-    sent: dict[str, dict[str, int]] = {}  # a call's clock, by the probe it starts
-    ended: dict[str, dict[str, int]] = {}  # a probe end's clock, by the probe
-    for e, made in _made(trace):
+    sent: dict[int, dict[str, int]] = {}  # a send's clock, by its event's index
+    for i, e in enumerate(trace.events):
         host = shiviz_host(e.node)
         clock = clocks.setdefault(host, {})
-        heard = None
-        if isinstance(e, ProbeStart):
-            heard = sent.pop(_key(e, e.node), None)
-        elif isinstance(e, Return):
-            heard = ended.pop(e.child if e.child is not None else e.callee, None)
-        if heard is not None:
-            for other, count in heard.items():
+        if i in heard:
+            for other, count in sent.pop(heard[i]).items():
                 clock[other] = max(clock.get(other, 0), count)
         clock[host] = clock.get(host, 0) + 1
-        if isinstance(e, Call):
-            sent[e.child if e.child is not None else e.to] = dict(clock)
-        elif isinstance(e, ProbeEnd):
-            ended[_key(e, e.node)] = dict(clock)
+        if i in sends:
+            sent[i] = dict(clock)
+        made = isinstance(e, Connect)  # (the cluster's own links were there before the run)
         yield f'{host} "{_text(e, made)}" {json.dumps(clock, ensure_ascii=False)}'
 
 
@@ -83,8 +66,11 @@ def perfetto(trace: Trace) -> dict[str, Any]:
     nodes: dict[str, int] = {}
     events: list[dict[str, Any]] = []
     starts: dict[str, tuple[int, int, str]] = {}  # probe -> (tid, start, node)
-    flows = 0
-    pending: dict[str, int] = {}  # a flow's id, by the probe (call) or probe (answer) it meets
+    flows: dict[int, list[tuple[str, int, str]]] = {}  # event index -> (phase, id, kind)
+    for k, (send, receive, kind) in enumerate(messages(trace.events), start=1):
+        name = "call" if kind == "call" else "answer"
+        flows.setdefault(send, []).append(("s", k, name))
+        flows.setdefault(receive, []).append(("f", k, name))
     last = 0
 
     def tid(node: str) -> int:
@@ -92,38 +78,23 @@ def perfetto(trace: Trace) -> dict[str, Any]:
             nodes[node] = len(nodes) + 1
         return nodes[node]
 
-    for e, made in _made(trace):
+    for i, e in enumerate(trace.events):
         last = max(last, e.t_us)
         track = tid(e.node)
         base = {"pid": 1, "tid": track, "ts": e.t_us}
+        key = e.probe or e.node
         if isinstance(e, ProbeStart):
-            key = _key(e, e.node)
             starts[key] = (track, e.t_us, e.node)
-            if key in pending:
-                events.append({**base, "ph": "f", "bp": "e", "id": pending.pop(key),
-                               "name": "call", "cat": "call"})
-        elif isinstance(e, ProbeEnd):
-            key = _key(e, e.node)
-            if key in starts:
-                _, start, node = starts.pop(key)
-                events.append({**base, "ph": "X", "ts": start, "dur": e.t_us - start,
-                               "name": f"probe on {node}", "cat": "probe",
-                               "args": {"probe": key}})
-            flows += 1
-            pending["answer " + key] = flows
-            events.append({**base, "ph": "s", "id": flows, "name": "answer", "cat": "answer"})
-        elif isinstance(e, Call):
-            flows += 1
-            pending[e.child if e.child is not None else e.to] = flows
-            events.append({**base, "ph": "s", "id": flows, "name": "call", "cat": "call"})
-        elif isinstance(e, Return):
-            key = "answer " + (e.child if e.child is not None else e.callee)
-            if key in pending:
-                events.append({**base, "ph": "f", "bp": "e", "id": pending.pop(key),
-                               "name": "answer", "cat": "answer"})
+        elif isinstance(e, ProbeEnd) and key in starts:
+            _, start, node = starts.pop(key)
+            events.append({**base, "ph": "X", "ts": start, "dur": e.t_us - start,
+                           "name": f"probe on {node}", "cat": "probe", "args": {"probe": key}})
+        for phase, k, name in flows.get(i, ()):
+            events.append({**base, "ph": phase, "id": k, "name": name, "cat": name,
+                           **({"bp": "e"} if phase == "f" else {})})
         if not isinstance(e, ProbeStart | ProbeEnd):
             events.append({**base, "ph": "i", "s": "t", "name": describe(e),
-                           "cat": "measurement" if made else e.kind.value,
+                           "cat": "measurement" if isinstance(e, Connect) else e.kind.value,
                            "args": {"seq": e.seq}})
     for key, (track, start, node) in starts.items():  # probes that never ended
         events.append({"pid": 1, "tid": track, "ph": "X", "ts": start, "dur": last - start,

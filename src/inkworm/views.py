@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DERIVED", "Edge", "NameMatcher", "RunState", "TopologyDiff", "connections",
     "derived_topology", "describe", "dfs_tree", "event_nodes", "final_state", "growth",
-    "map_edges", "neighbor_lists", "pair", "relabelled", "renamed", "reported_map",
+    "map_edges", "messages", "neighbor_lists", "pair", "relabelled", "renamed", "reported_map",
     "result_map", "state_at", "states_at", "topology_diff", "topology_of", "trace_nodes",
     "transcript", "visit_order", "walk",
 ]
@@ -39,8 +39,10 @@ from inkworm.trace import (
     FieldType,
     Neighbors,
     NodeSet,
+    ProbeEnd,
     ProbeStart,
     Result,
+    Return,
     Trace,
 )
 
@@ -72,6 +74,26 @@ def reported_map(events: Sequence[Event]) -> dict[str, tuple[str, ...]]:
 def connections(events: Iterable[Event] | Trace) -> list[Edge]:
     """Connections created during the run (``connect`` events), each pair once, sorted pair."""
     return list(final_state(events).made)
+
+
+def messages(events: Sequence[Event]) -> list[tuple[int, int, str]]:
+    """The run's messages as (send index, receive index, kind) into ``events``, in the order
+    they arrive: each ``call`` to the probe start it leads to, each probe end to the
+    ``return`` that hears its answer (a parallel run's by probe path, a sequential one's by
+    node, the latest send of a key meeting the next receive of it)."""
+    calls: dict[str, int] = {}
+    ends: dict[str, int] = {}
+    out: list[tuple[int, int, str]] = []
+    for i, e in enumerate(events):
+        if isinstance(e, Call):
+            calls[e.child or e.to] = i
+        elif isinstance(e, ProbeStart) and (e.probe or e.node) in calls:
+            out.append((calls.pop(e.probe or e.node), i, "call"))
+        elif isinstance(e, ProbeEnd):
+            ends[e.probe or e.node] = i
+        elif isinstance(e, Return) and (e.child or e.callee) in ends:
+            out.append((ends.pop(e.child or e.callee), i, "return"))
+    return out
 
 
 def map_edges(result: Mapping[str, Iterable[str]]) -> set[Edge]:

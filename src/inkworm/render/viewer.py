@@ -28,14 +28,13 @@ from inkworm.trace import (
     Crash,
     Error,
     Kill,
-    ProbeEnd,
     ProbeStart,
     Result,
     Return,
     Skip,
     Trace,
 )
-from inkworm.views import describe, topology_diff
+from inkworm.views import describe, messages, topology_diff
 
 WIDTH, HEIGHT = 1000, 640
 """The chip's SVG view box."""
@@ -79,24 +78,11 @@ def _states(trace: Trace) -> list[dict[str, Any]]:
 def _arrows(trace: Trace) -> list[list[Any]]:
     """[from node, from event index, to node, to event index, kind]: each call to the probe
     start it leads to, each answer from the probe end that sent it, each connection."""
-    index = {e.seq: i for i, e in enumerate(trace.events)}
-    calls: dict[str, Call] = {}
-    ends: dict[str, ProbeEnd] = {}
-    out: list[list[Any]] = []
-    for e in trace.events:
-        if isinstance(e, Call):
-            calls[e.child or e.to] = e
-        elif isinstance(e, ProbeStart) and (e.probe or e.node) in calls:
-            call = calls.pop(e.probe or e.node)
-            out.append([call.node, index[call.seq], e.node, index[e.seq], "call"])
-        elif isinstance(e, ProbeEnd):
-            ends[e.probe or e.node] = e
-        elif isinstance(e, Return) and (e.child or e.callee) in ends:
-            end = ends.pop(e.child or e.callee)
-            out.append([end.node, index[end.seq], e.node, index[e.seq], "return"])
-        elif isinstance(e, Connect):
-            out.append([e.node, index[e.seq], e.peer, index[e.seq], "connect"])
-    return out
+    events = trace.events
+    arrows: list[list[Any]] = [[events[send].node, send, events[receive].node, receive, kind]
+                               for send, receive, kind in messages(events)]
+    return arrows + [[e.node, i, e.peer, i, "connect"] for i, e in enumerate(events)
+                     if isinstance(e, Connect)]
 
 
 def view_data(topology: Topology, trace: Trace, layout_name: str = "auto",
