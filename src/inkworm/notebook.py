@@ -67,16 +67,15 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     from inkworm.render.video import render
     from inkworm.runs import load_run
 
+    spec = RunSpec(launch, pick(Mode, mode, "mode"), pick(EdgeOrder, edge_order, "edge order"),
+                   pick(AutoConnect, auto_connect, "auto-connect"),
+                   pick(Strategy, strategy, "strategy"), parse_names(collect))
     if format == "html":  # the viewer, stepped through in the cell
-        return _viewer(source, mode, launch, edge_order, auto_connect, strategy, collect, graph,
-                       layout, seed, theme, verbose)
+        return _viewer(source, spec, graph, layout, seed, theme, verbose)
     chosen = pick(Format, format, "format")
     if chosen is Format.MOV:
         raise InputError("format mov: a notebook cannot play ProRes; show mp4 or webm, or "
                          "write the .mov with output= and open it in an editor")
-    spec = RunSpec(launch, pick(Mode, mode, "mode"), pick(EdgeOrder, edge_order, "edge order"),
-                   pick(AutoConnect, auto_connect, "auto-connect"),
-                   pick(Strategy, strategy, "strategy"), parse_names(collect))
     options = named_options(timing=timing, duration=duration, pace=pace, layout=layout,
                             seed=seed, transparent=transparent, theme=theme, style=style,
                             camera=camera, story=story, captions=captions, title=title)
@@ -96,18 +95,13 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     return Image(data=data, format=chosen.value)  # type: ignore[no-untyped-call]
 
 
-def _viewer(source: str | os.PathLike[str], mode: str, launch: str | None, edge_order: str,
-            auto_connect: str, strategy: str, collect: str, graph: str | None, layout: str,
+def _viewer(source: str | os.PathLike[str], spec: RunSpec, graph: str | None, layout: str,
             seed: int, theme: str, verbose: bool) -> Any:
     """The viewer's page in an isolated frame of the cell (its own document, its own policy)."""
-    from inkworm.collect import parse_names
     from inkworm.render.viewer import view_html
     from inkworm.runs import load_run
     from inkworm.safe import html_text
 
-    spec = RunSpec(launch, pick(Mode, mode, "mode"), pick(EdgeOrder, edge_order, "edge order"),
-                   pick(AutoConnect, auto_connect, "auto-connect"),
-                   pick(Strategy, strategy, "strategy"), parse_names(collect))
     with _quiet(verbose):
         topology, trace = load_run(str(source), spec, graph)
         page = view_html(topology, trace, theme, layout, seed)
