@@ -42,13 +42,8 @@ WIDTH, HEIGHT = 1000, 640
 
 def _chip(topology: Topology, trace: Trace, layout_name: str, seed: int) -> dict[str, Any]:
     """Wells and channel routes in the view box, the measurement's channels routed apart."""
-    truth = topology.edge_set()
-    etched: list[tuple[str, str]] = []
-    seen: set[frozenset[str]] = set()
-    for e in trace.events:  # each connection the run made over no channel, once
-        if isinstance(e, Connect) and (key := frozenset((e.node, e.peer))) not in truth | seen:
-            seen.add(key)
-            etched.append((e.node, e.peer))
+    truth = topology.edge_set()  # the connections the run made over no channel, from the fold
+    etched = [edge for edge in final_state(trace).made if frozenset(edge) not in truth]
     centers = stretch(layout(topology, layout_name, seed), (70, 60, WIDTH - 70, HEIGHT - 60))
     g = build(centers, [*topology.edges, *etched], WIDTH, HEIGHT, max_radius=26.0,
               apart=etched, bounds=(10, 10, WIDTH - 10, HEIGHT - 10))
