@@ -27,6 +27,7 @@ from inkworm.render.frame import Frame
 from inkworm.render.geometry import min_distance, stretch
 from inkworm.render.legend import legend_items
 from inkworm.render.options import SAFE, RenderOptions
+from inkworm.render.plan import wells_box
 from inkworm.render.subtitles import Cue, caption_cues, video_length
 from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
 from inkworm.render.tracked import Tracked
@@ -108,10 +109,7 @@ def stacks(positions: Positions, width: int, height: int) -> bool:
     pts = list(positions)
 
     def spacing(frame: Frame) -> float:
-        left, top, right, bottom = frame.chip
-        margin = frame.margin * min(right - left, bottom - top)
-        centers = stretch(positions, (left + margin, top + margin, right - margin,
-                                      bottom - margin))
+        centers = stretch(positions, wells_box(frame.chip, frame))
         return min_distance(np.array([centers[n] for n in pts], dtype=np.float64))
 
     side = spacing(Frame(width // 2, height, compact=True))
@@ -216,10 +214,8 @@ class PairBoard:
         positions = shared_layout(a, b, options)
         self.stacked = stacks(positions, width, height)
         """One side above the other (a wide layout), not side by side."""
-        whole, half = (height, width) if self.stacked else (width, height)
-        sizes = [(whole // 2, half), (whole - whole // 2, half)]
-        if self.stacked:
-            sizes = [(w, h) for h, w in sizes]
+        sizes = ([(width, height // 2), (width, height - height // 2)] if self.stacked else
+                 [(width // 2, height), (width - width // 2, height)])
         legends: list[list[tuple[str, str]] | None] = [None, None]
         if self.stacked:  # one legend, the lower side's, of both sides' looks
             both = [*legend_items(a.trace, aligned[0]), *legend_items(b.trace, aligned[1])]

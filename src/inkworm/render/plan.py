@@ -52,8 +52,7 @@ def plan_chip(topology: Topology, steps: Sequence[Step], options: RenderOptions,
     world = (0.0, 0.0, size[0] * zoom, size[1] * zoom) if zoom > 1 else f.chip
     left, top, right, bottom = world
     canvas = (round(right), round(bottom)) if zoom > 1 else (f.width, f.height)
-    margin = f.margin * min(right - left, bottom - top)
-    inner = (left + margin, top + margin, right - margin, bottom - margin)
+    inner = wells_box(world, f)
     if positions is None:
         positions = layout(topology, options.layout, options.seed)
     centers = stretch(positions, inner)
@@ -61,6 +60,14 @@ def plan_chip(topology: Topology, steps: Sequence[Step], options: RenderOptions,
     geometry = build(centers, edges, *canvas, max_radius=f.height * 0.045, apart=etched,
                      bounds=(left + pad, top + pad, right - pad, bottom - pad))
     return Plan(kept, etched, zoom, (x0, y0, x1, y1), world, geometry)
+
+
+def wells_box(chip: tuple[float, float, float, float],
+              f: Frame) -> tuple[float, float, float, float]:
+    """The box the wells are laid out in: the chip less the frame's margin for their tags."""
+    left, top, right, bottom = chip
+    margin = f.margin * min(right - left, bottom - top)
+    return (left + margin, top + margin, right - margin, bottom - margin)
 
 
 def _unetch(step: Step, truth: frozenset[frozenset[str]]) -> Step:
