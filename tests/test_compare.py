@@ -15,8 +15,9 @@ from conftest import inkworm_run as inkworm
 from inkworm import InputError, Mode, load_dot, simulate
 from inkworm.reader import load_trace
 from inkworm.render import palette as P
-from inkworm.render.compare import PairBoard, Run, align, diff_edges, diff_text, label_runs
+from inkworm.render.compare import PairBoard, align
 from inkworm.render.options import RenderOptions
+from inkworm.render.pair import Run, diff_edges, diff_text, label_runs
 from inkworm.render.subtitles import caption_cues
 from inkworm.render.timeline import Step, StepKind, reading_time, steps_from_trace, time_steps
 from inkworm.run import AutoConnect, RunSpec

@@ -81,8 +81,9 @@ def test_the_panel_stays_in_the_frame_and_readable(width: int, height: int) -> N
 def test_captions_panels_and_legend_stay_in_the_action_safe_area(compare: bool) -> None:
     """Inside the middle 90 % of a 1080p frame, where no player's controls lie: two-line
     captions sat in its bottom 2 %, the panel and the legend ran to its right edge."""
-    from inkworm.render.compare import PairBoard, label_runs
+    from inkworm.render.compare import PairBoard
     from inkworm.render.options import SAFE
+    from inkworm.render.pair import label_runs
 
     width, height = 1920, 1080
     topology, trace = load_run(str(HOSTS), RunSpec(mode=Mode.NAIVE))

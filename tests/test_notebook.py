@@ -6,6 +6,7 @@ image or an embedded video as the cell's output; ``%%manim`` renders an InkScene
 
 from __future__ import annotations
 
+import html as html_module
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,8 @@ CELLS = [
     "%%manim -ql -v WARNING --progress_bar none Bowtie\n\n"
     "class Bowtie(InkScene):\n    graph = 'bowtie.dot'\n    mode = Mode.NAIVE\n",
     'inkworm.show("bowtie.dot", mode="naive", format="html")',  # the viewer, in a frame
+    'inkworm.show("bowtie.dot", mode="naive", format="html", compare="bowtie.dot", '
+    'compare_mode="fixed")',  # two runs on one track
 ]
 
 
@@ -37,7 +40,7 @@ def test_a_notebook_shows_the_run(tmp_path: Path) -> None:
                            ip=str(tmp_path / "kernel"))
     NotebookClient(notebook, km=kernel, timeout=600,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    png, mp4, _, magic, viewer = (cell.outputs for cell in notebook.cells)
+    png, mp4, _, magic, viewer, pair = (cell.outputs for cell in notebook.cells)
     assert [o.output_type for o in png] == ["execute_result"]
     assert png[0].data["image/png"]  # base64 of the last frame
     assert [o.output_type for o in mp4] == ["execute_result"]
@@ -47,6 +50,17 @@ def test_a_notebook_shows_the_run(tmp_path: Path) -> None:
     assert any("<video" in o.get("data", {}).get("text/html", "") for o in magic), magic
     page = viewer[0].data["text/html"]
     assert page.startswith("<iframe srcdoc=") and "Content-Security-Policy" in page
+    both = html_module.unescape(pair[0].data["text/html"])
+    assert '"label":"naive"' in both and '"label":"fixed"' in both
+
+
+def test_the_viewer_in_a_notebook_refuses_a_videos_options() -> None:
+    """``show(format="html")`` makes the viewer: a video's option given is one error naming
+    it, not silence."""
+    import inkworm
+
+    with pytest.raises(inkworm.InputError, match="format html: pace, style does not apply"):
+        inkworm.show(GRAPHS / "bowtie.dot", format="html", pace=2.0, style="schematic")
 
 
 def test_show_takes_every_picture_option_of_render() -> None:

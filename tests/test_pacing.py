@@ -229,7 +229,8 @@ def test_every_cue_meets_the_reading_rule(case: str) -> None:
     60- and 300-node clusters: every cue at least max(1.5 s, 0.3 s a word, 1 s per 17
     characters), the last one too (the final hold included)."""
     from inkworm.gen import sparse_cluster
-    from inkworm.render.compare import PairBoard, label_runs
+    from inkworm.render.compare import PairBoard
+    from inkworm.render.pair import label_runs
     from inkworm.runs import load_run
 
     if case == "compare":

@@ -16,11 +16,16 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inkworm.errors import InputError
 from inkworm.render.choices import Format, pick
 from inkworm.run import AutoConnect, EdgeOrder, Mode, RunSpec, Strategy
+
+if TYPE_CHECKING:
+    from inkworm.render.pair import Run
+    from inkworm.topology import Topology
+    from inkworm.trace import Trace
 
 _MIME = {"mp4": "video/mp4", "webm": "video/webm"}
 
@@ -61,7 +66,6 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
     from IPython.display import Image, Video
 
     from inkworm.collect import parse_names
-    from inkworm.render.compare import label_runs
     from inkworm.render.options import named_options
     from inkworm.render.outputs import OUTPUTS
     from inkworm.render.video import render
@@ -71,7 +75,17 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
                    pick(AutoConnect, auto_connect, "auto-connect"),
                    pick(Strategy, strategy, "strategy"), parse_names(collect))
     if format == "html":  # the viewer, stepped through in the cell
-        return _viewer(source, spec, graph, layout, seed, theme, verbose)
+        video = {"quality": (quality, None), "pace": (pace, 1.0), "timing": (timing, "uniform"),
+                 "duration": (duration, None), "camera": (camera, "auto"), "story": (story, None),
+                 "transparent": (transparent, False), "style": (style, "ink"),
+                 "captions": (captions, "burned"), "title": (title, None),
+                 "output": (output, None)}
+        given = [name for name, (value, default) in video.items() if value != default]
+        if given:
+            raise InputError(f"format html: {', '.join(given)} does not apply to the viewer "
+                             "(it takes theme, layout, seed, compare, compare_mode)")
+        return _viewer(source, spec, graph, layout, seed, theme, verbose,
+                       compare, compare_mode)
     chosen = pick(Format, format, "format")
     if chosen is Format.MOV:
         raise InputError("format mov: a notebook cannot play ProRes; show mp4 or webm, or "
@@ -81,11 +95,7 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
                             camera=camera, story=story, captions=captions, title=title)
     with _quiet(verbose), tempfile.TemporaryDirectory(prefix="inkworm-show-") as work:
         topology, trace = load_run(str(source), spec, graph)
-        runs = None
-        if compare is not None:
-            other = replace(spec, mode=pick(Mode, compare_mode, "mode")) if compare_mode \
-                else spec
-            runs = label_runs((topology, trace), load_run(str(compare), other))
+        runs = _compared(topology, trace, spec, compare, compare_mode)
         target = Path(output) if output is not None else Path(work) / f"run.{chosen}"
         render(topology, trace, target, quality or OUTPUTS[chosen].quality,
                chosen, options, inputs=(source, graph, topology.path, compare), compare=runs)
@@ -96,7 +106,8 @@ def show(source: str | os.PathLike[str], *, mode: str = "naive", launch: str | N
 
 
 def _viewer(source: str | os.PathLike[str], spec: RunSpec, graph: str | None, layout: str,
-            seed: int, theme: str, verbose: bool) -> Any:
+            seed: int, theme: str, verbose: bool, compare: str | os.PathLike[str] | None,
+            compare_mode: str | None) -> Any:
     """The viewer's page in an isolated frame of the cell (its own document, its own policy)."""
     from inkworm.render.viewer import view_html
     from inkworm.runs import load_run
@@ -104,9 +115,23 @@ def _viewer(source: str | os.PathLike[str], spec: RunSpec, graph: str | None, la
 
     with _quiet(verbose):
         topology, trace = load_run(str(source), spec, graph)
-        page = view_html(topology, trace, theme, layout, seed)
+        runs = _compared(topology, trace, spec, compare, compare_mode)
+        page = view_html(topology, trace, theme, layout, seed, runs)
     return Framed(f'<iframe srcdoc="{html_text(page)}" style="width:100%;height:720px;'
                   'border:0"></iframe>')
+
+
+def _compared(topology: Topology, trace: Trace, spec: RunSpec,
+              compare: str | os.PathLike[str] | None,
+              compare_mode: str | None) -> tuple[Run, Run] | None:
+    """The two runs of ``compare`` (its mode ``compare_mode``, default ``spec``'s), labelled."""
+    from inkworm.render.pair import label_runs
+    from inkworm.runs import load_run
+
+    if compare is None:
+        return None
+    other = replace(spec, mode=pick(Mode, compare_mode, "mode")) if compare_mode else spec
+    return label_runs((topology, trace), load_run(str(compare), other))
 
 
 class Framed:

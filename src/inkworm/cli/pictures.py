@@ -26,13 +26,13 @@ from inkworm.render.choices import Camera, Format, Quality, Style, Theme, values
 from inkworm.render.outputs import OUTPUTS
 from inkworm.render.pacing import Story
 from inkworm.render.steps import Timing
-from inkworm.run import Mode, RunSpec
+from inkworm.run import Mode
 from inkworm.topology import Topology
 from inkworm.trace import Trace
 
 if TYPE_CHECKING:  # the commands import what draws only when they run
-    from inkworm.render.compare import Run
     from inkworm.render.options import RenderOptions
+    from inkworm.render.pair import Run
 
 GRAPH = click.option("--graph", metavar="DOT",
                      help="The topology of a trace INPUT (default: the DOT file its header "
@@ -44,6 +44,13 @@ LAYOUT_SEED = click.option("--seed", type=SEED, default=0, show_default=True,
                            help="Layout seed (0 to 2^32 - 1).")
 THEME = click.option("--theme", type=click.Choice(values(Theme)), default="dark",
                      show_default=True, help="The slide around the chip: dark or light.")
+COMPARE = click.option("--compare", "compare_path", metavar="INPUT2",
+                       help="Side by side with a second run (a DOT file, simulated, or a "
+                            "trace): one layout, steps aligned by visit, the maps' diff at "
+                            "the end.")
+COMPARE_MODE = click.option("--compare-mode", type=EnumChoice(Mode),
+                            help="The probe mode of INPUT2 when it is a DOT file (default: "
+                                 "--mode).")
 """Options every command that draws a run declares alike (render, slides, view)."""
 
 
@@ -87,12 +94,8 @@ def picture_options(func: F) -> F:
                           "--embed-subtitles (a player shows them)."),
         click.option("--title", metavar="TEXT",
                      help="A title card before the run (a video), the deck's title (slides)."),
-        click.option("--compare", "compare_path", metavar="INPUT2",
-                     help="Side by side with a second run (a DOT file, simulated, or a "
-                          "trace): one layout, steps aligned by visit, the maps' diff at "
-                          "the end."),
-        click.option("--compare-mode", type=EnumChoice(Mode),
-                     help="The probe mode of INPUT2 when it is a DOT file (default: --mode)."),
+        COMPARE,
+        COMPARE_MODE,
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -119,7 +122,7 @@ def _picture(kw: dict[str, Any]) -> tuple[Topology, Trace, RenderOptions, tuple[
 def _compared(kw: dict[str, Any], topology: Topology,
               trace: Trace) -> tuple[Run, Run] | None:
     """The two runs of ``--compare``, labelled (``None`` without it)."""
-    from inkworm.render.compare import label_runs
+    from inkworm.render.pair import label_runs
     from inkworm.runs import load_run
 
     other = kw["compare_path"]
@@ -174,8 +177,7 @@ def render(fmt: str | None, output: str | None, subtitles: str | None, chapters:
     if fmt == "html" or (fmt is None and output is not None
                          and output.lower().endswith(".html")):
         _only_view_options()
-        _write_view(kw["input_path"], kw["spec"], kw["graph"], kw["theme"], kw["layout_name"],
-                    kw["seed"], output)
+        _write_view(kw, output)
         return
     fmt = output_format(fmt, output, kw["transparent"])
     unburned = embed_subtitles and kw["captions"] is None
@@ -235,18 +237,21 @@ def slides(output: str | None, **kw: Any) -> None:
 @THEME
 @LAYOUT
 @LAYOUT_SEED
+@COMPARE
+@COMPARE_MODE
 @click.option("-o", "--output", metavar="FILE.html", help="Write here (default: INPUT's name "
               "with .html, in renders/).")
-def view(input_path: str, spec: RunSpec, graph: str | None, theme: str, layout_name: str,
-         seed: int, output: str | None) -> None:
+def view(output: str | None, **kw: Any) -> None:
     """A page to step through INPUT (a DOT file, simulated, or a trace): the chip, the panel
-    and space-time lanes, event by event (space, arrows, Shift+arrows, Home/End, +/-)."""
-    check_output(output, input_path, graph)
-    _write_view(input_path, spec, graph, theme, layout_name, seed, output)
+    and space-time lanes, event by event (space, arrows, Shift+arrows, Home/End, +/-); with
+    --compare, two runs side by side on one track of steps aligned by visit."""
+    check_output(output, kw["input_path"], kw["graph"], kw["compare_path"])
+    _write_view(kw, output)
 
 
 VIEW_OPTIONS = {"input_path", "launch", "mode", "edge_order", "auto_connect", "strategy",
-                "collect", "graph", "theme", "layout_name", "seed", "fmt", "output"}
+                "collect", "graph", "theme", "layout_name", "seed", "compare_path",
+                "compare_mode", "fmt", "output"}
 """What ``render --format html`` takes: the options of ``inkworm view``."""
 
 
@@ -261,23 +266,23 @@ def _only_view_options() -> None:
                 ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
             flag = param.opts[-1] if param.opts else param.name
             raise click.UsageError(f"{flag} does not apply to --format html (the viewer: "
-                                   "inkworm view takes --theme, --layout, --seed)")
+                                   "inkworm view takes --theme, --layout, --seed, --compare)")
 
 
-def _write_view(input_path: str, spec: RunSpec, graph: str | None, theme: str,
-                layout_name: str, seed: int, output: str | None) -> None:
-    """The viewer's page of INPUT, written atomically."""
+def _write_view(kw: dict[str, Any], output: str | None) -> None:
+    """The viewer's page of INPUT (and of INPUT2 with ``--compare``), written atomically."""
     from inkworm.output import atomic_text
     from inkworm.render.viewer import view_html
     from inkworm.runs import load_run
 
     if output is not None and not output.lower().endswith(".html"):
         raise click.UsageError(f"{output}: the viewer is one HTML file: name it .html")
-    topology, trace = load_run(input_path, spec, graph)
+    topology, trace = load_run(kw["input_path"], kw["spec"], kw["graph"])
     warn_ignored_run_options(trace.path is not None)
     warn_dot(topology)
-    page = view_html(topology, trace, theme, layout_name, seed)
-    target = output or str(Path("renders") / (Path(input_path).stem + ".html"))
-    with atomic_text(target, (input_path, graph, topology.path)) as stream:
+    compare = _compared(kw, topology, trace)
+    page = view_html(topology, trace, kw["theme"], kw["layout_name"], kw["seed"], compare)
+    target = output or str(Path("renders") / (Path(kw["input_path"]).stem + ".html"))
+    with atomic_text(target, _inputs(kw, topology)) as stream:
         stream.write(page)
     echo_err(f"wrote {target}")

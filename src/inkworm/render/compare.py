@@ -13,13 +13,12 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from inkworm.errors import InputError
-from inkworm.layout import Positions, layout
+from inkworm.layout import Positions
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.board import Board
@@ -27,71 +26,11 @@ from inkworm.render.frame import Frame
 from inkworm.render.geometry import min_distance, stretch
 from inkworm.render.legend import legend_items
 from inkworm.render.options import SAFE, RenderOptions
+from inkworm.render.pair import Run, diff_edges, diff_text, shared_layout
 from inkworm.render.plan import wells_box
 from inkworm.render.subtitles import Cue, caption_cues, video_length
 from inkworm.render.timeline import KEY_HOLD, Step, StepKind, reading_time, slide_groups
 from inkworm.render.tracked import Tracked
-from inkworm.run import AutoConnect
-from inkworm.topology import Topology
-from inkworm.trace import Crash, Result, Trace
-from inkworm.views import Edge, map_edges
-
-_SOURCES = {"beam": "recorded", "simulated": "simulated", "log": "from a log"}
-
-
-@dataclass(frozen=True)
-class Run:
-    """One side of a comparison: a run, its topology and its label."""
-
-    topology: Topology
-    trace: Trace
-    label: str
-    """What tells this side from the other ("naive", "recorded", ...): captions, the diff."""
-
-    @property
-    def title(self) -> str:
-        h = self.trace.header
-        never = " · dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
-        return (f"{self.label}:  {h.graph or 'cluster'} · {h.mode.value} probe{never} · "
-                f"{_SOURCES.get(h.source.value, h.source.value)}")
-
-
-def label_runs(a: tuple[Topology, Trace], b: tuple[Topology, Trace]) -> tuple[Run, Run]:
-    """Label two runs by what differs between them: the mode, else the source, else the
-    graph, else the launcher; "A" and "B" when nothing does. Refuses runs that share no node
-    (nothing to align, nothing to compare)."""
-    (ta, ra), (tb, rb) = a, b
-    if not set(ta.nodes) & set(tb.nodes):
-        raise InputError(f"--compare: {tb.source or 'the second run'} shares no node with "
-                         f"{ta.source or 'the first'}: nothing to compare")
-    ha, hb = ra.header, rb.header
-    candidates = [
-        (ha.mode.value, hb.mode.value),
-        (_SOURCES.get(ha.source.value, ha.source.value),
-         _SOURCES.get(hb.source.value, hb.source.value)),
-        (_auto(ha.auto_connect), _auto(hb.auto_connect)),
-        (ha.graph or "", hb.graph or ""),
-        (f"from {ha.launch}", f"from {hb.launch}"),
-    ]
-    la, lb = next(((x, y) for x, y in candidates if x and y and x != y), ("A", "B"))
-    return Run(ta, ra, la), Run(tb, rb, lb)
-
-
-def _auto(value: AutoConnect | None) -> str:
-    return f"auto-connect {value.value}" if value else ""
-
-
-def shared_layout(a: Run, b: Run, options: RenderOptions) -> Positions:
-    """One layout for both chips: of the first run's topology, joined with the second's
-    nodes and edges when they differ (a well sits at the same place on both sides)."""
-    if set(a.topology.nodes) >= set(b.topology.nodes) and \
-            a.topology.edge_set() >= b.topology.edge_set():
-        return layout(a.topology, options.layout, options.seed)
-    nodes = [*a.topology.nodes, *(n for n in b.topology.nodes if n not in a.topology.nodes)]
-    edges = [*a.topology.edges, *(e for e in b.topology.edges
-                                  if frozenset(e) not in a.topology.edge_set())]
-    return layout(Topology.from_edges(edges, nodes), options.layout, options.seed)
-
 
 STACK_GAIN = 1.15
 """Stack the sides when that makes the wells this much further apart than side by side."""
@@ -163,44 +102,6 @@ def align(a: Sequence[Step], b: Sequence[Step]) -> tuple[list[Step], list[Step],
     return out_a, out_b, [*slots, clock]
 
 
-def reported_edges(trace: Trace) -> set[Edge] | None:
-    """The edges a run's map reports (``None``: it has no map)."""
-    outcome = trace.outcome
-    return map_edges(outcome.map) if isinstance(outcome, Result) else None
-
-
-def diff_text(a: Run, b: Run) -> str:
-    """The end of a comparison in one line: the edges only one of the maps reports."""
-    ea, eb = reported_edges(a.trace), reported_edges(b.trace)
-
-    def edges(items: set[Edge]) -> str:
-        return " ".join(f"{x}\u2013{y}" for x, y in sorted(items)) or "none"
-
-    def no_map(run: Run) -> str:
-        outcome = run.trace.outcome
-        if isinstance(outcome, Crash):
-            return f"{run.label} has no map (the worm crashed)"
-        return f"{run.label} has no map (the trace ends before one)"
-
-    if ea is None and eb is None:
-        return f"{no_map(a)}; {no_map(b)}"
-    if ea is None or eb is None:
-        with_map, without = (b, a) if ea is None else (a, b)
-        return f"{no_map(without)}; {with_map.label}'s map has {len(ea or eb or ())} edges"
-    if ea == eb:
-        return f"both maps report the same {len(ea)} edges"
-    return (f"edges only {a.label} reports: {edges(ea - eb)}   \u00b7   only {b.label} "
-            f"reports: {edges(eb - ea)}")
-
-
-def diff_edges(a: Run, b: Run) -> tuple[set[Edge], set[Edge]]:
-    """(only in A's map, only in B's map); empty when either has no map."""
-    ea, eb = reported_edges(a.trace), reported_edges(b.trace)
-    if ea is None or eb is None:
-        return set(), set()
-    return ea - eb, eb - ea  # map_edges' pairs are sorted already
-
-
 class PairBoard:
     """Two :class:`Board` s side by side in one frame, on one clock. Quacks like a board
     for the scene and for stills: ``steps``, ``chip`` (``composite``, ``frame``),
@@ -211,7 +112,7 @@ class PairBoard:
         self.runs = (a, b)
         self.options = options
         *aligned, self.slots = align(steps_a, steps_b)
-        positions = shared_layout(a, b, options)
+        positions = shared_layout(a, b, options.layout, options.seed)
         self.stacked = stacks(positions, width, height)
         """One side above the other (a wide layout), not side by side."""
         sizes = ([(width, height // 2), (width, height - height // 2)] if self.stacked else

@@ -70,7 +70,9 @@ def route_apart(pts: Array, u: int, v: int, clearance: float, drawn: Drawn,
     if detours and len(_ANGLES) ** 2 * len(_REACH) * (SAMPLES - 1) * len(near) <= _PAIR_BUDGET:
         curves = np.concatenate([curves, _cubics(p0, p2, length)])
         near = _near(segments, curves, clearance)
-    curves = curves[_clearing(curves, pts, u, v, clearance, bounds)]
+    curves = curves[_clearing(curves, pts, u, v, clearance, bounds)
+                    & _no_hook(curves, p0, radius * 1.2) & _no_hook(curves[:, ::-1], p2,
+                                                                    radius * 1.2)]
     if not len(curves):
         return None
     crossings = _crossings(curves, near, p0, p2, radius * 1.05)
@@ -136,6 +138,16 @@ def _clearing(curves: Array, pts: Array, u: int, v: int, clearance: float,
         ok &= (np.hypot(curves[..., 0] - well[0], curves[..., 1] - well[1])
                >= clearance).all(axis=1)
     return ok
+
+
+def _no_hook(curves: Array, start: Array, within: float) -> NDArray[np.bool_]:
+    """Which candidates, once they have left their start well (``within`` of ``start``),
+    never come back into it: a detour that passes through its end well and hooks back
+    into it (seen on a name@host chip) reads as a channel to nowhere."""
+    inside: NDArray[np.bool_] = _reach(curves, start) < within
+    left: NDArray[np.bool_] = np.cumsum(~inside, axis=1) > 0
+    clean: NDArray[np.bool_] = np.asarray(~(left & inside).any(axis=1), dtype=bool)
+    return clean
 
 
 def _crossings(curves: Array, segments: Array, p0: Array, p2: Array,

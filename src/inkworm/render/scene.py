@@ -19,8 +19,9 @@ from manim.utils.family import extract_mobject_family_members
 
 from inkworm.ahead import Ahead
 from inkworm.render.board import Board
-from inkworm.render.compare import PairBoard, Run
+from inkworm.render.compare import PairBoard
 from inkworm.render.options import RenderOptions, title_seconds
+from inkworm.render.pair import Run
 from inkworm.render.schedule import section_groups, timeline
 from inkworm.render.timeline import Step
 from inkworm.render.writer import InkRenderer, Surface

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from inkworm.errors import InputError, ToolError
 from inkworm.output import atomic_path
-from inkworm.render.compare import Run
 from inkworm.render.options import RenderOptions
+from inkworm.render.pair import Run
 from inkworm.render.palette import THEMES, rgb_hex
 from inkworm.render.timeline import Step, StepKind, duration_notice, slide_groups
 from inkworm.render.video import manim_work
@@ -180,7 +180,7 @@ def compare_title(a: Run, b: Run) -> tuple[tuple[str, str], str]:
 
 def compare_result_notes(a: Run, b: Run) -> str:
     """Speaker notes of a comparison's last slide: the diff, then each side's map."""
-    from inkworm.render.compare import diff_text
+    from inkworm.render.pair import diff_text
 
     return (f"{diff_text(a, b)}. {a.label}: {result_notes(a.trace, a.topology)} "
             f"{b.label}: {result_notes(b.trace, b.topology)}")

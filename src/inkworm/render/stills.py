@@ -24,8 +24,9 @@ from inkworm.output import Inputs, atomic_path
 from inkworm.render import palette as P
 from inkworm.render.board import Board
 from inkworm.render.choices import Quality, pick
-from inkworm.render.compare import PairBoard, Run
+from inkworm.render.compare import PairBoard
 from inkworm.render.options import RenderOptions
+from inkworm.render.pair import Run
 from inkworm.render.schedule import timeline
 from inkworm.render.timeline import Step
 from inkworm.topology import Topology

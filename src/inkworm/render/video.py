@@ -24,10 +24,11 @@ from inkworm.output import (
 )
 from inkworm.render.board import Board
 from inkworm.render.choices import PRESETS, Format, Quality, pick
-from inkworm.render.compare import PairBoard, Run
+from inkworm.render.compare import PairBoard
 from inkworm.render.frame import Frame, measure_tags
 from inkworm.render.options import RenderOptions, title_seconds
 from inkworm.render.outputs import OUTPUTS
+from inkworm.render.pair import Run
 from inkworm.render.schedule import timeline
 from inkworm.render.subtitles import after_title, caption_cues, chapter_cues, embed, write_vtt
 from inkworm.render.timeline import duration_notice

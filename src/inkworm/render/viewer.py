@@ -12,13 +12,15 @@ Content-Security-Policy that runs only the page's own script.
 
 from __future__ import annotations
 
+import difflib
 from importlib import resources
 from typing import Any
 
 from inkworm.fold import final_state, walk
-from inkworm.layout import layout
+from inkworm.layout import Positions, layout
 from inkworm.render import palette as P
 from inkworm.render.geometry import build, stretch
+from inkworm.render.pair import Run, diff_text, shared_layout
 from inkworm.render.story import steps_from_trace
 from inkworm.safe import html_text, script_json, with_csp
 from inkworm.topology import Topology
@@ -40,11 +42,11 @@ WIDTH, HEIGHT = 1000, 640
 """The chip's SVG view box."""
 
 
-def _chip(topology: Topology, trace: Trace, layout_name: str, seed: int) -> dict[str, Any]:
+def _chip(topology: Topology, trace: Trace, positions: Positions) -> dict[str, Any]:
     """Wells and channel routes in the view box, the measurement's channels routed apart."""
     truth = topology.edge_set()  # the connections the run made over no channel, from the fold
     etched = [edge for edge in final_state(trace).made if frozenset(edge) not in truth]
-    centers = stretch(layout(topology, layout_name, seed), (70, 60, WIDTH - 70, HEIGHT - 60))
+    centers = stretch(positions, (70, 60, WIDTH - 70, HEIGHT - 60))
     g = build(centers, [*topology.edges, *etched], WIDTH, HEIGHT, max_radius=26.0,
               apart=etched, bounds=(10, 10, WIDTH - 10, HEIGHT - 10))
     channels = [{"a": a, "b": b, "etched": (a, b) in etched,
@@ -80,9 +82,12 @@ def _arrows(trace: Trace) -> list[list[Any]]:
                      if isinstance(e, Connect)]
 
 
-def view_data(topology: Topology, trace: Trace, layout_name: str = "auto",
-              seed: int = 0) -> dict[str, Any]:
-    """Everything the page shows, as JSON-able data."""
+def view_data(topology: Topology, trace: Trace, layout_name: str = "auto", seed: int = 0,
+              positions: Positions | None = None) -> dict[str, Any]:
+    """Everything the page shows of one run, as JSON-able data (``positions``: the wells'
+    layout, when it is shared with another run)."""
+    if positions is None:
+        positions = layout(topology, layout_name, seed)
     captions: dict[int, str] = {}
     for step in steps_from_trace(trace):
         for seq in step.seqs:
@@ -103,7 +108,7 @@ def view_data(topology: Topology, trace: Trace, layout_name: str = "auto",
                  f"launched from {trace.header.launch} · {trace.header.source.value}",
         "launch": trace.header.launch,
         "stack": "running probes" if trace.header.parallel else "call stack",
-        "chip": _chip(topology, trace, layout_name, seed),
+        "chip": _chip(topology, trace, positions),
         "events": events, "states": _states(trace), "arrows": _arrows(trace),
         "order": list(dict.fromkeys(e.node for e in trace.events if isinstance(e, ProbeStart))),
         "nodes": list(dict.fromkeys([*topology.nodes, *(e.node for e in trace.events)])),
@@ -119,16 +124,77 @@ def view_data(topology: Topology, trace: Trace, layout_name: str = "auto",
     }
 
 
+def _segments(trace: Trace) -> list[tuple[str, list[int]]]:
+    """A run's event indices cut at each node's first probe and at its outcome, each keyed
+    by what it shows (``visit d``, ``outcome``), as the video's comparison cuts its steps."""
+    segments: list[tuple[str, list[int]]] = []
+    seen: set[str] = set()
+    for i, e in enumerate(trace.events):
+        if isinstance(e, ProbeStart) and e.node not in seen:
+            seen.add(e.node)
+            segments.append((f"visit {e.node}", [i]))
+        elif isinstance(e, Result | Crash) or not segments:
+            segments.append(("outcome" if isinstance(e, Result | Crash) else "start", [i]))
+        else:
+            segments[-1][1].append(i)
+    return segments
+
+
+def joint_steps(a: Trace, b: Trace) -> list[tuple[int, int]]:
+    """Two runs on one track of steps, each step an event index of each: matched visits
+    (and the outcomes) start together and advance side by side, the shorter side holding at
+    its last event; a visit only one run makes advances that side while the other holds."""
+    sa, sb = _segments(a), _segments(b)
+    matcher = difflib.SequenceMatcher(None, [k for k, _ in sa], [k for k, _ in sb],
+                                      autojunk=False)
+    steps: list[tuple[int, int]] = []
+    ia = ib = 0
+    for tag, i0, i1, j0, j1 in matcher.get_opcodes():
+        if tag == "equal":
+            for (_, x), (_, y) in zip(sa[i0:i1], sb[j0:j1], strict=True):
+                for k in range(max(len(x), len(y))):
+                    ia, ib = x[min(k, len(x) - 1)], y[min(k, len(y) - 1)]
+                    steps.append((ia, ib))
+            continue
+        for _, x in sa[i0:i1]:
+            steps.extend((ia, ib) for ia in x)
+        for _, y in sb[j0:j1]:
+            steps.extend((ia, ib) for ib in y)
+    return steps
+
+
+def compare_data(a: Run, b: Run, layout_name: str = "auto", seed: int = 0) -> dict[str, Any]:
+    """The page of two runs: one layout (a well at the same place on both chips), each
+    side's data with its label, the track of joint steps and the maps' diff."""
+    positions = shared_layout(a, b, layout_name, seed)
+    sides = []
+    for run in (a, b):
+        side = view_data(run.topology, run.trace, positions=positions)
+        side["label"], side["title"] = run.label, run.title
+        sides.append(side)
+    return {"title": f"{a.label} | {b.label} · {a.trace.header.graph or 'cluster'}",
+            "sides": sides, "joint": joint_steps(a.trace, b.trace), "diff": diff_text(a, b)}
+
+
 def view_html(topology: Topology, trace: Trace, theme: str = "dark", layout_name: str = "auto",
-              seed: int = 0) -> str:
-    """The page: the template with the run's data and the theme's colours, under its policy."""
+              seed: int = 0, compare: tuple[Run, Run] | None = None) -> str:
+    """The page: the template with the run's data (or the two runs' of ``compare``) and the
+    theme's colours, under its policy."""
+    if compare is None:
+        one = view_data(topology, trace, layout_name, seed)
+        data = {"title": one["title"], "sides": [one], "joint": None, "diff": ""}
+    else:
+        data = compare_data(*compare, layout_name, seed)
+    return _page(data, theme)
+
+
+def _page(data: dict[str, Any], theme: str) -> str:
     t = P.THEMES[theme]
     colours = {"bg": P.rgb_hex(t.background), "text": t.text, "dim": t.text_dim,
                "warn": t.warn, "good": t.good, "error": t.error, "ink": P.INK, "dye": P.DYE,
                "tint": P.TINT, "measure": P.WARN, "fault": P.FAULT,
                "glass": "#e4e9ef", "wall": "#9aa6b2"}
     style = ":root{" + "".join(f"--{k}:{v};" for k, v in colours.items()) + "}"
-    data = view_data(topology, trace, layout_name, seed)
     page = (resources.files("inkworm") / "render" / "viewer.html").read_text(encoding="utf-8")
     page = page.replace("/*THEME*/", style).replace("<!--TITLE-->", html_text(data["title"]))
     page = page.replace("/*DATA*/", script_json(data))
