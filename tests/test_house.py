@@ -19,7 +19,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("trace", "tracefile", "dotscan", "dotast", "dotparse", "dotref", "topology", "reader",
      "importlog", "gen", "layout", "costs", "collect", "inputs"),
     # the model and what reads a run: the worm, the checker, the fold
-    ("fold", "worm", "check", "views", "names", "report", "record", "assertion", "snapshots",
+    ("fold", "worm", "check", "views", "names", "report", "record", "attach", "assertion",
+     "snapshots",
      "testing", "exports"),
     # a run ready to draw
     ("runs",),

@@ -218,7 +218,7 @@ def _free_port() -> int:
         return port
 
 
-def _stop(proc: subprocess.Popen[bytes], lifeline: IO[bytes] | None) -> None:
+def stop_group(proc: subprocess.Popen[bytes], lifeline: IO[bytes] | None) -> None:
     """Close the lifeline, give the process group a moment, then kill what is left of it."""
     if lifeline is not None:
         with suppress(OSError):
@@ -256,7 +256,7 @@ def private_epmd() -> Iterator[int]:
                 time.sleep(0.02)
         yield port
     finally:
-        _stop(proc, proc.stdin)
+        stop_group(proc, proc.stdin)
 
 
 def _driver_env(home: Path, port: int, folder: Path) -> dict[str, str]:
@@ -284,13 +284,13 @@ def run_driver(spec: dict[str, Any], folder: Path, deadline_s: float) -> dict[st
         try:
             proc.wait(timeout=deadline_s)
         except subprocess.TimeoutExpired:
-            _stop(proc, proc.stdin)
+            stop_group(proc, proc.stdin)
             raise RecorderError(f"the real cluster run took longer than {deadline_s:g} s: "
                                 "stopped") from None
         except BaseException:  # Ctrl-C, SIGTERM: stop the driver and its peers as a group
-            _stop(proc, proc.stdin)
+            stop_group(proc, proc.stdin)
             raise
-        _stop(proc, proc.stdin)
+        stop_group(proc, proc.stdin)
     stdout = out_path.read_text(encoding="utf-8", errors="replace")
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     if proc.returncode != 0:

@@ -7,6 +7,7 @@ The CLI prints these; tests and users' scripts can call them. Every fact comes f
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from inkworm import collect, views
 from inkworm.costs import cost_lines, costs
@@ -45,6 +46,8 @@ def summary_lines(trace: Trace, topology: Topology | None = None) -> list[str]:
                                            or "none"))
         if diff.unreached:
             lines.append("unreached: " + " ".join(diff.unreached))
+    if "attach" in h.meta:
+        lines += interference_lines(h.meta)
     found = collect.collected(trace.events)
     if found:
         lines.append("collected:")
@@ -71,3 +74,23 @@ def reported_topology(trace: Trace) -> Topology:
 def observed_topology(observed: Mapping[str, Iterable[str]]) -> Topology:
     """A topology from each node's ``nodes()`` (as ``inkworm cluster`` observes them)."""
     return Topology.from_edges(sorted(views.map_edges(observed)), sorted(observed))
+
+
+def interference_lines(meta: Mapping[str, Any]) -> list[str]:
+    """``summary``'s lines for an attached run (``meta.attach``)."""
+    a = meta["attach"]
+    i = a["interference"]
+    made, stayed = i["connections_made"], i["connections_stayed"]
+    lines = [f"attached to {a['node']} as hidden node {a['inkworm_node']} (cookie: "
+             f"{a['cookie']}, {a['name_kind']} names)",
+             f"interference: {len(made)} connections made"
+             + (f" ({len(stayed)} stayed: " + ", ".join(f"{x}--{y}" for x, y in stayed) + ")"
+                if stayed else (", none stayed" if made else "")),
+             f"  peak extra processes on a node: {i['peak_extra_processes']}; code shipped: "
+             f"{i['code_bytes_shipped'] / 1024:.1f} KiB to {i['nodes_reached']} nodes; wall "
+             f"{i['wall_ms'] / 1000:.2f} s (worm {i['worm_ms'] / 1000:.2f} s)",
+             "  probe left on: " + (", ".join(i["probe_left_on"]) or "no node (purged from "
+                                    "every node reached)")]
+    if i["unreachable_after"]:
+        lines.append("  unreachable after the run: " + ", ".join(i["unreachable_after"]))
+    return lines

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from inkworm.cli import inspect, pictures, runs
+from inkworm.cli import inspect, live, pictures, runs
 from inkworm.cli.common import echo_err
 from inkworm.errors import (
     InputError,
@@ -37,7 +37,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (runs.simulate, runs.record, runs.cluster, pictures.render, pictures.slides,
+for command in (runs.simulate, runs.record, runs.cluster, live.map_, pictures.render,
+                pictures.slides,
                 pictures.view,
                 inspect.check_cmd, inspect.import_log_cmd, inspect.gen, inspect.dot,
                 inspect.summary, inspect.export):

@@ -20,6 +20,7 @@ from inkworm.cli.common import (
     warn_dot,
     worm_options,
 )
+from inkworm.cli.live import attached_record, reach_options, refuse_attach_only
 from inkworm.output import check_target
 from inkworm.record import DEFAULT_DEADLINE_S
 from inkworm.report import observed_topology
@@ -55,7 +56,7 @@ def simulate(graph: str, spec: RunSpec, latency: Any, faults: Faults | None,
 
 
 @click.command()
-@click.argument("graph")
+@click.argument("graph", required=False)
 @worm_options
 @fault_options
 @click.option("--delay", "delays", multiple=True, metavar="NODE=MS",
@@ -67,13 +68,28 @@ def simulate(graph: str, spec: RunSpec, latency: Any, faults: Faults | None,
 @click.option("--collector", metavar="FILE.exs",
               help="Your own collectors (opt-in): an Elixir file whose value is a list of "
                    "{\"name\", fn -> value end}; each runs on every probed node.")
+@click.option("--attach", "attach_node", metavar="NODE",
+              help="Record on a live cluster inkworm did not start, launched from NODE "
+                   "(no GRAPH; default --mode fixed; see inkworm map).")
+@reach_options
+@click.option("--yes-disturb", is_flag=True,
+              help="With --attach and --mode naive or ignore-launcher: connect the nodes "
+                   "the worm reaches to NODE, for good, as the seed's probe does.")
 @click.option("-o", "--output", metavar="TRACE", help="Write the trace here (default: stdout).")
-def record(graph: str, spec: RunSpec, faults: Faults | None, delays: tuple[str, ...],
-           deadline_s: float, collector: str | None, output: str | None) -> None:
-    """Run the real worm on a local :peer cluster built from GRAPH; write its trace."""
+def record(graph: str | None, spec: RunSpec, faults: Faults | None, delays: tuple[str, ...],
+           deadline_s: float, collector: str | None, attach_node: str | None,
+           output: str | None, **kw: Any) -> None:
+    """Run the real worm on a local :peer cluster built from GRAPH (or, with --attach, on a
+    live cluster from NODE); write its trace."""
     from inkworm.record import RecordOptions, parse_delays, validate
     from inkworm.record import record as run
 
+    if attach_node is not None:
+        attached_record(graph, spec, faults, collector, deadline_s, output, attach_node, kw)
+        return
+    refuse_attach_only(kw)
+    if graph is None:
+        raise click.UsageError("GRAPH is missing (or --attach NODE for a live cluster)")
     topology = load_dot(graph)
     warn_dot(topology)
     faults = faults or Faults()

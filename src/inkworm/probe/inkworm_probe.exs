@@ -513,6 +513,17 @@ defmodule InkwormProbe do
     |> Map.update!(:events, &InkwormProbe.Trace.order(&1, [], opts.strategy))
   end
 
+  @doc """
+  `run/1` as if typed into this node's own shell: the calling process's group leader becomes
+  this node's `user` first. An attached recorder calls this over erpc, whose process would
+  otherwise print to the recorder's node, so that a naive worm's nodes would connect to the
+  recorder rather than to this launcher, as the seed's do.
+  """
+  def run_attached(opts) do
+    :erlang.group_leader(:erlang.whereis(:user) || :erlang.whereis(:init), self())
+    run(opts)
+  end
+
   @doc "Writes a run as a trace v1 file; see `InkwormProbe.Trace.write/3` for the options."
   def write_trace(run, path, opts \\ []), do: InkwormProbe.Trace.write(run, path, opts)
 

@@ -202,32 +202,10 @@ defmodule LocalCluster.Main do
       tolerant: spec.tolerant,
       delays: delays,
       strategy: spec.strategy,
-      collect: spec.collect ++ user_collectors(spec.collector_source),
+      collect: spec.collect ++ Spec.user_collectors(spec.collector_source),
       sink: :inkworm_agent
     ]
   end
-
-  # A user's collectors: an Elixir file whose value is a list (or map) of {name, fun/0}.
-  defp user_collectors(nil), do: []
-
-  defp user_collectors({path, source}) do
-    {value, _binding} = Code.eval_string(source, [], file: path)
-    pairs = if is_map(value), do: Map.to_list(value), else: value
-
-    unless is_list(pairs) and Enum.all?(pairs, &collector?/1) do
-      raise Failure,
-        message: "#{path}: expected a list of {\"name\", fn -> value end}, got #{inspect(value)}",
-        code: 2
-    end
-
-    pairs
-  rescue
-    e in [SyntaxError, TokenMissingError, CompileError] ->
-      raise Failure, message: "#{path}: #{Exception.message(e)}", code: 2
-  end
-
-  defp collector?({name, fun}), do: is_binary(name) and is_function(fun, 0)
-  defp collector?(_), do: false
 
   # The probe's events as its call tree returned them, and what the witnesses saw besides
   # (a killed node's events, an orphaned branch's, every node's connects and disconnects),

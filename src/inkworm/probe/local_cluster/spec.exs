@@ -186,4 +186,26 @@ defmodule LocalCluster.Spec do
   end
 
   defp fail(message), do: raise(LocalCluster.Failure, message: message, code: 2)
+
+  @doc "A user's collectors: an Elixir file whose value is a list (or map) of {name, fun/0}."
+  def user_collectors(nil), do: []
+
+  def user_collectors({path, source}) do
+    {value, _binding} = Code.eval_string(source, [], file: path)
+    pairs = if is_map(value), do: Map.to_list(value), else: value
+
+    unless is_list(pairs) and Enum.all?(pairs, &collector?/1) do
+      raise LocalCluster.Failure,
+        message: "#{path}: expected a list of {\"name\", fn -> value end}, got #{inspect(value)}",
+        code: 2
+    end
+
+    pairs
+  rescue
+    e in [SyntaxError, TokenMissingError, CompileError] ->
+      raise LocalCluster.Failure, message: "#{path}: #{Exception.message(e)}", code: 2
+  end
+
+  defp collector?({name, fun}), do: is_binary(name) and is_function(fun, 0)
+  defp collector?(_), do: false
 end
