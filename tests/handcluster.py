@@ -69,6 +69,27 @@ ERLANG_CTL = (
 )
 
 
+def address(host: str) -> str:
+    """The loopback address a node of ``host`` listens on (a short host name: what it
+    resolves to, which must be loopback)."""
+    if "." in host:
+        return host
+    resolved = socket.gethostbyname(host)
+    if not resolved.startswith("127."):
+        raise RuntimeError(f"{host} resolves to {resolved}, not a loopback address")
+    return resolved
+
+
+def short_host() -> str | None:
+    """This machine's short host name when it resolves to a loopback address (short-name
+    nodes listen there), else None."""
+    host = socket.gethostname().partition(".")[0]
+    try:
+        return host if socket.gethostbyname(host).startswith("127.") else None
+    except OSError:
+        return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -117,7 +138,7 @@ class HandCluster:
         fd = os.open(self.cookie, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(20))
-        hosts = sorted({n.partition("@")[2] for n in nodes} | {"127.0.0.1"})
+        hosts = sorted({address(n.partition("@")[2]) for n in nodes} | {"127.0.0.1"})
         self.port = free_port()
         self.epmd = subprocess.Popen(["epmd", "-port", str(self.port), "-address",
                                       ",".join(hosts)], stdin=subprocess.DEVNULL,
@@ -148,12 +169,14 @@ class HandCluster:
         raise RuntimeError("the test's epmd did not start")
 
     def _start(self, name: str, plain: bool, fragile: bool) -> Node:
-        host = name.partition("@")[2]
-        interface = "{" + host.replace(".", ",") + "}"
+        short, _, host = name.partition("@")
+        interface = "{" + address(host).replace(".", ",") + "}"
         flags = ["-connect_all", "false", "-start_epmd", "false",
                  "-kernel", "inet_dist_use_interface", interface]
         if plain:
             command = ["erl", "-name", name, "-noshell", *flags, "-eval", ERLANG_CTL]
+        elif "." not in host:  # a short name: this machine's own host name
+            command = ["elixir", "--sname", short, "--erl", " ".join(flags), "-e", ELIXIR_CTL]
         else:
             command = ["elixir", "--name", name, "--erl", " ".join(flags), "-e", ELIXIR_CTL]
         env = {**self.env, "HAND_FRAGILE": "1" if fragile else "0"}

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import GRAPHS
-from handcluster import HandCluster
+from handcluster import HandCluster, short_host
 from inkworm import Mode, RunSpec, load_dot, load_trace, parse_dot, simulate
+from inkworm.collect import collected
 from inkworm.views import result_map, visit_order
 
 HOSTS = {n: f"{n}@127.0.0.{i + 2}" for i, n in enumerate("abcdef")}
@@ -70,6 +71,18 @@ def test_map_of_a_hand_started_path_prints_its_three_edges_and_leaves_it_as_it_w
     mapped = parse_dot(proc.stdout)
     assert mapped.edge_set() == {frozenset((nodes[k - 1], nodes[k])) for k in range(1, 4)}
     assert "0 connections made, 0 stayed; probe left on no node" in proc.stderr
+    _untouched(cluster, before)
+    out = tmp_path / "parallel.jsonl"  # the parallel worm leaves its module: removed after it
+    proc = inkworm(cluster, "record", "--attach", nodes[0], "--cookie-file",
+                   str(cluster.cookie), "--strategy", "parallel", "--collect", "otp_release",
+                   "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert inkworm(cluster, "check", str(out)).returncode == 0
+    trace = load_trace(out)
+    assert trace.header.parallel and trace.header.meta["attach"]["inkworm_connected_to"] == \
+        [nodes[0]]  # its one connection
+    assert {n: v["otp_release"] for n, v in collected(trace.events).items()} == \
+        {n: "25" for n in nodes}
     _untouched(cluster, before)
 
 
@@ -188,6 +201,24 @@ def test_a_node_that_stops_during_the_run_is_one_line_or_a_partial_map(
     assert f"partial map: not reached: {f2}" in partial.stderr
     assert frozenset((x1, x3)) in parse_dot(partial.stdout).edge_set()
     assert cluster.nodes[x1].ask("loaded") == [] and cluster.nodes[x3].ask("loaded") == []
+
+
+@pytest.mark.skipif(short_host() is None, reason="this host name does not resolve to loopback")
+def test_short_names_are_told_from_the_node_and_mapped(
+        tmp_path: Path, hand: list[HandCluster]) -> None:
+    """``s1@host`` (no dot): inkworm joins with a short name of its own (``--name-kind``
+    auto), and maps the cluster."""
+    host = short_host()
+    s1, s2 = f"s1@{host}", f"s2@{host}"
+    cluster = _start(hand, tmp_path / "short", [s1, s2], [(s2, s1)])
+    before = cluster.ask_all("nodes")
+    proc = inkworm(cluster, "map", s1, "--cookie-file", str(cluster.cookie))
+    assert proc.returncode == 0, proc.stderr
+    assert parse_dot(proc.stdout).edge_set() == {frozenset((s1, s2))}
+    forced = inkworm(cluster, "map", s1, "--cookie-file", str(cluster.cookie),
+                     "--name-kind", "long")  # a long-named node cannot reach a short one
+    assert forced.returncode == 3 and forced.stderr.count("\n") == 1
+    _untouched(cluster, before)
 
 
 def test_what_cannot_attach_is_one_line(tmp_path: Path, hand: list[HandCluster]) -> None:

@@ -209,6 +209,7 @@ def attach(options: AttachOptions) -> Attached:
     trace.path = None
     meta = {**trace.header.meta, "attach": {
         "node": options.node, "cookie": how, "inkworm_node": report["inkworm_node"],
+        "inkworm_connected_to": report["inkworm_connected"],
         "name_kind": kind, "hidden": True,
         "interference": interference(trace, report)}}
     trace.header = replace(trace.header, meta=meta)

@@ -136,9 +136,11 @@ def refuse_attach_only(kw: dict[str, Any]) -> None:
 
 def _say(done: Attached) -> None:
     """The measurement's footprint, in two lines."""
-    i = done.trace.header.meta["attach"]["interference"]
+    a = done.trace.header.meta["attach"]
+    i = a["interference"]
     made, stayed = i["connections_made"], i["connections_stayed"]
-    echo_err(f"attached as hidden {done.report['inkworm_node']}: {len(made)} connections "
+    echo_err(f"attached as hidden {a['inkworm_node']} (cookie: {a['cookie']}): "
+              f"{len(made)} connections "
               f"made, {len(stayed)} stayed; probe left on "
               + (", ".join(i["probe_left_on"]) or "no node")
               + f"; {i['code_bytes_shipped'] / 1024:.1f} KiB of code to "

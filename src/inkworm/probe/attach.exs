@@ -61,12 +61,14 @@ defmodule Attach do
     unpaste(launcher)
     pasted_after = loaded(launcher, @pasted)
     write(run, spec)
+    connected = Enum.map(:erlang.nodes(:connected), &Atom.to_string/1)
     :erlang.disconnect_node(launcher)
 
     report = %{
       "ok" => true,
       "outcome" => outcome(run.outcome),
       "inkworm_node" => Atom.to_string(node()),
+      "inkworm_connected" => connected,
       "launcher_nodes_before" => Enum.map(nodes_before, &Atom.to_string/1),
       "reached" => Enum.map(Map.keys(tree), &Atom.to_string/1),
       "after" => after_run,
@@ -131,13 +133,15 @@ defmodule Attach do
   # One connection, to the launcher: a refused cookie and an absent node are told apart by
   # asking the launcher's host's epmd whether the name is registered there.
   defp connect!(launcher) do
+    kind = if :net_kernel.longnames(), do: "long", else: "short"
+
     unless :net_kernel.connect_node(launcher) == true do
       [name, host] = String.split(Atom.to_string(launcher), "@", parts: 2)
 
       case :erl_epmd.port_please(String.to_charlist(name), String.to_charlist(host), 5_000) do
         {:port, _, _} ->
-          fail(3, "#{launcher} refused the connection: the cookie is not the cluster's " <>
-            "(or the node's distribution differs)")
+          fail(3, "#{launcher} refused the connection: the cookie is not the cluster's, " <>
+            "or it does not use #{kind} names (--name-kind)")
 
         :noport ->
           known =
