@@ -42,17 +42,21 @@ defmodule Ctl do
         loop()
     end
   end
-  def fragile do  # halts the node the moment the worm is being loaded on it
+  # "1": halts the node the moment the worm is being loaded on it; "hang": the load never
+  # returns (the loading process is suspended)
+  def fragile(how) do
     tracer = spawn(fn ->
       receive do
-        {:trace, _, :call, {:code, :load_binary, [InkwormProbe.Worm | _]}} -> :erlang.halt(0)
+        {:trace, pid, :call, {:code, :load_binary, [InkwormProbe.Worm | _]}} ->
+          if how == "hang", do: :erlang.suspend_process(pid), else: :erlang.halt(0)
+          Process.sleep(:infinity)
       end
     end)
     :erlang.trace(:all, true, [:call, {:tracer, tracer}])
     :erlang.trace_pattern({:code, :load_binary, 3}, true, [:global])
   end
 end
-if System.get_env("HAND_FRAGILE") == "1", do: Ctl.fragile()
+if System.get_env("HAND_FRAGILE") in ["1", "hang"], do: Ctl.fragile(System.get_env("HAND_FRAGILE"))
 IO.puts("@@ up")
 Ctl.loop()
 """
@@ -130,7 +134,8 @@ class HandCluster:
 
     def __init__(self, folder: Path, nodes: list[str], edges: list[tuple[str, str]],
                  plain: frozenset[str] = frozenset(),
-                 fragile: frozenset[str] = frozenset()) -> None:
+                 fragile: frozenset[str] = frozenset(),
+                 hanging: frozenset[str] = frozenset()) -> None:
         self.folder = folder
         home = folder / "home"
         home.mkdir(mode=0o700)
@@ -149,7 +154,8 @@ class HandCluster:
         try:
             self._wait_epmd()
             for name in nodes:
-                self.nodes[name] = self._start(name, name in plain, name in fragile)
+                how = "1" if name in fragile else "hang" if name in hanging else "0"
+                self.nodes[name] = self._start(name, name in plain, how)
             for node in self.nodes.values():
                 assert node.replies.get(timeout=60) == ["up"], node.console
             for a, b in edges:
@@ -168,7 +174,7 @@ class HandCluster:
                 time.sleep(0.02)
         raise RuntimeError("the test's epmd did not start")
 
-    def _start(self, name: str, plain: bool, fragile: bool) -> Node:
+    def _start(self, name: str, plain: bool, fragile: str) -> Node:
         short, _, host = name.partition("@")
         interface = "{" + address(host).replace(".", ",") + "}"
         flags = ["-connect_all", "false", "-start_epmd", "false",
@@ -179,7 +185,7 @@ class HandCluster:
             command = ["elixir", "--sname", short, "--erl", " ".join(flags), "-e", ELIXIR_CTL]
         else:
             command = ["elixir", "--name", name, "--erl", " ".join(flags), "-e", ELIXIR_CTL]
-        env = {**self.env, "HAND_FRAGILE": "1" if fragile else "0"}
+        env = {**self.env, "HAND_FRAGILE": fragile}
         proc = subprocess.Popen(command, env=env, cwd=self.folder, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)

@@ -9,8 +9,10 @@ processes it started."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,6 +203,46 @@ def test_a_node_that_stops_during_the_run_is_one_line_or_a_partial_map(
     assert f"partial map: not reached: {f2}" in partial.stderr
     assert frozenset((x1, x3)) in parse_dot(partial.stdout).edge_set()
     assert cluster.nodes[x1].ask("loaded") == [] and cluster.nodes[x3].ask("loaded") == []
+
+
+def test_a_worm_past_its_deadline_is_stopped_and_taken_off_the_launcher(
+        tmp_path: Path, hand: list[HandCluster]) -> None:
+    """A neighbour whose load never returns holds the seed's worm (no timeout) for good:
+    ``--deadline`` ends the run in one line, exit 3, and the launcher keeps no probe."""
+    x1, stuck = "x1@127.0.0.1", "stuck@127.0.0.1"
+    cluster = _start(hand, tmp_path / "stuck", [x1, stuck], [(stuck, x1)],
+                     hanging=frozenset({stuck}))
+    proc = inkworm(cluster, "map", x1, "--cookie-file", str(cluster.cookie), "--deadline", "2")
+    assert proc.returncode == 3 and proc.stderr.count("\n") == 1 and proc.stdout == ""
+    assert "had not answered after 2.0 s (--deadline)" in proc.stderr
+    assert cluster.nodes[x1].ask("loaded") == [] and cluster.nodes[x1].ask("hidden") == []
+    assert all(node.alive() for node in cluster.nodes.values())
+
+
+def test_an_interrupted_attach_takes_its_probe_off_the_launcher(
+        tmp_path: Path, hand: list[HandCluster]) -> None:
+    """Ctrl-C while the worm is held: inkworm ends, and its node first removes the probe
+    from the launcher (the driver's lifeline is its standard input)."""
+    x1, stuck = "x1@127.0.0.1", "stuck@127.0.0.1"
+    cluster = _start(hand, tmp_path / "stuck", [x1, stuck], [(stuck, x1)],
+                     hanging=frozenset({stuck}))
+    env = {**os.environ, **cluster.inkworm_env()}
+    proc = subprocess.Popen([sys.executable, "-m", "inkworm", "map", x1, "--cookie-file",
+                             str(cluster.cookie)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while cluster.nodes[x1].ask("loaded") == [] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cluster.nodes[x1].ask("loaded") != []  # pasted, the worm held at stuck
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0 and "Traceback" not in err
+    assert cluster.nodes[x1].ask("loaded") == [] and cluster.nodes[x1].ask("hidden") == []
 
 
 @pytest.mark.skipif(short_host() is None, reason="this host name does not resolve to loopback")

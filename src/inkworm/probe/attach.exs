@@ -186,6 +186,8 @@ defmodule Attach do
   defp paste(launcher, probe) do
     modules = for {m, binary} <- probe, m in @pasted, do: {m, binary}
 
+    :persistent_term.put(:attach_pasted, launcher)
+
     for {module, binary} <- modules do
       {:module, ^module} =
         :erpc.call(launcher, :code, :load_binary, [module, ~c"inkworm_probe.exs", binary],
@@ -195,9 +197,12 @@ defmodule Attach do
     Enum.sum(for {_, binary} <- modules, do: byte_size(binary))
   end
 
-  defp unpaste(launcher) do
-    for m <- @pasted, f <- [:delete, :purge],
-        do: :erpc.call(launcher, :code, f, [m], @hop_ms)
+  # Purging kills a process still running the code: a worm past its deadline stops there.
+  defp unpaste(launcher, timeout \\ @hop_ms) do
+    for m <- [@worm | @pasted], f <- [:delete, :purge],
+        do: :erpc.call(launcher, :code, f, [m], timeout)
+
+    :persistent_term.erase(:attach_pasted)
   end
 
   defp launch(launcher, spec) do
@@ -216,8 +221,11 @@ defmodule Attach do
         :erpc.call(launcher, InkwormProbe, :run_attached, [opts], spec.deadline)
       catch
         :error, {:erpc, :timeout} ->
-          fail(3, "the worm had not answered after #{spec.deadline} ms (--deadline); it may " <>
-            "still be walking the cluster")
+          unpaste(launcher)
+
+          fail(3, "the worm had not answered after #{spec.deadline / 1000} s (--deadline): " <>
+            "stopped on #{launcher} (its probe removed there); a branch it had started " <>
+            "removes itself when it ends")
 
         :error, {:erpc, :noconnection} ->
           fail(3, "#{launcher} went down during the run")
@@ -288,9 +296,24 @@ defmodule Attach do
   end
 
   defp lifeline do
+    main = self()
+
     spawn(fn ->
       :eof = wait_eof()
-      halt(1, "the recorder is gone (stdin closed): detaching")
+      # the main process first: the unpaste below fails its run, which must not halt us
+      :erlang.suspend_process(main)
+      # Ctrl-C or a killed recorder: take the probe off the launcher before going
+      launcher = :persistent_term.get(:attach_pasted, nil)
+
+      if launcher do
+        try do
+          unpaste(launcher, 2_000)
+        catch
+          _, _ -> :ok
+        end
+      end
+
+      halt(1, "the recorder is gone (stdin closed): detached")
     end)
   end
 
