@@ -99,10 +99,12 @@ def test_an_attached_record_over_six_hosts_checks_and_matches_the_simulator(
                      [(HOSTS[a], HOSTS[b]) for a, b in bowtie.edges])
     before = cluster.ask_all("nodes")
     short = {v: k for k, v in HOSTS.items()}
+    mine = tmp_path / "mine.exs"  # a user's collector runs on every live node
+    mine.write_text('[{"me", fn -> to_string(node()) end}]\n')
     for mode in (Mode.FIXED, Mode.NAIVE):
         out = tmp_path / f"{mode.value}.jsonl"
         args = ["record", "--attach", HOSTS["a"], "--cookie-file", str(cluster.cookie),
-                "-o", str(out)]
+                "--collector", str(mine), "-o", str(out)]
         if mode is Mode.NAIVE:
             refused = inkworm(cluster, *args, "--mode", "naive")
             assert refused.returncode == 2 and refused.stderr.count("\n") == 1
@@ -118,6 +120,8 @@ def test_an_attached_record_over_six_hosts_checks_and_matches_the_simulator(
         assert got is not None
         assert {short[n]: sorted(short[p] for p in ps) for n, ps in got.items()} == \
             {n: sorted(ps) for n, ps in (result_map(predicted.events) or {}).items()}
+        assert {n: v["me"] for n, v in collected(trace.events).items()} == \
+            {n: n for n in HOSTS.values()}
         attach = trace.header.meta["attach"]
         assert attach["node"] == HOSTS["a"] and attach["hidden"] is True
         assert attach["inkworm_node"].startswith("inkworm-")
