@@ -44,7 +44,7 @@ from inkworm.record import (
     stop_group,
 )
 from inkworm.run import Mode, Strategy
-from inkworm.trace import Error, LoadBinary, Trace
+from inkworm.trace import Collect, Error, Event, LoadBinary, Trace
 from inkworm.views import connections, result_map
 
 NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}@[A-Za-z0-9_.-]{1,255}")
@@ -207,13 +207,36 @@ def attach(options: AttachOptions) -> Attached:
         report = _run(options, folder, me, kind)
         trace = load_trace(folder / "trace.jsonl")
     trace.path = None
+    figures = interference(trace, report)
     meta = {**trace.header.meta, "attach": {
         "node": options.node, "cookie": how, "inkworm_node": report["inkworm_node"],
         "inkworm_connected_to": report["inkworm_connected"],
         "name_kind": kind, "hidden": True,
-        "interference": interference(trace, report)}}
+        "interference": figures}}
     trace.header = replace(trace.header, meta=meta)
+    if "process_count" not in options.collect:
+        trace = _unmeasured(trace)
     return Attached(trace, report)
+
+
+def _unmeasured(trace: Trace) -> Trace:
+    """The trace as the user asked for it: without the process counts inkworm collected for
+    its own interference figures (a ``collect`` event left empty goes, the seqs follow)."""
+    events: list[Event] = []
+    for e in trace.events:
+        if isinstance(e, Collect):
+            values = {k: v for k, v in e.values.items() if k != "process_count"}
+            if not values:
+                continue
+            e = replace(e, values=values)
+        events.append(replace(e, seq=len(events)))
+    meta = dict(trace.header.meta)
+    kept = [name for name in meta.get("collect", []) if name != "process_count"]
+    if kept:
+        meta["collect"] = kept
+    else:
+        meta.pop("collect", None)
+    return Trace(replace(trace.header, meta=meta), events)
 
 
 def interference(trace: Trace, report: dict[str, Any]) -> dict[str, Any]:

@@ -116,6 +116,8 @@ def _options(spec: RunSpec, faults: Faults | None, collector: str | None,
     ctx = click.get_current_context()
     mode = spec.mode if ctx.get_parameter_source("mode") is ParameterSource.COMMANDLINE \
         else Mode.FIXED
+    if mode is Mode.FIXED and kw["yes_disturb"]:
+        echo_err("warning: --yes-disturb ignored: --mode fixed makes no connection")
     if mode is not Mode.FIXED and not kw["yes_disturb"]:
         raise click.UsageError(f"--mode {mode.value} on a live cluster connects every node it "
                                f"reaches to {node}, and those connections stay: add "
