@@ -136,9 +136,17 @@ def _map_block(result: Mapping[str, tuple[str, ...]], is_real: Callable[[str, st
     rows = -(-len(nodes) // columns)
     gap = size
     room = (width - gap * (columns - 1)) / columns
+    shown = _peer_names(nodes)
+    if columns == 1:  # long names (name@host): a row's peers wrap while the map has lines
+        rows_of = [_wrapped_line(node, result[node], is_real, theme, room, fits, shown)
+                   for node in nodes]
+        wrapped = [line for lines in rows_of if lines is not None for line in lines]
+        if None not in rows_of and len(wrapped) <= MAP_LINES:
+            return hud.render_lines(tuple(wrapped), size)
     blocks = []
     for c in range(columns):
-        lines = tuple(_map_line(node, result[node], is_real, theme, room, fits, columns > 1)
+        lines = tuple(_map_line(node, result[node], is_real, theme, room, fits, columns > 1,
+                                shown)
                       for node in nodes[c * rows:(c + 1) * rows])
         blocks.append(hud.render_lines(lines, size))
     block = hud.beside(blocks, gap)
@@ -148,17 +156,49 @@ def _map_block(result: Mapping[str, tuple[str, ...]], is_real: Callable[[str, st
     return block
 
 
+def _wrapped_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], bool],
+                  theme: Theme, room: float, fits: Callable[[str, float], bool],
+                  shown_as: Mapping[str, str]) -> list[Line] | None:
+    """``node: p q`` and, indented under it, the peers that do not fit on its line; None
+    when a name does not fit even on a line of its own."""
+    lines: list[list[hud.Span]] = [[(f"{node}:", theme.text)]]
+    texts = [f"{node}:"]
+    for peer in peers:
+        colour = theme.text if is_real(node, peer) else theme.warn
+        p = shown_as.get(peer, peer)
+        if fits(f"{texts[-1]} {p}", room):
+            lines[-1].append((f" {p}", colour))
+            texts[-1] = f"{texts[-1]} {p}"
+        else:
+            lines.append([("   ", theme.text), (p, colour)])
+            texts.append(f"   {p}")
+    if not all(fits(text, room) for text in texts):
+        return None
+    return [tuple(line) for line in lines]
+
+
+def _peer_names(nodes: Sequence[str]) -> Mapping[str, str]:
+    """How a row names its peers: ``name@host`` nodes whose names are unique without their
+    hosts (``a@127.0.0.2`` … ``f@127.0.0.7``) by the name alone, as a row has room for;
+    each row's own node keeps its full name."""
+    short = {n: n.partition("@")[0] for n in nodes}
+    if all("@" in n for n in nodes) and len(set(short.values())) == len(short):
+        return short
+    return {n: n for n in nodes}
+
+
 def _map_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], bool],
               theme: Theme, room: float, fits: Callable[[str, float], bool],
-              counted: bool) -> Line:
+              counted: bool, shown_as: Mapping[str, str] | None = None) -> Line:
     """``node: p q r`` (spurious peers in the warning colour); ``counted`` (in columns):
     ``node: 3 +1`` (how many real peers, how many spurious). Cut to ``room``
     pixels with a count of what is cut (``… +3``), the name itself cut (``…``) when even it
     does not fit: the panel never leaves the frame."""
     real = [p for p in peers if is_real(node, p)]
     wrong = [p for p in peers if not is_real(node, p)]
-    words = [(str(len(real)), theme.text)] if counted else [(p, theme.text if p in real else
-                                                              theme.warn) for p in peers]
+    name = shown_as or {}
+    words = [(str(len(real)), theme.text)] if counted else [
+        (name.get(p, p), theme.text if p in real else theme.warn) for p in peers]
     if counted and wrong:  # the spurious edges are named in the list below the map
         words.append((f"+{len(wrong)}", theme.warn))
     shown = list(words)
