@@ -130,19 +130,20 @@ def test_the_map_panel_shows_names_whole_and_tags_in_one_size() -> None:
 def test_a_map_row_of_name_at_address_nodes_names_its_peers() -> None:
     """The bowtie over six loopback hosts (an attached run's names): ``a@127.0.0.2: b c``,
     where each row read ``a@127.0.0.2: … +2`` (no peer's full name fitted beside it)."""
+    from inkworm.names import peer_names
     from inkworm.render import palette as P
     from inkworm.render.hud import font
-    from inkworm.render.panel import _map_line, _peer_names
+    from inkworm.render.panel import _map_line
 
     hosts = {n: f"{n}@127.0.0.{i + 2}" for i, n in enumerate("abcdef")}
     bowtie = load_dot(GRAPHS / "bowtie.dot")
     face = font(22)
-    shown_as = _peer_names(list(hosts.values()))
+    shown_as = peer_names(list(hosts.values()))
     for node, neighbours in bowtie.peers().items():
         peers = [hosts[p] for p in neighbours]
         line = _map_line(hosts[node], peers, lambda a, b: True, P.THEMES["dark"], 330,
                          lambda text, room: face.getlength(text) <= room, False, shown_as)
         assert "".join(text for text, _ in line) == \
             f"{hosts[node]}: " + " ".join(neighbours)
-    assert _peer_names(["api@web-01", "api@web-02"]) == \
+    assert peer_names(["api@web-01", "api@web-02"]) == \
         {"api@web-01": "api@web-01", "api@web-02": "api@web-02"}  # not unique: kept whole

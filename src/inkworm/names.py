@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from inkworm.topology import Topology
 from inkworm.trace import Trace
@@ -95,3 +95,12 @@ def shown(topology: Topology, trace: Trace) -> tuple[Topology, Trace, Shown]:
                     run.events, run.path)
     return renamed, run, how
 
+
+def peer_names(nodes: Sequence[str]) -> Mapping[str, str]:
+    """How a map row names its peers (the panel's, the viewer's): ``name@host`` nodes whose
+    names are unique without their hosts (``a@127.0.0.2`` … ``f@127.0.0.7``) by the name
+    alone, as a row has room for; each row's own node keeps its full name."""
+    short = {n: n.partition("@")[0] for n in nodes}
+    if all("@" in n for n in nodes) and len(set(short.values())) == len(short):
+        return short
+    return {n: n for n in nodes}

@@ -12,7 +12,7 @@ from inkworm.topology import Topology
 from inkworm.trace import Crash, Result, Trace
 from inkworm.views import Edge, map_edges
 
-_SOURCES = {"beam": "recorded", "simulated": "simulated", "log": "from a log"}
+SOURCES = {"beam": "recorded", "simulated": "simulated", "log": "from a log"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Run:
         h = self.trace.header
         never = " · dist_auto_connect never" if h.auto_connect is AutoConnect.NEVER else ""
         return (f"{self.label}:  {h.graph or 'cluster'} · {h.mode.value} probe{never} · "
-                f"{_SOURCES.get(h.source.value, h.source.value)}")
+                f"{SOURCES.get(h.source.value, h.source.value)}")
 
 
 def label_runs(a: tuple[Topology, Trace], b: tuple[Topology, Trace]) -> tuple[Run, Run]:
@@ -43,8 +43,8 @@ def label_runs(a: tuple[Topology, Trace], b: tuple[Topology, Trace]) -> tuple[Ru
     ha, hb = ra.header, rb.header
     candidates = [
         (ha.mode.value, hb.mode.value),
-        (_SOURCES.get(ha.source.value, ha.source.value),
-         _SOURCES.get(hb.source.value, hb.source.value)),
+        (SOURCES.get(ha.source.value, ha.source.value),
+         SOURCES.get(hb.source.value, hb.source.value)),
         (_auto(ha.auto_connect), _auto(hb.auto_connect)),
         (ha.graph or "", hb.graph or ""),
         (f"from {ha.launch}", f"from {hb.launch}"),

@@ -18,6 +18,7 @@ import numpy as np
 
 from inkworm import collect
 from inkworm.fold import RunState
+from inkworm.names import peer_names
 from inkworm.render import hud
 from inkworm.render import palette as P
 from inkworm.render.fronts import counted
@@ -136,7 +137,7 @@ def _map_block(result: Mapping[str, tuple[str, ...]], is_real: Callable[[str, st
     rows = -(-len(nodes) // columns)
     gap = size
     room = (width - gap * (columns - 1)) / columns
-    shown = _peer_names(nodes)
+    shown = peer_names(nodes)
     if columns == 1:  # long names (name@host): a row's peers wrap while the map has lines
         rows_of = [_wrapped_line(node, result[node], is_real, theme, room, fits, shown)
                    for node in nodes]
@@ -175,16 +176,6 @@ def _wrapped_line(node: str, peers: Sequence[str], is_real: Callable[[str, str],
     if not all(fits(text, room) for text in texts):
         return None
     return [tuple(line) for line in lines]
-
-
-def _peer_names(nodes: Sequence[str]) -> Mapping[str, str]:
-    """How a row names its peers: ``name@host`` nodes whose names are unique without their
-    hosts (``a@127.0.0.2`` … ``f@127.0.0.7``) by the name alone, as a row has room for;
-    each row's own node keeps its full name."""
-    short = {n: n.partition("@")[0] for n in nodes}
-    if all("@" in n for n in nodes) and len(set(short.values())) == len(short):
-        return short
-    return {n: n for n in nodes}
 
 
 def _map_line(node: str, peers: Sequence[str], is_real: Callable[[str, str], bool],

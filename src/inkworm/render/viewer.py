@@ -18,9 +18,10 @@ from typing import Any
 
 from inkworm.fold import final_state, walk
 from inkworm.layout import Positions, layout
+from inkworm.names import peer_names
 from inkworm.render import palette as P
 from inkworm.render.geometry import build, stretch
-from inkworm.render.pair import Run, diff_text, shared_layout
+from inkworm.render.pair import SOURCES, Run, diff_text, shared_layout
 from inkworm.render.story import steps_from_trace
 from inkworm.safe import html_text, script_json, with_csp
 from inkworm.topology import Topology
@@ -105,7 +106,8 @@ def view_data(topology: Topology, trace: Trace, layout_name: str = "auto", seed:
             visits.append(i)
     return {
         "title": f"{trace.header.graph or 'cluster'} · {trace.header.mode.value} probe · "
-                 f"launched from {trace.header.launch} · {trace.header.source.value}",
+                 f"launched from {trace.header.launch} · "
+                 f"{SOURCES.get(trace.header.source.value, trace.header.source.value)}",
         "launch": trace.header.launch,
         "stack": "running probes" if trace.header.parallel else "call stack",
         "chip": _chip(topology, trace, positions),
@@ -120,6 +122,7 @@ def view_data(topology: Topology, trace: Trace, layout_name: str = "auto", seed:
                    if isinstance(e, Error | Kill | Crash)],
         "visits": visits,
         "result": (dict(result.map) if isinstance(result, Result) else None),
+        "peer": (dict(peer_names(list(result.map))) if isinstance(result, Result) else {}),
         "spurious": [list(edge) for edge in diff.spurious],
     }
 
