@@ -19,27 +19,22 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import stat
 import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from inkworm.collect import BUILTINS, collected
+from inkworm.collect import collected
 from inkworm.errors import InputError, read_text
-from inkworm.output import leftover_prefix, sweep_leftovers
 from inkworm.reader import load_trace
 from inkworm.record import (
     DEFAULT_DEADLINE_S,
-    MAX_TIMEOUT_MS,
     RecorderError,
-    elixir_available,
+    check_run_options,
+    private_home,
     probe_dir,
     stop_group,
 )
@@ -118,32 +113,8 @@ def validate(options: AttachOptions) -> None:
     """Refuse what the run cannot use, before any process starts."""
     if not NODE_NAME.fullmatch(options.node):
         raise InputError(f"{options.node!r} is not a node name (name@host)")
-    if options.timeout_ms is not None and not 0 <= options.timeout_ms <= MAX_TIMEOUT_MS:
-        raise InputError(f"timeout {options.timeout_ms} ms: expected 0 to {MAX_TIMEOUT_MS}")
-    for name in options.collect:
-        if name not in BUILTINS:
-            raise InputError(f"--collect {name}: expected one of {', '.join(BUILTINS)}")
-    if options.collector is not None:
-        read_text(options.collector, "collector")
-    if not elixir_available():
-        raise RecorderError("elixir not found: install Debian's 'elixir' package (make setup "
-                            "does)")
-
-
-@contextmanager
-def _folder(cookie: str) -> Iterator[Path]:
-    """A private folder (0700) whose ``home`` holds the cookie (0400), removed afterwards."""
-    sweep_leftovers(Path(tempfile.gettempdir()), _RUN_PREFIX)
-    path = Path(tempfile.mkdtemp(prefix=leftover_prefix(_RUN_PREFIX)))
-    try:
-        home = path / "home"
-        home.mkdir(mode=0o700)
-        fd = os.open(home / ".erlang.cookie", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-        with os.fdopen(fd, "w") as f:
-            f.write(cookie)
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    check_run_options(options.timeout_ms, options.collect, options.collector,
+                      options.deadline_s)
 
 
 def _spec(options: AttachOptions, out: Path) -> dict[str, Any]:
@@ -203,7 +174,7 @@ def attach(options: AttachOptions) -> Attached:
     cookie, how = find_cookie(options.cookie_file)
     kind = name_kind(options.node, options.name_kind)
     me = f"inkworm-{secrets.token_hex(4)}" + ("@127.0.0.1" if kind == "long" else "")
-    with _folder(cookie) as folder:
+    with private_home(_RUN_PREFIX, cookie) as folder:
         report = _run(options, folder, me, kind)
         trace = load_trace(folder / "trace.jsonl")
     trace.path = None

@@ -171,18 +171,26 @@ def validate(topology: Topology, options: RecordOptions) -> None:
         if node not in topology.nodes:
             raise InputError(f"node {node!r} is not in the graph",
                              topology.path or topology.source)
-    if options.timeout_ms is not None and not 0 <= options.timeout_ms <= MAX_TIMEOUT_MS:
-        raise InputError(f"timeout {options.timeout_ms} ms: expected 0 to {MAX_TIMEOUT_MS}")
-    for name in options.collect:
-        if name not in BUILTINS:
-            raise InputError(f"--collect {name}: expected one of {', '.join(BUILTINS)}")
-    if options.collector is not None:
-        read_text(options.collector, "collector")  # a missing or unreadable file: one line, exit 2
     for node, ms in options.delays_ms.items():
         if not 0 <= ms <= 3_600_000:
             raise InputError(f"delay {node}={ms}: expected 0 to 3600000 ms")
-    if not 0 < options.deadline_s <= MAX_TIMEOUT_MS / 1000:
-        raise InputError(f"deadline {options.deadline_s} s: expected a positive number")
+    check_run_options(options.timeout_ms, options.collect, options.collector,
+                      options.deadline_s)
+
+
+def check_run_options(timeout_ms: int | None, collect: Iterable[str], collector: Path | None,
+                      deadline_s: float) -> None:
+    """What a real run (on a cluster inkworm starts, or attached to one) refuses alike,
+    before a process starts; and Elixir must be there."""
+    if timeout_ms is not None and not 0 <= timeout_ms <= MAX_TIMEOUT_MS:
+        raise InputError(f"timeout {timeout_ms} ms: expected 0 to {MAX_TIMEOUT_MS}")
+    for name in collect:
+        if name not in BUILTINS:
+            raise InputError(f"--collect {name}: expected one of {', '.join(BUILTINS)}")
+    if collector is not None:
+        read_text(collector, "collector")  # a missing or unreadable file: one line, exit 2
+    if not 0 < deadline_s <= MAX_TIMEOUT_MS / 1000:
+        raise InputError(f"deadline {deadline_s} s: expected a positive number")
     if not elixir_available():
         raise RecorderError("elixir/epmd not found: install Debian's 'elixir' package "
                             "(make setup does)")
@@ -196,14 +204,23 @@ def sweep_run_dirs(tmp: Path | None = None) -> list[Path]:
 @contextmanager
 def run_dir() -> Iterator[Path]:
     """The run's private folder (0700): HOME of every node, with a fresh random cookie."""
-    sweep_run_dirs()
-    path = Path(tempfile.mkdtemp(prefix=leftover_prefix(_RUN_PREFIX)))
+    with private_home(_RUN_PREFIX, secrets.token_hex(32)) as path:
+        yield path
+
+
+@contextmanager
+def private_home(prefix: str, cookie: str) -> Iterator[Path]:
+    """A private folder (0700) named ``prefix<pid>-*`` whose ``home`` holds ``cookie`` in
+    ``.erlang.cookie`` (0400): the HOME of the nodes a run starts. Removed afterwards; one
+    left by a killed run is swept first."""
+    sweep_leftovers(Path(tempfile.gettempdir()), prefix)
+    path = Path(tempfile.mkdtemp(prefix=leftover_prefix(prefix)))
     try:
         home = path / "home"
         home.mkdir(mode=0o700)
         fd = os.open(home / ".erlang.cookie", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-        with os.fdopen(fd, "w") as cookie:
-            cookie.write(secrets.token_hex(32))
+        with os.fdopen(fd, "w") as f:
+            f.write(cookie)
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)

@@ -299,7 +299,7 @@ defmodule Attach do
     main = self()
 
     spawn(fn ->
-      :eof = wait_eof()
+      :eof = LocalCluster.Lifeline.wait_eof()
       # the main process first: the unpaste below fails its run, which must not halt us
       :erlang.suspend_process(main)
       # Ctrl-C or a killed recorder: take the probe off the launcher before going
@@ -317,19 +317,10 @@ defmodule Attach do
     end)
   end
 
-  defp wait_eof do
-    case IO.binread(:stdio, :line) do
-      data when is_binary(data) -> wait_eof()
-      _eof_or_error -> :eof
-    end
-  end
 
   defp fail(code, message), do: raise(Failure, message: message, code: code)
 
-  defp halt(code, message) do
-    IO.puts(:stderr, "attach: " <> String.replace(message, "\n", " "))
-    System.halt(code)
-  end
+  defp halt(code, message), do: LocalCluster.Lifeline.halt("attach", code, message)
 end
 
 Attach.main(System.argv(), probe)

@@ -94,22 +94,13 @@ defmodule LocalCluster.Main do
   # Halts the driver (and so every peer) as soon as our stdin reaches end of file.
   defp lifeline do
     spawn(fn ->
-      :eof = wait_eof()
+      :eof = LocalCluster.Lifeline.wait_eof()
       halt(1, "the recorder is gone (stdin closed): stopping the cluster")
     end)
   end
 
-  defp wait_eof do
-    case IO.binread(:stdio, :line) do
-      data when is_binary(data) -> wait_eof()
-      _eof_or_error -> :eof
-    end
-  end
 
-  defp halt(code, message) do
-    IO.puts(:stderr, "local_cluster: " <> String.replace(message, "\n", " "))
-    System.halt(code)
-  end
+  defp halt(code, message), do: LocalCluster.Lifeline.halt("local_cluster", code, message)
 
   defp execute(cluster, spec) do
     LocalCluster.mesh(cluster, spec.edges)

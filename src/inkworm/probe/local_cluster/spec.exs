@@ -5,6 +5,24 @@ defmodule LocalCluster.Failure do
   defexception [:message, code: 1]
 end
 
+defmodule LocalCluster.Lifeline do
+  @moduledoc "What both drivers end by: their standard input's end, and one stderr line."
+
+  @doc "Returns when standard input reaches its end (whoever started us is gone)."
+  def wait_eof do
+    case IO.binread(:stdio, :line) do
+      data when is_binary(data) -> wait_eof()
+      _eof_or_error -> :eof
+    end
+  end
+
+  @doc "One line on stderr, `prefix: message`, and the VM halts with `code`."
+  def halt(prefix, code, message) do
+    IO.puts(:stderr, prefix <> ": " <> String.replace(message, "\n", " "))
+    System.halt(code)
+  end
+end
+
 defmodule LocalCluster.Spec do
   @moduledoc """
   The spec file: one Erlang term in external term format (`term_to_binary/1` of a map with
