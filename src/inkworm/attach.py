@@ -20,23 +20,22 @@ import os
 import re
 import secrets
 import stat
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from inkworm.collect import collected
 from inkworm.errors import InputError, read_text
 from inkworm.reader import load_trace
 from inkworm.record import (
     DEFAULT_DEADLINE_S,
+    ERL_ENV,
     RecorderError,
     check_run_options,
+    drive,
+    last_report,
     private_home,
     probe_dir,
-    stop_group,
 )
 from inkworm.run import Mode, Strategy
 from inkworm.trace import Collect, Error, Event, LoadBinary, Trace
@@ -46,10 +45,9 @@ NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}@[A-Za-z0-9_.-]{1,255}")
 _RUN_PREFIX = "inkworm-attach-"
 _SLACK_S = 60.0
 """What the driver may take besides the worm: connecting, pasting, cleaning up."""
-_ERL_ENV = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_LIBS", "ERL_CRASH_DUMP",
-            "ERL_EPMD_ADDRESS")
-"""Environment variables that would change how inkworm's node starts (ERL_EPMD_PORT stays:
-it says where the cluster's epmd listens)."""
+_ERL_ENV = tuple(name for name in ERL_ENV if name != "ERL_EPMD_PORT")
+"""What would change how inkworm's node starts (ERL_EPMD_PORT stays: it says where the
+cluster's epmd listens)."""
 _HIDDEN = ("-dist_listen false -hidden -start_epmd false -kernel dist_auto_connect never")
 
 
@@ -140,31 +138,14 @@ def _run(options: AttachOptions, folder: Path, me: str, kind: str) -> dict[str, 
     name_flag = "--name" if kind == "long" else "--sname"
     command = ["elixir", name_flag, me, "--erl", _HIDDEN,
                str(probe_dir() / "attach.exs"), str(spec_path)]
-    out_path, err_path = folder / "driver.out", folder / "driver.err"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen(command, env=env, cwd=folder, stdin=subprocess.PIPE,
-                                stdout=out, stderr=err, start_new_session=True)
-        try:
-            proc.wait(timeout=options.deadline_s + _SLACK_S)
-        except subprocess.TimeoutExpired:
-            stop_group(proc, proc.stdin)
-            raise RecorderError(f"attaching to {options.node} took longer than "
-                                f"{options.deadline_s + _SLACK_S:g} s: stopped") from None
-        except BaseException:
-            stop_group(proc, proc.stdin)
-            raise
-        stop_group(proc, proc.stdin)
-    stdout = out_path.read_text(encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
-        lines = [line for line in err_path.read_text(encoding="utf-8", errors="replace")
-                 .splitlines() if line.startswith("attach: ")]
-        message = lines[-1][len("attach: "):] if lines else f"exit code {proc.returncode}"
+    code, stdout, stderr = drive(command, env, folder, options.deadline_s + _SLACK_S,
+                                 f"attaching to {options.node} took longer than "
+                                 f"{options.deadline_s + _SLACK_S:g} s: stopped")
+    if code != 0:
+        lines = [line for line in stderr.splitlines() if line.startswith("attach: ")]
+        message = lines[-1][len("attach: "):] if lines else f"exit code {code}"
         raise RecorderError(message)
-    try:
-        report: dict[str, Any] = orjson.loads(stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise RecorderError(f"the attach driver printed no report ({stdout[-200:]!r})") from None
-    return report
+    return last_report(stdout, "the attach driver")
 
 
 def attach(options: AttachOptions) -> Attached:

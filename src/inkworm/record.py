@@ -52,7 +52,7 @@ _DRIVER_SLACK_S = 90.0
 #: Run folders are named after the recorder's pid, so a later run can tell a dead run's.
 _RUN_PREFIX = "inkworm-run-"
 #: Environment variables that would change how every ``erl`` of the run starts.
-_ERL_ENV = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_LIBS", "ERL_CRASH_DUMP",
+ERL_ENV = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_LIBS", "ERL_CRASH_DUMP",
             "ERL_EPMD_ADDRESS", "ERL_EPMD_PORT")
 
 
@@ -277,7 +277,7 @@ def private_epmd() -> Iterator[int]:
 
 
 def _driver_env(home: Path, port: int, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _ERL_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in ERL_ENV}
     env.update(HOME=str(home), ERL_EPMD_PORT=str(port),
                ERL_CRASH_DUMP=str(folder / "erl_crash.dump"))
     return env
@@ -292,32 +292,47 @@ def run_driver(spec: dict[str, Any], folder: Path, deadline_s: float) -> dict[st
         raise RecorderError(f"probe driver not found at {driver} (set INKWORM_PROBE_DIR)")
     spec_path = folder / "spec.etf"
     spec_path.write_bytes(encode(spec))
+    with private_epmd() as port:
+        code, stdout, stderr = drive(["elixir", str(driver), str(spec_path)],
+                                     _driver_env(folder / "home", port, folder), folder,
+                                     deadline_s, f"the real cluster run took longer than "
+                                     f"{deadline_s:g} s: stopped")
+    if code != 0:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        message = lines[-1] if lines else f"exit code {code}"
+        raise RecorderError(f"real cluster run failed: {message}")
+    return last_report(stdout, "driver")
+
+
+def drive(command: list[str], env: dict[str, str], folder: Path, timeout_s: float,
+          too_long: str) -> tuple[int, str, str]:
+    """Run an Elixir driver in ``folder``, its standard input its lifeline (it stops when
+    that closes), its output kept in files there: ``(exit code, stdout, stderr)``. Past
+    ``timeout_s``, or on Ctrl-C or SIGTERM, its whole process group is stopped (the
+    first: :class:`RecorderError` ``too_long``)."""
     out_path, err_path = folder / "driver.out", folder / "driver.err"
-    with private_epmd() as port, out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen(["elixir", str(driver), str(spec_path)],
-                                env=_driver_env(folder / "home", port, folder), cwd=folder,
-                                stdin=subprocess.PIPE, stdout=out, stderr=err,
-                                start_new_session=True)
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = subprocess.Popen(command, env=env, cwd=folder, stdin=subprocess.PIPE,
+                                stdout=out, stderr=err, start_new_session=True)
         try:
-            proc.wait(timeout=deadline_s)
+            proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             stop_group(proc, proc.stdin)
-            raise RecorderError(f"the real cluster run took longer than {deadline_s:g} s: "
-                                "stopped") from None
-        except BaseException:  # Ctrl-C, SIGTERM: stop the driver and its peers as a group
+            raise RecorderError(too_long) from None
+        except BaseException:  # Ctrl-C, SIGTERM: stop the driver (and its peers) as a group
             stop_group(proc, proc.stdin)
             raise
         stop_group(proc, proc.stdin)
-    stdout = out_path.read_text(encoding="utf-8", errors="replace")
-    stderr = err_path.read_text(encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
-        lines = [line for line in stderr.splitlines() if line.strip()]
-        message = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise RecorderError(f"real cluster run failed: {message}")
+    return (proc.returncode, out_path.read_text(encoding="utf-8", errors="replace"),
+            err_path.read_text(encoding="utf-8", errors="replace"))
+
+
+def last_report(stdout: str, what: str) -> dict[str, Any]:
+    """A driver's report: the JSON object on its last line of output."""
     try:
         report: dict[str, Any] = orjson.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise RecorderError(f"driver printed no report (stdout: {stdout[-200:]!r})") from None
+        raise RecorderError(f"{what} printed no report (stdout: {stdout[-200:]!r})") from None
     return report
 
 

@@ -45,7 +45,10 @@ defmodule Attach do
     {"elixir", {:code, :which, [Enum]}}
   ]
 
-  def main([path], probe) do
+  def main([path], probe), do: LocalCluster.Lifeline.guard("attach", fn -> run(path, probe) end)
+  def main(_, _), do: halt(2, "usage: elixir attach.exs SPEC_FILE")
+
+  defp run(path, probe) do
     t_start = now()
     lifeline()
     spec = read!(path)
@@ -81,14 +84,8 @@ defmodule Attach do
 
     IO.puts(InkwormProbe.JSON.encode(report))
     System.halt(0)
-  rescue
-    e in Failure -> halt(e.code, e.message)
-    e -> halt(1, "internal error: " <> Exception.message(e))
-  catch
-    kind, reason -> halt(1, "internal error: #{inspect({kind, reason})}")
   end
 
-  def main(_, _), do: halt(2, "usage: elixir attach.exs SPEC_FILE")
 
   defp jsonable(v) when is_map(v), do: Map.new(v, fn {k, x} -> {to_string(k), jsonable(x)} end)
   defp jsonable(v) when is_list(v) and v != [] and is_integer(hd(v)), do: to_string(v)

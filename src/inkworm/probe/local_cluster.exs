@@ -22,7 +22,9 @@ defmodule LocalCluster.Main do
   @pasted [InkwormProbe, InkwormProbe.Trace, InkwormProbe.JSON]
   @residue [InkwormProbe.Worm | @pasted]
 
-  def main(argv) do
+  def main(argv), do: LocalCluster.Lifeline.guard("local_cluster", fn -> run(argv) end)
+
+  defp run(argv) do
     t_start = LocalCluster.now()
     Process.put(:inkworm_mark, t_start)
     lifeline()
@@ -55,11 +57,6 @@ defmodule LocalCluster.Main do
     IO.puts(InkwormProbe.JSON.encode(report))
     # Everything is stopped and said: halting now saves the VM's orderly shutdown (~1 s).
     System.halt(0)
-  rescue
-    e in Failure -> halt(e.code, e.message)
-    e -> halt(1, "internal error: " <> Exception.message(e))
-  catch
-    kind, reason -> halt(1, "internal error: #{inspect({kind, reason})}")
   end
 
   # Where the driver's time goes: µs since the previous mark, by phase (the report's phases_us).

@@ -16,6 +16,19 @@ defmodule LocalCluster.Lifeline do
     end
   end
 
+  @doc """
+  Runs a driver's `fun`; a `LocalCluster.Failure` it raises is one stderr line and its exit
+  code, anything else an internal error (exit 1).
+  """
+  def guard(prefix, fun) do
+    fun.()
+  rescue
+    e in LocalCluster.Failure -> halt(prefix, e.code, e.message)
+    e -> halt(prefix, 1, "internal error: " <> Exception.message(e))
+  catch
+    kind, reason -> halt(prefix, 1, "internal error: #{inspect({kind, reason})}")
+  end
+
   @doc "One line on stderr, `prefix: message`, and the VM halts with `code`."
   def halt(prefix, code, message) do
     IO.puts(:stderr, prefix <> ": " <> String.replace(message, "\n", " "))
