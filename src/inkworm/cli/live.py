@@ -58,21 +58,16 @@ def map_(node: str, cookie_file: Path | None, name_kind: str | None, strategy: s
          output: str | None) -> None:
     """Print the topology of the live cluster NODE belongs to, as DOT: the fixed worm's map,
     launched from NODE, inkworm joining as a hidden node that leaves nothing behind."""
-    from inkworm.attach import AttachOptions, attach, crash_line, missing
+    from inkworm.attach import AttachOptions, attach, missing
     from inkworm.report import reported_topology
     from inkworm.topology import to_dot
-    from inkworm.trace import Crash
 
     check_output(output)
     options = AttachOptions(node, Mode.FIXED, Strategy(strategy), timeout_ms=timeout_ms,
                             tolerant=tolerant, deadline_s=deadline_s, cookie_file=cookie_file,
                             name_kind=name_kind)
     done = attach(options)
-    outcome = done.trace.outcome
-    if isinstance(outcome, Crash):
-        echo_err(f"inkworm: {crash_line(done.trace, done.report)}: no map (--tolerant maps "
-                  "what answers)")
-        raise SystemExit(3)
+    _end_if_crashed(done, "no map")
     text = to_dot(reported_topology(done.trace))
     emit(lambda out: out.write(text), output)
     _say(done)
@@ -85,7 +80,7 @@ def attached_record(graph: str | None, spec: RunSpec, faults: Faults | None,
                     collector: str | None, deadline_s: float, output: str | None,
                     attach_node: str, kw: dict[str, Any]) -> None:
     """``record --attach NODE``: the worm on the live cluster; its trace."""
-    from inkworm.attach import attach, crash_line
+    from inkworm.attach import attach
 
     if graph is not None:
         raise click.UsageError(f"--attach records the live cluster: no GRAPH ({graph})")
@@ -101,10 +96,16 @@ def attached_record(graph: str | None, spec: RunSpec, faults: Faults | None,
     echo_err(f"recorded {len(done.trace.events)} events on {len(done.report['reached'])} live "
               f"nodes from {attach_node}")
     _say(done)
+    _end_if_crashed(done, "the trace ends in it")
+
+
+def _end_if_crashed(done: Attached, consequence: str) -> None:
+    """A crashed worm (not ``--tolerant``): why, in one line, and exit code 3."""
+    from inkworm.attach import crash_line
     from inkworm.trace import Crash
 
     if isinstance(done.trace.outcome, Crash):
-        echo_err(f"inkworm: {crash_line(done.trace, done.report)}: the trace ends in it "
+        echo_err(f"inkworm: {crash_line(done.trace, done.report)}: {consequence} "
                   "(--tolerant maps what answers)")
         raise SystemExit(3)
 
@@ -137,7 +138,7 @@ def refuse_attach_only(kw: dict[str, Any]) -> None:
 
 
 def _say(done: Attached) -> None:
-    """The measurement's footprint, in two lines."""
+    """The measurement's footprint, in one line (``summary`` tells it in full)."""
     a = done.trace.header.meta["attach"]
     i = a["interference"]
     made, stayed = i["connections_made"], i["connections_stayed"]

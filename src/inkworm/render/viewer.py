@@ -13,6 +13,7 @@ Content-Security-Policy that runs only the page's own script.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -37,16 +38,17 @@ from inkworm.trace import (
     Skip,
     Trace,
 )
-from inkworm.views import describe, messages, topology_diff
+from inkworm.views import Edge, describe, messages, topology_diff
 
 WIDTH, HEIGHT = 1000, 640
 """The chip's SVG view box."""
 
 
-def _chip(topology: Topology, trace: Trace, positions: Positions) -> dict[str, Any]:
-    """Wells and channel routes in the view box, the measurement's channels routed apart."""
-    truth = topology.edge_set()  # the connections the run made over no channel, from the fold
-    etched = [edge for edge in final_state(trace).made if frozenset(edge) not in truth]
+def _chip(topology: Topology, made: Iterable[Edge], positions: Positions) -> dict[str, Any]:
+    """Wells and channel routes in the view box, the measurement's channels (those of the
+    run's connections ``made`` over no channel) routed apart."""
+    truth = topology.edge_set()
+    etched = [edge for edge in made if frozenset(edge) not in truth]
     centers = stretch(positions, (70, 60, WIDTH - 70, HEIGHT - 60))
     g = build(centers, [*topology.edges, *etched], WIDTH, HEIGHT, max_radius=26.0,
               apart=etched, bounds=(10, 10, WIDTH - 10, HEIGHT - 10))
@@ -97,44 +99,46 @@ def view_data(topology: Topology, trace: Trace, layout_name: str = "auto", seed:
                "caption": captions.get(e.seq, ""), "t": e.t_us} for e in trace.events]
     diff = topology_diff(trace, topology)
     result = trace.outcome
-    first = [i for i, e in enumerate(trace.events) if isinstance(e, ProbeStart)]
-    seen: set[str] = set()
-    visits = []
-    for i in first:
-        if trace.events[i].node not in seen:
-            seen.add(trace.events[i].node)
-            visits.append(i)
+    end = final_state(trace)
     return {
         "title": f"{trace.header.graph or 'cluster'} · {trace.header.mode.value} probe · "
                  f"launched from {trace.header.launch} · "
                  f"{SOURCES.get(trace.header.source.value, trace.header.source.value)}",
         "launch": trace.header.launch,
         "stack": "running probes" if trace.header.parallel else "call stack",
-        "chip": _chip(topology, trace, positions),
+        "chip": _chip(topology, end.made, positions),
         "events": events, "states": _states(trace), "arrows": _arrows(trace),
-        "order": list(dict.fromkeys(e.node for e in trace.events if isinstance(e, ProbeStart))),
+        "order": list(end.visited),
         "nodes": list(dict.fromkeys([*topology.nodes, *(e.node for e in trace.events)])),
         "calls": [[e.node, e.to] for e in trace.events if isinstance(e, Call)],
         "returns": [[e.node, e.callee] for e in trace.events if isinstance(e, Return)],
         "skips": [[e.node, e.neighbor] for e in trace.events if isinstance(e, Skip)],
-        "made": [list(edge) for edge in final_state(trace).made],  # each once, as made
+        "made": [list(edge) for edge in end.made],  # each once, as made
         "failed": [e.node if not isinstance(e, Error) else e.to for e in trace.events
                    if isinstance(e, Error | Kill | Crash)],
-        "visits": visits,
+        "visits": list(_first_probes(trace).values()),
         "result": (dict(result.map) if isinstance(result, Result) else None),
         "peer": (dict(peer_names(list(result.map))) if isinstance(result, Result) else {}),
         "spurious": [list(edge) for edge in diff.spurious],
     }
 
 
+def _first_probes(trace: Trace) -> dict[str, int]:
+    """Each node's first probe start, as an event index, in visit order."""
+    firsts: dict[str, int] = {}
+    for i, e in enumerate(trace.events):
+        if isinstance(e, ProbeStart):
+            firsts.setdefault(e.node, i)
+    return firsts
+
+
 def _segments(trace: Trace) -> list[tuple[str, list[int]]]:
     """A run's event indices cut at each node's first probe and at its outcome, each keyed
     by what it shows (``visit d``, ``outcome``), as the video's comparison cuts its steps."""
     segments: list[tuple[str, list[int]]] = []
-    seen: set[str] = set()
+    firsts = set(_first_probes(trace).values())
     for i, e in enumerate(trace.events):
-        if isinstance(e, ProbeStart) and e.node not in seen:
-            seen.add(e.node)
+        if i in firsts:
             segments.append((f"visit {e.node}", [i]))
         elif isinstance(e, Result | Crash) or not segments:
             segments.append(("outcome" if isinstance(e, Result | Crash) else "start", [i]))
