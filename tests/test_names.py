@@ -147,3 +147,31 @@ def test_a_map_row_of_name_at_address_nodes_names_its_peers() -> None:
             f"{hosts[node]}: " + " ".join(neighbours)
     assert peer_names(["api@web-01", "api@web-02"]) == \
         {"api@web-01": "api@web-01", "api@web-02": "api@web-02"}  # not unique: kept whole
+
+
+def test_a_map_row_of_long_names_that_are_not_unique_wraps_under_its_node() -> None:
+    """``api@web-01`` and ``api@web-02`` cannot lose their hosts: a row too long for its room
+    goes on under its node, indented, every peer whole and in order, every line in the room;
+    a name wider than the room on its own line is no wrap (the row is cut as before)."""
+    from inkworm.render import palette as P
+    from inkworm.render.hud import font
+    from inkworm.render.panel import _wrapped_line
+
+    face = font(22)
+
+    def fits(text: str, room: float) -> bool:
+        return face.getlength(text) <= room
+
+    peers = ["api@web-02", "db@db-01", "db@db-02", "cache@cache-01"]
+    lines = _wrapped_line("api@web-01", peers, lambda a, b: b != "db@db-02",
+                          P.THEMES["dark"], 260, fits, {})
+    assert lines is not None and len(lines) > 1
+    texts = ["".join(text for text, _ in line) for line in lines]
+    assert texts[0].startswith("api@web-01:") and all(t.startswith("   ") for t in texts[1:])
+    assert " ".join(texts).split() == ["api@web-01:", *peers]
+    assert all(fits(t, 260) for t in texts)
+    warned = [text.strip() for line in lines for text, colour in line
+              if colour == P.THEMES["dark"].warn]
+    assert warned == ["db@db-02"]  # a spurious peer keeps its colour on any line
+    assert _wrapped_line("api@web-01", ["a-very-long-name@a-very-long-host"], lambda a, b: True,
+                         P.THEMES["dark"], 120, fits, {}) is None
